@@ -1,0 +1,211 @@
+//! The one table of stable error codes. Codes are an API: clients match on them, so a code
+//! is never renamed or reused. `docs/ERRORS.md` is generated from this table.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Declares every code once, with its HTTP status and description, so the enum, its
+/// string, its status and the documentation cannot drift apart.
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal, $status:literal, $description:literal;)+) => {
+        /// A stable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The code as it appears in error bodies, e.g. `invalid_parameter`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+
+            /// The HTTP status that carries this code.
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)+
+                }
+            }
+
+            /// One line saying when the code is returned.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $description,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidParameter => "invalid_parameter", 400, "A query or path parameter has a value the endpoint does not accept; `field` names it.";
+    NotFound => "not_found", 404, "No resource exists at this path.";
+    NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
+    MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";
+    PayloadTooLarge => "payload_too_large", 413, "The request body is larger than `http.max_body_bytes`.";
+    UnsupportedMediaType => "unsupported_media_type", 415, "The request body is not in a media type the endpoint accepts.";
+    Timeout => "timeout", 503, "The request took longer than `http.request_timeout_secs`; it may be retried.";
+    Internal => "internal", 500, "An unexpected failure on the server; the request id in the logs identifies it.";
+    Unavailable => "unavailable", 503, "A dependency of the server (such as the database) cannot answer right now.";
+}
+
+impl ErrorCode {
+    /// The code that describes a bare HTTP error status, for errors raised by middleware
+    /// before any handler could choose a code.
+    pub fn for_status(status: u16) -> ErrorCode {
+        match status {
+            400 => ErrorCode::InvalidParameter,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            408 => ErrorCode::Timeout,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            503 => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// An error as the API reports it. The message is lowercase without a final period, quotes
+/// user input in backticks, and never contains personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// The parameter or field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn invalid_parameter(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidParameter, message).with_field(field)
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(ErrorCode::NotFound, "no resource at this path")
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(ErrorCode::Internal, "an internal error occurred")
+    }
+
+    pub fn unavailable() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the service is temporarily unavailable",
+        )
+    }
+
+    /// The generic error for a bare status produced outside any handler.
+    pub fn for_status(status: u16) -> ApiError {
+        let code = ErrorCode::for_status(status);
+        let message = match code {
+            ErrorCode::NotFound => "no resource at this path",
+            ErrorCode::MethodNotAllowed => "this path does not accept the request method",
+            ErrorCode::PayloadTooLarge => "the request body is too large",
+            ErrorCode::UnsupportedMediaType => "the request body has an unsupported media type",
+            ErrorCode::Timeout => "the request took too long",
+            ErrorCode::Unavailable => "the service is temporarily unavailable",
+            ErrorCode::InvalidParameter => "the request is malformed",
+            ErrorCode::NoticeVersionNotFound | ErrorCode::Internal => "an internal error occurred",
+        };
+        ApiError::new(code, message)
+    }
+}
+
+/// The error table as Markdown: the body of `docs/ERRORS.md`.
+pub fn error_table_markdown() -> String {
+    let mut out = String::from(
+        "# Error codes\n\n\
+         <!-- Generated from crates/core/src/error.rs by `UPDATE_DOCS=1 cargo test -p custodian-core`. Do not edit. -->\n\n\
+         Every error response has the body `{\"error\": {\"code\": \"...\", \"message\": \"...\", \"field\": \"...\"}}`; \
+         `field` is present only when one parameter or field is at fault. Codes are stable: \
+         match on `code`, never on `message`.\n\n\
+         | code | HTTP status | meaning |\n|---|---|---|\n",
+    );
+    for code in ErrorCode::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            code.as_str(),
+            code.http_status(),
+            code.description()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn every_code_string_is_unique_and_snake_case() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "duplicate error code `{s}`");
+            assert!(
+                s.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "`{s}` is not snake_case"
+            );
+        }
+    }
+
+    #[test]
+    fn every_status_is_an_error_status() {
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.http_status()), "{code}");
+        }
+    }
+
+    #[test]
+    fn errors_doc_is_fresh() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ERRORS.md");
+        let expected = error_table_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+            return;
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "docs/ERRORS.md is stale; regenerate it with `UPDATE_DOCS=1 cargo test -p custodian-core`"
+        );
+    }
+}

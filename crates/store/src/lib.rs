@@ -1,0 +1,8 @@
+//! Custodian's storage: implementations of the ports declared in `custodian-core`.
+//!
+//! One module per database, each with its own migrations under `migrations/<database>/`.
+//! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;

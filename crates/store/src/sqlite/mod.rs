@@ -1,0 +1,99 @@
+//! The embedded SQLite backend.
+
+mod notice;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use custodian_core::StoreError;
+use custodian_core::health::Health;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite serialises writers anyway; a few connections let reads proceed beside a write.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// A SQLite database holding everything Custodian stores.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at a `sqlite://...` URL or a file path,
+    /// and applies pending migrations.
+    pub async fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
+        let options = if url_or_path.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url_or_path).map_err(database)?
+        } else {
+            SqliteConnectOptions::new().filename(url_or_path)
+        };
+        let options = options
+            .create_if_missing(true)
+            // WAL lets readers run beside the writer; FULL makes every commit durable
+            // before it is acknowledged.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(database)?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+}
+
+/// The migrations, embedded in the binary. Built with `Migrator::with_migrations` rather
+/// than `sqlx::migrate!` so the build needs no sqlx proc-macros (compile time on small
+/// machines); versions and checksums match what `migrate!` would produce.
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            description.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![migration(
+        1,
+        "notice versions",
+        include_str!("../../migrations/sqlite/0001_notice_versions.sql"),
+    )])
+}
+
+fn database(e: sqlx::Error) -> StoreError {
+    StoreError::Database(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests;
