@@ -135,7 +135,10 @@ impl Diagnostic {
     /// Formats as `file:line:column: error[code]: message`, the shape editors and CI understand.
     pub fn display_in(&self, file: &str) -> String {
         match self.location {
-            Some(Location { line, column }) => format!("{file}:{line}:{column}: error[{}]: {}", self.code, self.message),
+            Some(Location { line, column }) => format!(
+                "{file}:{line}:{column}: error[{}]: {}",
+                self.code, self.message
+            ),
             None => format!("{file}: error[{}]: {}", self.code, self.message),
         }
     }
@@ -144,7 +147,9 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.location {
-            Some(Location { line, column }) => write!(f, "{line}:{column}: error[{}]: {}", self.code, self.message),
+            Some(Location { line, column }) => {
+                write!(f, "{line}:{column}: error[{}]: {}", self.code, self.message)
+            }
             None => write!(f, "error[{}]: {}", self.code, self.message),
         }
     }

@@ -94,7 +94,17 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        for s in ["", "d", "10", "1.5y", "-3d", "3 d", "3w", "99999999999d", "٣d"] {
+        for s in [
+            "",
+            "d",
+            "10",
+            "1.5y",
+            "-3d",
+            "3 d",
+            "3w",
+            "99999999999d",
+            "٣d",
+        ] {
             assert_eq!(Duration::parse(s), None, "{s}");
         }
     }
@@ -104,6 +114,9 @@ mod tests {
         let d = Duration::parse("1y").unwrap();
         assert_eq!(d.describe(Lang::En), "1 year");
         assert_eq!(d.describe(Lang::Vi), "1 năm");
-        assert_eq!(Duration::parse("18m").unwrap().describe(Lang::En), "18 months");
+        assert_eq!(
+            Duration::parse("18m").unwrap().describe(Lang::En),
+            "18 months"
+        );
     }
 }

@@ -84,18 +84,31 @@ impl Policy {
     }
 
     /// Purposes that use the category, required or optional, in declaration order.
-    pub fn purposes_using<'a>(&'a self, category: &'a CategoryId) -> impl Iterator<Item = &'a Purpose> {
+    pub fn purposes_using<'a>(
+        &'a self,
+        category: &'a CategoryId,
+    ) -> impl Iterator<Item = &'a Purpose> {
         self.purposes.iter().filter(move |p| p.uses(category))
     }
 
     /// Partners that receive at least one field of the category.
-    pub fn partners_receiving<'a>(&'a self, category: &'a CategoryId) -> impl Iterator<Item = &'a Partner> {
-        self.partners.iter().filter(move |p| p.fields.iter().any(|f| &f.category == category))
+    pub fn partners_receiving<'a>(
+        &'a self,
+        category: &'a CategoryId,
+    ) -> impl Iterator<Item = &'a Partner> {
+        self.partners
+            .iter()
+            .filter(move |p| p.fields.iter().any(|f| &f.category == category))
     }
 
     /// Retention rules that apply to the category.
-    pub fn retention_of<'a>(&'a self, category: &'a CategoryId) -> impl Iterator<Item = &'a RetentionRule> {
-        self.retention.iter().filter(move |r| &r.category == category)
+    pub fn retention_of<'a>(
+        &'a self,
+        category: &'a CategoryId,
+    ) -> impl Iterator<Item = &'a RetentionRule> {
+        self.retention
+            .iter()
+            .filter(move |r| &r.category == category)
     }
 }
 
@@ -207,8 +220,14 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 6] =
-        [Section::Account, Section::Order, Section::Care, Section::Voice, Section::Viewing, Section::Other];
+    pub const ALL: [Section; 6] = [
+        Section::Account,
+        Section::Order,
+        Section::Care,
+        Section::Voice,
+        Section::Viewing,
+        Section::Other,
+    ];
 
     /// Whether the customer gives this data directly (seed §1, first list) or it is collected
     /// about their use of the service (seed §1, second list).
@@ -272,7 +291,12 @@ impl FieldType {
     pub fn needs_max_length(self) -> bool {
         matches!(
             self,
-            FieldType::String | FieldType::Email | FieldType::Phone | FieldType::Digits | FieldType::Token | FieldType::Blob
+            FieldType::String
+                | FieldType::Email
+                | FieldType::Phone
+                | FieldType::Digits
+                | FieldType::Token
+                | FieldType::Blob
         )
     }
 
@@ -324,7 +348,9 @@ impl Purpose {
 
     /// Every category the purpose may use: required first, then optional.
     pub fn categories(&self) -> impl Iterator<Item = &CategoryId> {
-        self.required.iter().chain(self.optional.iter().map(|o| &o.category))
+        self.required
+            .iter()
+            .chain(self.optional.iter().map(|o| &o.category))
     }
 }
 

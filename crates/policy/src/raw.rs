@@ -6,7 +6,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{
-    Anchor, DataForm, ExpiryAction, FieldType, LegalBasis, PartnerKind, RightKind, Section, SensitiveKind, Subject,
+    Anchor, DataForm, ExpiryAction, FieldType, LegalBasis, PartnerKind, RightKind, Section,
+    SensitiveKind, Subject,
 };
 
 pub(crate) type Id = Spanned<String>;

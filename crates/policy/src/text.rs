@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// A language the notice and every label is written in. Vietnamese is the source language
 /// of the shop's policy and the default everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
@@ -67,6 +69,9 @@ impl Text {
 
     /// A text written in the program rather than the policy (headings, fixed labels).
     pub fn fixed(vi: &str, en: &str) -> Text {
-        Text { vi: vi.to_owned(), en: en.to_owned() }
+        Text {
+            vi: vi.to_owned(),
+            en: en.to_owned(),
+        }
     }
 }

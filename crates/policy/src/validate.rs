@@ -18,7 +18,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Parses and validates a policy. Pure: the caller reads the file.
 pub fn parse(source: &str) -> Result<Policy, PolicyErrors> {
-    let raw: RawPolicy = toml::from_str(source).map_err(|e| PolicyErrors(vec![from_toml(source, &e)]))?;
+    let raw: RawPolicy =
+        toml::from_str(source).map_err(|e| PolicyErrors(vec![from_toml(source, &e)]))?;
     let mut v = Validator::default();
     let policy = v.policy(raw);
     if v.errors.is_empty() {
@@ -45,7 +46,12 @@ fn from_toml(source: &str, e: &toml::de::Error) -> Diagnostic {
         Code::Syntax
     };
     let span = e.span();
-    Diagnostic { code, message, location: span.as_ref().map(|s| Location::of(source, s.start)), span }
+    Diagnostic {
+        code,
+        message,
+        location: span.as_ref().map(|s| Location::of(source, s.start)),
+        span,
+    }
 }
 
 #[derive(Default)]
@@ -62,7 +68,12 @@ struct Declared {
 
 impl Validator {
     fn error(&mut self, code: Code, span: Range<usize>, message: String) {
-        self.errors.push(Diagnostic { code, message, location: None, span: Some(span) });
+        self.errors.push(Diagnostic {
+            code,
+            message,
+            location: None,
+            span: Some(span),
+        });
     }
 
     fn policy(&mut self, raw: RawPolicy) -> Policy {
@@ -70,31 +81,60 @@ impl Validator {
             self.error(
                 Code::UnsupportedSchema,
                 raw.schema.span(),
-                format!("schema `{}` is not supported; this build reads schema `{SCHEMA_VERSION}`", raw.schema.get_ref()),
+                format!(
+                    "schema `{}` is not supported; this build reads schema `{SCHEMA_VERSION}`",
+                    raw.schema.get_ref()
+                ),
             );
         }
         let declared = self.declarations(&raw);
         let notice = self.notice(&raw.notice);
         let controller = self.controller(&raw.controller);
-        let categories: Vec<Category> = raw.categories.iter().map(|c| self.category(c, &declared)).collect();
-        let purposes: Vec<Purpose> = raw.purposes.iter().map(|p| self.purpose(p, &declared)).collect();
+        let categories: Vec<Category> = raw
+            .categories
+            .iter()
+            .map(|c| self.category(c, &declared))
+            .collect();
+        let purposes: Vec<Purpose> = raw
+            .purposes
+            .iter()
+            .map(|p| self.purpose(p, &declared))
+            .collect();
         let roles: Vec<Role> = raw.roles.iter().map(|r| self.role(r, &declared)).collect();
-        let partners: Vec<Partner> =
-            raw.partners.iter().map(|p| self.partner(p, &declared, &purposes, &controller)).collect();
+        let partners: Vec<Partner> = raw
+            .partners
+            .iter()
+            .map(|p| self.partner(p, &declared, &purposes, &controller))
+            .collect();
         let authorities = raw
             .authorities
             .iter()
             .map(|a| Authority {
                 id: AuthorityId(self.id(&a.id)),
                 name: self.text(&a.name, &format!("authority `{}` name", a.id.get_ref())),
-                legal_basis: self.text(&a.legal_basis, &format!("authority `{}` legal basis", a.id.get_ref())),
+                legal_basis: self.text(
+                    &a.legal_basis,
+                    &format!("authority `{}` legal basis", a.id.get_ref()),
+                ),
             })
             .collect();
-        let retention: Vec<RetentionRule> = raw.retention.iter().map(|r| self.retention(r, &declared, &purposes)).collect();
-        let legal_holds = raw.legal_holds.iter().map(|h| self.legal_hold(h, &declared)).collect();
+        let retention: Vec<RetentionRule> = raw
+            .retention
+            .iter()
+            .map(|r| self.retention(r, &declared, &purposes))
+            .collect();
+        let legal_holds = raw
+            .legal_holds
+            .iter()
+            .map(|h| self.legal_hold(h, &declared))
+            .collect();
         let rights = self.rights(&raw.rights);
-        let security_measures =
-            raw.security_measures.iter().enumerate().map(|(i, t)| self.text(t, &format!("security measure {}", i + 1))).collect();
+        let security_measures = raw
+            .security_measures
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.text(t, &format!("security measure {}", i + 1)))
+            .collect();
 
         self.category_cross_checks(&raw.categories, &categories, &purposes, &roles, &retention);
 
@@ -124,9 +164,17 @@ impl Validator {
         let mut seen = HashMap::new();
         self.unique("recipient", raw.roles.iter().map(|r| &r.id), &mut seen);
         self.unique("recipient", raw.partners.iter().map(|p| &p.id), &mut seen);
-        self.unique("recipient", raw.authorities.iter().map(|a| &a.id), &mut seen);
+        self.unique(
+            "recipient",
+            raw.authorities.iter().map(|a| &a.id),
+            &mut seen,
+        );
         let mut seen = HashMap::new();
-        self.unique("legal hold", raw.legal_holds.iter().map(|h| &h.id), &mut seen);
+        self.unique(
+            "legal hold",
+            raw.legal_holds.iter().map(|h| &h.id),
+            &mut seen,
+        );
         for c in &raw.categories {
             let mut seen = HashMap::new();
             let what = format!("field of category `{}`", c.id.get_ref());
@@ -136,14 +184,28 @@ impl Validator {
             categories: raw
                 .categories
                 .iter()
-                .map(|c| (c.id.get_ref().clone(), c.fields.iter().map(|f| f.name.get_ref().clone()).collect()))
+                .map(|c| {
+                    (
+                        c.id.get_ref().clone(),
+                        c.fields.iter().map(|f| f.name.get_ref().clone()).collect(),
+                    )
+                })
                 .collect(),
-            purposes: raw.purposes.iter().map(|p| (p.id.get_ref().clone(), *p.legal_basis.get_ref())).collect(),
+            purposes: raw
+                .purposes
+                .iter()
+                .map(|p| (p.id.get_ref().clone(), *p.legal_basis.get_ref()))
+                .collect(),
             roles: raw.roles.iter().map(|r| r.id.get_ref().clone()).collect(),
         }
     }
 
-    fn unique<'a>(&mut self, kind: &str, ids: impl Iterator<Item = &'a Id>, seen: &mut HashMap<String, Range<usize>>) {
+    fn unique<'a>(
+        &mut self,
+        kind: &str,
+        ids: impl Iterator<Item = &'a Id>,
+        seen: &mut HashMap<String, Range<usize>>,
+    ) {
         for id in ids {
             if !valid_id(id.get_ref()) {
                 self.error(
@@ -156,7 +218,11 @@ impl Validator {
                 );
             }
             if seen.contains_key(id.get_ref()) {
-                self.error(Code::DuplicateId, id.span(), format!("duplicate {kind} id `{}`", id.get_ref()));
+                self.error(
+                    Code::DuplicateId,
+                    id.span(),
+                    format!("duplicate {kind} id `{}`", id.get_ref()),
+                );
             } else {
                 seen.insert(id.get_ref().clone(), id.span());
             }
@@ -171,11 +237,19 @@ impl Validator {
         let inner = raw.get_ref();
         let mut pick = |lang: Lang, value: &Option<String>| match value {
             None => {
-                self.error(Code::MissingTranslation, raw.span(), format!("{what} has no `{lang}` translation"));
+                self.error(
+                    Code::MissingTranslation,
+                    raw.span(),
+                    format!("{what} has no `{lang}` translation"),
+                );
                 String::new()
             }
             Some(s) if s.trim().is_empty() => {
-                self.error(Code::EmptyText, raw.span(), format!("{what} has an empty `{lang}` text"));
+                self.error(
+                    Code::EmptyText,
+                    raw.span(),
+                    format!("{what} has an empty `{lang}` text"),
+                );
                 String::new()
             }
             Some(s) => s.trim().to_owned(),
@@ -192,7 +266,10 @@ impl Validator {
                 self.error(
                     Code::InvalidDate,
                     raw.span(),
-                    format!("{what} `{}` is not a date of the form YYYY-MM-DD", raw.get_ref()),
+                    format!(
+                        "{what} `{}` is not a date of the form YYYY-MM-DD",
+                        raw.get_ref()
+                    ),
                 );
                 jiff::civil::Date::default()
             }
@@ -204,9 +281,15 @@ impl Validator {
             self.error(
                 Code::InvalidDuration,
                 raw.span(),
-                format!("{what} `{}` is not a duration such as `30d`, `18m` or `10y`", raw.get_ref()),
+                format!(
+                    "{what} `{}` is not a duration such as `30d`, `18m` or `10y`",
+                    raw.get_ref()
+                ),
             );
-            Duration { amount: 0, unit: crate::duration::DurationUnit::Days }
+            Duration {
+                amount: 0,
+                unit: crate::duration::DurationUnit::Days,
+            }
         })
     }
 
@@ -228,35 +311,55 @@ impl Validator {
             !local.is_empty() && domain.contains('.') && !s.chars().any(char::is_whitespace)
         });
         if !ok {
-            self.error(Code::InvalidEmail, raw.span(), format!("{what} `{s}` is not an email address"));
+            self.error(
+                Code::InvalidEmail,
+                raw.span(),
+                format!("{what} `{s}` is not an email address"),
+            );
         }
         s.clone()
     }
 
     fn category_ref(&mut self, id: &Id, declared: &Declared, context: &str) -> CategoryId {
         if !declared.categories.contains_key(id.get_ref()) {
-            self.error(Code::UnknownCategory, id.span(), format!("{context} names undeclared category `{}`", id.get_ref()));
+            self.error(
+                Code::UnknownCategory,
+                id.span(),
+                format!("{context} names undeclared category `{}`", id.get_ref()),
+            );
         }
         CategoryId(id.get_ref().clone())
     }
 
     fn purpose_ref(&mut self, id: &Id, declared: &Declared, context: &str) -> PurposeId {
         if !declared.purposes.contains_key(id.get_ref()) {
-            self.error(Code::UnknownPurpose, id.span(), format!("{context} names undeclared purpose `{}`", id.get_ref()));
+            self.error(
+                Code::UnknownPurpose,
+                id.span(),
+                format!("{context} names undeclared purpose `{}`", id.get_ref()),
+            );
         }
         PurposeId(id.get_ref().clone())
     }
 
     fn role_ref(&mut self, id: &Id, declared: &Declared, context: &str) -> RoleId {
         if !declared.roles.contains(id.get_ref()) {
-            self.error(Code::UnknownRole, id.span(), format!("{context} names undeclared role `{}`", id.get_ref()));
+            self.error(
+                Code::UnknownRole,
+                id.span(),
+                format!("{context} names undeclared role `{}`", id.get_ref()),
+            );
         }
         RoleId(id.get_ref().clone())
     }
 
     fn notice(&mut self, raw: &RawNotice) -> Notice {
         if raw.version.get_ref().trim().is_empty() {
-            self.error(Code::EmptyText, raw.version.span(), "notice version is empty".to_owned());
+            self.error(
+                Code::EmptyText,
+                raw.version.span(),
+                "notice version is empty".to_owned(),
+            );
         }
         let t = &raw.texts;
         let mut text = |raw: &RawText, name: &str| self.text(raw, &format!("notice text `{name}`"));
@@ -330,7 +433,11 @@ impl Validator {
             );
         }
         if raw.fields.is_empty() {
-            self.error(Code::EmptyFieldSet, raw.id.span(), format!("category `{id}` declares no field"));
+            self.error(
+                Code::EmptyFieldSet,
+                raw.id.span(),
+                format!("category `{id}` declares no field"),
+            );
         }
         let fields = raw.fields.iter().map(|f| self.field(id, f)).collect();
         Category {
@@ -355,14 +462,20 @@ impl Validator {
             self.error(
                 Code::MissingMaxLength,
                 raw.ty.span(),
-                format!("field `{category}.{name}` of type `{}` needs a `max_length`", type_name(ty)),
+                format!(
+                    "field `{category}.{name}` of type `{}` needs a `max_length`",
+                    type_name(ty)
+                ),
             );
         }
         if ty.has_values() && raw.values.is_empty() {
             self.error(
                 Code::MissingEnumValues,
                 raw.ty.span(),
-                format!("field `{category}.{name}` of type `{}` needs its allowed `values`", type_name(ty)),
+                format!(
+                    "field `{category}.{name}` of type `{}` needs its allowed `values`",
+                    type_name(ty)
+                ),
             );
         }
         Field {
@@ -378,7 +491,11 @@ impl Validator {
     fn purpose(&mut self, raw: &RawPurpose, declared: &Declared) -> Purpose {
         let id = raw.id.get_ref();
         let context = format!("purpose `{id}`");
-        let required: Vec<CategoryId> = raw.required.iter().map(|c| self.category_ref(c, declared, &context)).collect();
+        let required: Vec<CategoryId> = raw
+            .required
+            .iter()
+            .map(|c| self.category_ref(c, declared, &context))
+            .collect();
         let mut optional = Vec::new();
         for o in &raw.optional {
             let category = self.category_ref(&o.category, declared, &context);
@@ -386,7 +503,9 @@ impl Validator {
                 self.error(
                     Code::RequiredAndOptional,
                     o.category.span(),
-                    format!("purpose `{id}` lists category `{category}` as both required and optional"),
+                    format!(
+                        "purpose `{id}` lists category `{category}` as both required and optional"
+                    ),
                 );
             }
             let decline_cost = match &o.decline_cost {
@@ -400,10 +519,17 @@ impl Validator {
                     Text::fixed("", "")
                 }
             };
-            optional.push(OptionalUse { category, decline_cost });
+            optional.push(OptionalUse {
+                category,
+                decline_cost,
+            });
         }
         if required.is_empty() && optional.is_empty() {
-            self.error(Code::EmptyFieldSet, raw.id.span(), format!("purpose `{id}` uses no category"));
+            self.error(
+                Code::EmptyFieldSet,
+                raw.id.span(),
+                format!("purpose `{id}` uses no category"),
+            );
         }
         let legal_basis = *raw.legal_basis.get_ref();
         if legal_basis == LegalBasis::Consent && raw.decline_cost.is_none() {
@@ -421,7 +547,10 @@ impl Validator {
             subjects: raw.subjects.clone(),
             required,
             optional,
-            decline_cost: raw.decline_cost.as_ref().map(|t| self.text(t, &format!("purpose `{id}` decline cost"))),
+            decline_cost: raw
+                .decline_cost
+                .as_ref()
+                .map(|t| self.text(t, &format!("purpose `{id}` decline cost"))),
         }
     }
 
@@ -431,17 +560,31 @@ impl Validator {
         Role {
             id: RoleId(id.clone()),
             label: self.text(&raw.label, &format!("role `{id}` label")),
-            purposes: raw.purposes.iter().map(|p| self.purpose_ref(p, declared, &context)).collect(),
+            purposes: raw
+                .purposes
+                .iter()
+                .map(|p| self.purpose_ref(p, declared, &context))
+                .collect(),
         }
     }
 
-    fn partner(&mut self, raw: &RawPartner, declared: &Declared, purposes: &[Purpose], controller: &Controller) -> Partner {
+    fn partner(
+        &mut self,
+        raw: &RawPartner,
+        declared: &Declared,
+        purposes: &[Purpose],
+        controller: &Controller,
+    ) -> Partner {
         let id = raw.id.get_ref();
         let context = format!("partner `{id}`");
         let purpose = self.purpose_ref(&raw.purpose, declared, &context);
         let purpose_def = purposes.iter().find(|p| p.id == purpose);
         if raw.fields.get_ref().is_empty() {
-            self.error(Code::EmptyFieldSet, raw.fields.span(), format!("partner `{id}` receives no field"));
+            self.error(
+                Code::EmptyFieldSet,
+                raw.fields.span(),
+                format!("partner `{id}` receives no field"),
+            );
         }
         let mut fields = Vec::new();
         for f in raw.fields.get_ref() {
@@ -449,13 +592,20 @@ impl Validator {
                 self.error(
                     Code::UnknownField,
                     f.span(),
-                    format!("partner `{id}` field `{}` must be written `category.field`", f.get_ref()),
+                    format!(
+                        "partner `{id}` field `{}` must be written `category.field`",
+                        f.get_ref()
+                    ),
                 );
                 continue;
             };
             match declared.categories.get(category) {
                 None => {
-                    self.error(Code::UnknownCategory, f.span(), format!("{context} names undeclared category `{category}`"));
+                    self.error(
+                        Code::UnknownCategory,
+                        f.span(),
+                        format!("{context} names undeclared category `{category}`"),
+                    );
                 }
                 Some(names) if !names.contains(field) => {
                     self.error(
@@ -479,7 +629,10 @@ impl Validator {
                             ),
                         );
                     }
-                    fields.push(FieldRef { category, field: field.to_owned() });
+                    fields.push(FieldRef {
+                        category,
+                        field: field.to_owned(),
+                    });
                 }
             }
         }
@@ -506,7 +659,10 @@ impl Validator {
             agreement: Agreement {
                 reference: a.reference.get_ref().clone(),
                 signed: self.date(&a.signed, &format!("partner `{id}` agreement date")),
-                processing_period: self.text(&a.processing_period, &format!("partner `{id}` processing period")),
+                processing_period: self.text(
+                    &a.processing_period,
+                    &format!("partner `{id}` processing period"),
+                ),
                 deletion: self.text(&a.deletion, &format!("partner `{id}` deletion terms")),
             },
             country,
@@ -518,7 +674,12 @@ impl Validator {
         }
     }
 
-    fn retention(&mut self, raw: &RawRetention, declared: &Declared, purposes: &[Purpose]) -> RetentionRule {
+    fn retention(
+        &mut self,
+        raw: &RawRetention,
+        declared: &Declared,
+        purposes: &[Purpose],
+    ) -> RetentionRule {
         let category = self.category_ref(&raw.category, declared, "retention rule");
         let purpose = raw.purpose.as_ref().map(|p| {
             let id = self.purpose_ref(p, declared, "retention rule");
@@ -558,7 +719,11 @@ impl Validator {
         LegalHold {
             id: LegalHoldId(id.clone()),
             label: self.text(&raw.label, &format!("{context} label")),
-            categories: raw.categories.iter().map(|c| self.category_ref(c, declared, &context)).collect(),
+            categories: raw
+                .categories
+                .iter()
+                .map(|c| self.category_ref(c, declared, &context))
+                .collect(),
             purpose,
             duration: self.duration(&raw.duration, &format!("{context} duration")),
             from: raw.from,
@@ -572,19 +737,30 @@ impl Validator {
         for r in raw {
             let kind = *r.kind.get_ref();
             if !seen.insert(kind) {
-                self.error(Code::DuplicateId, r.kind.span(), format!("duplicate right `{}`", kind.as_str()));
+                self.error(
+                    Code::DuplicateId,
+                    r.kind.span(),
+                    format!("duplicate right `{}`", kind.as_str()),
+                );
             }
             rights.push(Right {
                 kind,
                 label: self.text(&r.label, &format!("right `{}` label", kind.as_str())),
-                description: self.text(&r.description, &format!("right `{}` description", kind.as_str())),
+                description: self.text(
+                    &r.description,
+                    &format!("right `{}` description", kind.as_str()),
+                ),
                 due_days: r.due_days,
             });
         }
         for kind in RightKind::ALL {
             if !seen.contains(&kind) {
                 let at = raw.last().map_or(0..0, |r| r.kind.span());
-                self.error(Code::MissingRight, at, format!("the policy does not describe the right `{}`", kind.as_str()));
+                self.error(
+                    Code::MissingRight,
+                    at,
+                    format!("the policy does not describe the right `{}`", kind.as_str()),
+                );
             }
         }
         rights
@@ -602,21 +778,35 @@ impl Validator {
         for (raw, category) in raw.iter().zip(categories) {
             let id = &category.id;
             if !purposes.iter().any(|p| p.uses(id)) {
-                self.error(Code::UnusedCategory, raw.id.span(), format!("category `{id}` is used by no purpose"));
+                self.error(
+                    Code::UnusedCategory,
+                    raw.id.span(),
+                    format!("category `{id}` is used by no purpose"),
+                );
             }
             if !retention.iter().any(|r| &r.category == id) {
-                self.error(Code::MissingRetention, raw.id.span(), format!("category `{id}` has no retention rule"));
+                self.error(
+                    Code::MissingRetention,
+                    raw.id.span(),
+                    format!("category `{id}` has no retention rule"),
+                );
             }
             for role_id in &raw.restricted_to {
                 let Some(role) = roles.iter().find(|r| r.id.as_str() == role_id.get_ref()) else {
                     continue; // reported as an unknown role already
                 };
-                let serves = role.purposes.iter().any(|p| purposes.iter().any(|d| &d.id == p && d.uses(id)));
+                let serves = role
+                    .purposes
+                    .iter()
+                    .any(|p| purposes.iter().any(|d| &d.id == p && d.uses(id)));
                 if !serves {
                     self.error(
                         Code::RestrictedRoleWithoutPurpose,
                         role_id.span(),
-                        format!("role `{}` may see category `{id}` but serves no purpose that uses it", role_id.get_ref()),
+                        format!(
+                            "role `{}` may see category `{id}` but serves no purpose that uses it",
+                            role_id.get_ref()
+                        ),
                     );
                 }
             }
@@ -632,5 +822,8 @@ fn valid_id(s: &str) -> bool {
 }
 
 fn type_name(ty: FieldType) -> String {
-    serde_json::to_value(ty).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(ty)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
