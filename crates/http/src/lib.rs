@@ -1,1 +1,33 @@
+//! Custodian's HTTP front: the router, its layers and its handlers.
+//!
+//! Architecture invariant: handlers see only the ports of `custodian-core` through
+//! [`AppState`]; there are no globals. Every error leaves as `{"error": {...}}` with a code
+//! from the core's error table, and nothing a client sends (query, body, headers) is logged.
 
+mod error;
+mod layers;
+mod negotiate;
+mod routes;
+mod state;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use state::{AppState, HttpConfig};
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let v1 = Router::new()
+        .route("/policy", get(routes::policy::current))
+        .route("/policy/versions", get(routes::policy::versions))
+        .route("/policy/records", get(routes::policy::records))
+        .layer(layers::no_store());
+    let app = Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/privacy", get(routes::privacy::notice))
+        .nest("/v1", v1)
+        .fallback(routes::not_found)
+        .with_state(state);
+    layers::apply(app, &config)
+}

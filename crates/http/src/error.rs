@@ -1,0 +1,69 @@
+//! Turning the core's [`ApiError`] into a response, and giving every bare error status
+//! produced by a layer the same JSON body.
+
+use axum::BoxError;
+use axum::Json;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use custodian_core::error::ApiError;
+use serde::Serialize;
+
+/// An [`ApiError`] on its way out. (A local newtype: `IntoResponse` cannot be implemented
+/// for the core's type here.)
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl From<ApiError> for HttpError {
+    fn from(e: ApiError) -> HttpError {
+        HttpError(e)
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: &'a ApiError,
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(Envelope { error: &self.0 })).into_response()
+    }
+}
+
+/// Replaces the body of any error response that is not already JSON (a 405 from the router,
+/// a 413 from the body limit, a timeout) with the error table's body, keeping other headers
+/// such as `Allow`.
+pub async fn json_error_bodies<B>(response: Response<B>) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response.map(Body::new);
+    }
+    let (mut parts, _) = response.into_parts();
+    let error = ApiError::for_status(status.as_u16());
+    let json = serde_json::to_vec(&Envelope { error: &error }).unwrap_or_default();
+    parts.status = StatusCode::from_u16(error.code.http_status()).unwrap_or(status);
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(json))
+}
+
+/// The response to a panic in a handler. The panic's message is not logged: it could
+/// hold anything, including personal data.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    HttpError(ApiError::internal()).into_response()
+}

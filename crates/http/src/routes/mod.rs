@@ -1,0 +1,10 @@
+pub mod health;
+pub mod policy;
+pub mod privacy;
+
+use crate::error::HttpError;
+use custodian_core::error::ApiError;
+
+pub async fn not_found() -> HttpError {
+    HttpError(ApiError::not_found())
+}

@@ -1,0 +1,121 @@
+//! The public privacy notice, current or archived.
+
+use axum::extract::{Query, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_LANGUAGE, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use custodian_core::error::{ApiError, ErrorCode};
+use custodian_policy::Lang;
+use custodian_policy::notice::Format;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::HttpError;
+use crate::negotiate::preferred_lang;
+
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    lang: Option<String>,
+    format: Option<String>,
+    version: Option<String>,
+}
+
+pub async fn notice(
+    State(state): State<AppState>,
+    Query(query): Query<NoticeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let lang = match query.lang.as_deref() {
+        Some(tag) => parse_lang(tag)?,
+        None => headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(preferred_lang)
+            .unwrap_or_default(),
+    };
+    let format = match query.format.as_deref() {
+        None | Some("html") => Format::Html,
+        Some("md") => Format::Markdown,
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(
+                "format",
+                format!(
+                    "unknown format `{}` (expected `html` or `md`)",
+                    truncate(other)
+                ),
+            )
+            .into());
+        }
+    };
+    let body = match query.version.as_deref() {
+        None => state.notices.get(lang, format).to_owned(),
+        Some(hash) => archived(&state, hash).await?.get(lang, format).to_owned(),
+    };
+    let content_type = match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Markdown => "text/markdown; charset=utf-8",
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag())),
+            (VARY, HeaderValue::from_static("Accept-Language")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn parse_lang(tag: &str) -> Result<Lang, HttpError> {
+    match tag {
+        "vi" => Ok(Lang::Vi),
+        "en" => Ok(Lang::En),
+        other => Err(ApiError::invalid_parameter(
+            "lang",
+            format!(
+                "unknown language `{}` (expected `vi` or `en`)",
+                truncate(other)
+            ),
+        )
+        .into()),
+    }
+}
+
+async fn archived(
+    state: &AppState,
+    hash: &str,
+) -> Result<custodian_core::notice::RenderedNotice, HttpError> {
+    let well_formed = hash
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !well_formed {
+        return Err(ApiError::invalid_parameter(
+            "version",
+            "a notice version is `sha256:` followed by 64 hex digits",
+        )
+        .into());
+    }
+    let found = state.archive.get(hash).await.map_err(|e| {
+        tracing::error!(error = %e, "reading an archived notice failed");
+        HttpError(ApiError::unavailable())
+    })?;
+    match found {
+        Some(notice) => Ok(notice.rendered),
+        None => Err(ApiError::new(
+            ErrorCode::NoticeVersionNotFound,
+            format!("no published notice has the content hash `{hash}`"),
+        )
+        .with_field("version")
+        .into()),
+    }
+}
+
+/// Echoed input is cut short so an error message cannot be used to reflect long payloads.
+fn truncate(input: &str) -> String {
+    const MAX_CHARS: usize = 32;
+    if input.chars().count() <= MAX_CHARS {
+        input.to_owned()
+    } else {
+        format!("{}…", input.chars().take(MAX_CHARS).collect::<String>())
+    }
+}
