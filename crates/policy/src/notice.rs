@@ -156,8 +156,8 @@ fn build(policy: &Policy, lang: Lang) -> Document {
     w.doc
 }
 
-/// 1. Scope of collection: what you give us, what we collect about your use, third-party
-/// analytics, your choices.
+/// Section 1, scope of collection: what you give us, what we collect about your use,
+/// third-party analytics, your choices.
 fn scope(w: &mut Writer<'_>) {
     let texts = &w.policy.notice.texts;
     w.doc.heading(
