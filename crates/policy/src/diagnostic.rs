@@ -55,6 +55,7 @@ pub enum Code {
     InvalidDuration,
     InvalidCountry,
     InvalidEmail,
+    InvalidUrl,
     EmptyText,
 }
 
@@ -92,6 +93,7 @@ impl Code {
             Code::InvalidDuration => "invalid_duration",
             Code::InvalidCountry => "invalid_country",
             Code::InvalidEmail => "invalid_email",
+            Code::InvalidUrl => "invalid_url",
             Code::EmptyText => "empty_text",
         }
     }

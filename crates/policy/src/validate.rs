@@ -110,7 +110,7 @@ impl Validator {
             .authorities
             .iter()
             .map(|a| Authority {
-                id: AuthorityId(self.id(&a.id)),
+                id: AuthorityId(a.id.get_ref().clone()),
                 name: self.text(&a.name, &format!("authority `{}` name", a.id.get_ref())),
                 legal_basis: self.text(
                     &a.legal_basis,
@@ -229,10 +229,6 @@ impl Validator {
         }
     }
 
-    fn id(&mut self, id: &Id) -> String {
-        id.get_ref().clone()
-    }
-
     fn text(&mut self, raw: &RawText, what: &str) -> Text {
         let inner = raw.get_ref();
         let mut pick = |lang: Lang, value: &Option<String>| match value {
@@ -303,6 +299,22 @@ impl Validator {
             );
         }
         Country(s.clone())
+    }
+
+    /// The notice links to it, so it must be a web address and nothing a browser would run.
+    fn url(&mut self, raw: &Spanned<String>, what: &str) -> String {
+        let s = raw.get_ref();
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.chars().any(|c| c.is_whitespace() || c == '"')) {
+            self.error(
+                Code::InvalidUrl,
+                raw.span(),
+                format!("{what} `{s}` is not an http(s) address"),
+            );
+        }
+        s.clone()
     }
 
     fn email(&mut self, raw: &Spanned<String>, what: &str) -> String {
@@ -393,7 +405,7 @@ impl Validator {
     fn controller(&mut self, raw: &RawController) -> Controller {
         Controller {
             name: raw.name.get_ref().clone(),
-            site: raw.site.get_ref().clone(),
+            site: self.url(&raw.site, "controller site"),
             email: self.email(&raw.email, "controller email"),
             jurisdiction: self.country(&raw.jurisdiction, "controller jurisdiction"),
             dpo: Dpo {

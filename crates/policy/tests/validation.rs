@@ -467,6 +467,15 @@ fn invalid_email() {
 }
 
 #[test]
+fn site_that_is_not_a_web_address() {
+    let src = mutate(
+        "site = \"https://htpmart.vn\"",
+        "site = \"javascript:alert(1)\"",
+    );
+    assert_single(&src, Code::InvalidUrl, "javascript:", "javascript:alert(1)");
+}
+
+#[test]
 fn several_defects_are_all_reported_in_source_order() {
     let src = DEFAULT_POLICY
         .replacen("purposes = [\"security\"]", "purposes = [\"securty\"]", 1)
