@@ -1,1 +1,66 @@
-fn main() {}
+//! `custodian`: the one binary. `serve` runs the service; the other subcommands are the
+//! operator's tools.
+
+mod cli;
+mod config;
+mod output;
+mod policy_cmd;
+mod policy_source;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, PolicyCommand};
+
+/// Exit statuses, part of the CLI's contract. 2 (usage) comes from clap.
+pub mod exit {
+    pub const INVALID: u8 = 1;
+    pub const IO: u8 = 3;
+}
+
+/// A failure that ends the program: what to tell the operator, and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub status: u8,
+}
+
+impl Failure {
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: exit::INVALID,
+        }
+    }
+
+    pub fn io(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: exit::IO,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_file = cli.config.as_deref();
+    let result = match cli.command {
+        Command::Serve => serve::run(config_file),
+        Command::Policy { command } => match command {
+            PolicyCommand::Check { file } => policy_cmd::check(config_file, file.as_deref()),
+            PolicyCommand::Render(args) => policy_cmd::render(config_file, &args),
+            PolicyCommand::Records(args) => policy_cmd::records(config_file, &args),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                output::error(&failure.message);
+            }
+            ExitCode::from(failure.status)
+        }
+    }
+}

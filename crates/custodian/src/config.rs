@@ -1,0 +1,186 @@
+//! The service's configuration: defaults, then a TOML file, then `CUSTODIAN_*` environment
+//! variables, then `CUSTODIAN_<KEY>_FILE` secrets read from files.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::Failure;
+
+const ENV_PREFIX: &str = "CUSTODIAN_";
+const DEFAULT_FILE: &str = "custodian.toml";
+
+/// Every leaf key, as a dotted path. An env var naming one of these plus `_FILE` is a secret
+/// indirection; any other unknown key is an error.
+const KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "policy_file",
+    "log.format",
+    "log.level",
+    "http.max_body_bytes",
+    "http.request_timeout_secs",
+    "http.shutdown_grace_secs",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Default: `sqlite://<data_dir>/custodian.db`.
+    pub database_url: Option<String>,
+    /// Default: the embedded default policy.
+    pub policy_file: Option<PathBuf>,
+    pub log: LogConfig,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive such as `info` or `custodian=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            policy_file: None,
+            log: LogConfig {
+                format: LogFormat::Text,
+                level: "info".into(),
+            },
+            http: HttpSettings {
+                max_body_bytes: 1024 * 1024,
+                request_timeout_secs: 30,
+                shutdown_grace_secs: 20,
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration. `file` is `--config`; without it `$CUSTODIAN_CONFIG`, else
+    /// `./custodian.toml` if it exists.
+    pub fn load(file: Option<&Path>) -> Result<Config, Failure> {
+        let explicit = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(format!("{ENV_PREFIX}CONFIG")).map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match explicit {
+            Some(path) => {
+                if let Err(e) = std::fs::metadata(&path) {
+                    return Err(Failure::io(format!(
+                        "error: cannot read config file `{}`: {e}",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+            !matches!(
+                classify(key.as_str()),
+                EnvKey::ConfigFile | EnvKey::Secret(_)
+            )
+        }));
+        for (path, value) in secrets()? {
+            figment = figment.merge(Serialized::default(&path, value));
+        }
+        figment
+            .extract()
+            .map_err(|e| Failure::invalid(format!("error: invalid configuration: {e}")))
+    }
+
+    /// Where the database lives, as a `sqlite://` URL or a path.
+    pub fn database(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self
+                .data_dir
+                .join("custodian.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+}
+
+enum EnvKey {
+    ConfigFile,
+    /// `<KEY>_FILE`: the value of KEY (a dotted path) is in the named file.
+    Secret(String),
+    Other,
+}
+
+/// Classifies an env var by its name after the prefix (already split into a dotted path
+/// when it comes from figment).
+fn classify(name: &str) -> EnvKey {
+    let path = name.to_ascii_lowercase().replace("__", ".");
+    if path == "config" {
+        return EnvKey::ConfigFile;
+    }
+    if KEYS.contains(&path.as_str()) {
+        return EnvKey::Other;
+    }
+    match path.strip_suffix("_file") {
+        Some(key) if KEYS.contains(&key) => EnvKey::Secret(key.to_owned()),
+        _ => EnvKey::Other,
+    }
+}
+
+/// Reads every `CUSTODIAN_<KEY>_FILE`, trimming the trailing newline editors and
+/// `echo` leave behind.
+fn secrets() -> Result<Vec<(String, Value)>, Failure> {
+    let mut found = Vec::new();
+    for (name, file) in std::env::vars_os() {
+        let Some(name) = name.to_str().and_then(|n| n.strip_prefix(ENV_PREFIX)) else {
+            continue;
+        };
+        let EnvKey::Secret(path) = classify(name) else {
+            continue;
+        };
+        let contents = std::fs::read_to_string(&file).map_err(|e| {
+            Failure::io(format!(
+                "error: cannot read `{ENV_PREFIX}{name}` file `{}`: {e}",
+                Path::new(&file).display()
+            ))
+        })?;
+        let contents = contents.strip_suffix('\n').unwrap_or(&contents);
+        let contents = contents.strip_suffix('\r').unwrap_or(contents);
+        // Parsed like a plain env var, so numbers in files work as numbers do in the env.
+        let value = contents
+            .parse::<Value>()
+            .unwrap_or_else(|_| Value::from(contents.to_owned()));
+        found.push((path, value));
+    }
+    Ok(found)
+}

@@ -1,0 +1,171 @@
+//! `custodian serve`: load everything, publish the notice, serve until a signal.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use custodian_core::StoreError;
+use custodian_core::clock::SystemClock;
+use custodian_core::notice::{PublishOutcome, publish_current_notice};
+use custodian_http::{AppState, HttpConfig};
+use custodian_policy::NoticeVersion;
+use custodian_store::SqliteStore;
+use tokio::sync::Notify;
+use tracing_subscriber::EnvFilter;
+
+use crate::Failure;
+use crate::config::{Config, LogFormat};
+use crate::policy_source::PolicySource;
+
+pub fn run(config_file: Option<&Path>) -> Result<(), Failure> {
+    let config = Config::load(config_file)?;
+    init_logging(&config)?;
+    let source = PolicySource::resolve(None, config_file)?;
+    let policy = source.parse()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("error: cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(config, policy, source))
+}
+
+async fn serve(
+    config: Config,
+    policy: custodian_policy::Policy,
+    source: PolicySource,
+) -> Result<(), Failure> {
+    create_data_dir(&config.data_dir)?;
+    let store = SqliteStore::open(&config.database())
+        .await
+        .map_err(|e| Failure::invalid(format!("error: cannot open the database: {e}")))?;
+    let clock = Arc::new(SystemClock);
+    let version = NoticeVersion::of(&policy);
+    match publish_current_notice(&policy, &source.text, &store, clock.as_ref()).await {
+        Ok(PublishOutcome::Published) => tracing::info!(
+            version = %version.version, content_hash = %version.content_hash, "published a new notice version"
+        ),
+        Ok(PublishOutcome::AlreadyPublished) => tracing::info!(
+            version = %version.version, content_hash = %version.content_hash, "notice version already published"
+        ),
+        Err(e @ StoreError::NoticeVersionConflict { .. }) => {
+            return Err(Failure::invalid(format!("error: refusing to start: {e}")));
+        }
+        Err(e) => {
+            return Err(Failure::invalid(format!(
+                "error: cannot publish the notice: {e}"
+            )));
+        }
+    }
+
+    let store = Arc::new(store);
+    let http = HttpConfig {
+        max_body_bytes: config.http.max_body_bytes,
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+    };
+    let state = AppState::new(policy, store.clone(), store.clone(), clock, http);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Failure::io(format!("error: cannot listen on {}: {e}", config.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure::io(format!("error: cannot read the bound address: {e}")))?;
+    tracing::info!("listening on {address}");
+
+    let stop = Arc::new(Notify::new());
+    let server = {
+        let stop = stop.clone();
+        axum::serve(listener, custodian_http::router(state))
+            .with_graceful_shutdown(async move { stop.notified().await })
+    };
+    let mut server = tokio::spawn(async move { server.await });
+    let finished_early = tokio::select! {
+        result = &mut server => Some(result),
+        () = shutdown_signal() => None,
+    };
+    let result = match finished_early {
+        Some(result) => result,
+        None => {
+            tracing::info!("shutting down");
+            // `notify_one` keeps a permit if the server is not waiting yet, so the stop is not lost.
+            stop.notify_one();
+            let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!("grace period over; closing the remaining connections");
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            }
+        }
+    };
+    store.close().await;
+    match result {
+        Ok(Ok(())) => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(Failure::io(format!("error: the server failed: {e}"))),
+        Err(e) => Err(Failure::invalid(format!(
+            "error: the server task failed: {e}"
+        ))),
+    }
+}
+
+fn init_logging(config: &Config) -> Result<(), Failure> {
+    let filter = EnvFilter::try_new(&config.log.level).map_err(|e| {
+        Failure::invalid(format!(
+            "error: invalid `log.level` `{}`: {e}",
+            config.log.level
+        ))
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match config.log.format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| Failure::invalid(format!("error: cannot start logging: {e}")))
+}
+
+/// Creates the data directory readable only by the service's user: it holds the database.
+fn create_data_dir(path: &Path) -> Result<(), Failure> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(|e| {
+        Failure::io(format!(
+            "error: cannot create data directory `{}`: {e}",
+            path.display()
+        ))
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                // Without a SIGTERM handler, Ctrl-C still stops the server.
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            () = terminate => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
