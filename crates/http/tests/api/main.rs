@@ -1,0 +1,14 @@
+//! The HTTP API, driven in-process against a fresh SQLite store per test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod errors;
+mod health;
+mod helpers;
+mod policy;
+mod privacy;
+mod security;
