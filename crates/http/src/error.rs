@@ -67,3 +67,45 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Respon
     tracing::error!("handler panicked");
     HttpError(ApiError::internal()).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_layer_timeout_becomes_the_timeout_code() {
+        let bare = Response::builder().status(408).body(Body::empty()).unwrap();
+        let response = json_error_bodies(bare).await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(body_of(response).await["error"]["code"], "timeout");
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_internal_error_without_its_message() {
+        let response = panic_response(Box::new("customer jane@example.com"));
+        assert_eq!(response.status(), 500);
+        let body = body_of(response).await;
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("jane"));
+    }
+
+    #[tokio::test]
+    async fn successful_and_json_responses_pass_untouched() {
+        let ok = Response::builder()
+            .status(200)
+            .body(Body::from("hello"))
+            .unwrap();
+        let response = json_error_bodies(ok).await;
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], b"hello");
+    }
+}
