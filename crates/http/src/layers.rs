@@ -25,12 +25,14 @@ use crate::error::{json_error_bodies, panic_response};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Wraps `app` in every layer, outermost first: request id, trace, id propagation, security
+/// Wraps `app` in every layer, outermost first: request id (a client's own only if it is
+/// safe to log), trace, id propagation, security
 /// headers, JSON error bodies, panic catching, timeout, body limit.
 pub fn apply(app: Router, config: &HttpConfig) -> Router {
     let set =
         |name: HeaderName, value: HeaderValue| SetResponseHeaderLayer::if_not_present(name, value);
     let stack = ServiceBuilder::new()
+        .map_request(drop_unsafe_request_id)
         .set_x_request_id(MakeRequestUuid)
         .layer(
             TraceLayer::new_for_http()
@@ -72,6 +74,23 @@ pub fn apply(app: Router, config: &HttpConfig) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
     app.layer(stack)
+}
+
+/// A client may send its own request id to correlate logs, but it is logged and echoed, so
+/// only a short token of `[A-Za-z0-9._-]` is kept; anything else (which could carry personal
+/// data) is dropped and a fresh id is generated in its place.
+fn drop_unsafe_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    let safe = request.headers().get(&REQUEST_ID).is_some_and(|v| {
+        let bytes = v.as_bytes();
+        (1..=64).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if !safe {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// Responses under `/v1` describe live state and may name customers later: never cache.

@@ -61,3 +61,19 @@ async fn a_request_id_is_generated_or_echoed() {
         .unwrap();
     assert_eq!(header(&app.send(request).await, "x-request-id"), "abc-123");
 }
+
+#[tokio::test]
+async fn a_request_id_that_could_carry_data_is_replaced() {
+    let app = spawn_app().await;
+    let too_long = "x".repeat(65);
+    for unsafe_id in ["nguyen.van.a@example.com", "has space", too_long.as_str()] {
+        let request = Request::get("/healthz")
+            .header("x-request-id", unsafe_id)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.send(request).await;
+        let echoed = header(&response, "x-request-id");
+        assert_ne!(echoed, unsafe_id);
+        assert!(!echoed.is_empty());
+    }
+}
