@@ -68,6 +68,12 @@ impl Writer<'_> {
         }
     }
 
+    /// Starts a section: its heading, then the policy's own passage for it.
+    fn open(&mut self, level: u8, vi: &str, en: &str, passage: &Text) {
+        self.doc.heading(level, self.w(vi, en));
+        self.doc.para(self.t(passage).to_owned());
+    }
+
     fn category_label(&self, id: &CategoryId) -> String {
         self.policy
             .category(id)
@@ -167,37 +173,31 @@ fn scope(w: &mut Writer<'_>) {
             "1. Scope of the information we collect",
         ),
     );
-    w.doc.heading(
+    w.open(
         3,
-        w.w(
-            "1.1. Thông tin bạn cung cấp trực tiếp",
-            "1.1. Information you give us directly",
-        ),
+        "1.1. Thông tin bạn cung cấp trực tiếp",
+        "1.1. Information you give us directly",
+        &texts.collected_directly,
     );
-    w.doc.para(w.t(&texts.collected_directly).to_owned());
     for section in Section::ALL.into_iter().filter(|s| s.given_directly()) {
         categories_of(w, section);
     }
-    w.doc.heading(
+    w.open(
         3,
-        w.w(
-            "1.2. Thông tin về việc sử dụng dịch vụ của bạn",
-            "1.2. Information about your use of the Service",
-        ),
+        "1.2. Thông tin về việc sử dụng dịch vụ của bạn",
+        "1.2. Information about your use of the Service",
+        &texts.collected_from_use,
     );
-    w.doc.para(w.t(&texts.collected_from_use).to_owned());
     for section in Section::ALL.into_iter().filter(|s| !s.given_directly()) {
         categories_of(w, section);
     }
 
-    w.doc.heading(
+    w.open(
         3,
-        w.w(
-            "1.3. Dịch vụ phân tích của bên thứ ba",
-            "1.3. Third-party analytics services",
-        ),
+        "1.3. Dịch vụ phân tích của bên thứ ba",
+        "1.3. Third-party analytics services",
+        &texts.third_party_analytics,
     );
-    w.doc.para(w.t(&texts.third_party_analytics).to_owned());
     let items = w
         .policy
         .partners
@@ -294,14 +294,12 @@ fn categories_of(w: &mut Writer<'_>, section: Section) {
 
 /// 2. How we use your information.
 fn uses(w: &mut Writer<'_>) {
-    w.doc.heading(
+    w.open(
         2,
-        w.w(
-            "2. Chúng tôi sử dụng thông tin của bạn như thế nào?",
-            "2. How do we use your information?",
-        ),
+        "2. Chúng tôi sử dụng thông tin của bạn như thế nào?",
+        "2. How do we use your information?",
+        &w.policy.notice.texts.uses,
     );
-    w.doc.para(w.t(&w.policy.notice.texts.uses).to_owned());
     for p in &w.policy.purposes {
         w.doc.heading(3, w.t(&p.label).to_owned());
         w.doc.para(w.t(&p.description).to_owned());
@@ -352,11 +350,12 @@ fn sharing(w: &mut Writer<'_>) {
             "3. Who do we share information with?",
         ),
     );
-    w.doc.heading(
+    w.open(
         3,
-        w.w("3.1. Trong nội bộ doanh nghiệp", "3.1. Inside the business"),
+        "3.1. Trong nội bộ doanh nghiệp",
+        "3.1. Inside the business",
+        &texts.sharing_internal,
     );
-    w.doc.para(w.t(&texts.sharing_internal).to_owned());
     let rows = w
         .policy
         .roles
@@ -376,8 +375,7 @@ fn sharing(w: &mut Writer<'_>) {
         rows,
     );
 
-    w.doc.heading(3, w.w("3.2. Đối tác", "3.2. Partners"));
-    w.doc.para(w.t(&texts.sharing_partners).to_owned());
+    w.open(3, "3.2. Đối tác", "3.2. Partners", &texts.sharing_partners);
     for p in &w.policy.partners {
         w.doc.heading(4, w.t(&p.name).to_owned());
         let country = w.t(&labels::country(&p.country)).to_owned();
@@ -421,14 +419,12 @@ fn sharing(w: &mut Writer<'_>) {
         w.doc.list(items);
     }
 
-    w.doc.heading(
+    w.open(
         3,
-        w.w(
-            "3.3. Các bên khác khi pháp luật quy định",
-            "3.3. Other parties where the law requires it",
-        ),
+        "3.3. Các bên khác khi pháp luật quy định",
+        "3.3. Other parties where the law requires it",
+        &texts.sharing_authorities,
     );
-    w.doc.para(w.t(&texts.sharing_authorities).to_owned());
     let items = w
         .policy
         .authorities
@@ -445,14 +441,12 @@ fn sharing(w: &mut Writer<'_>) {
 
 /// 4. Security.
 fn security(w: &mut Writer<'_>) {
-    w.doc.heading(
+    w.open(
         2,
-        w.w(
-            "4. Bảo mật thông tin của bạn",
-            "4. Security of your information",
-        ),
+        "4. Bảo mật thông tin của bạn",
+        "4. Security of your information",
+        &w.policy.notice.texts.security,
     );
-    w.doc.para(w.t(&w.policy.notice.texts.security).to_owned());
     let items = w
         .policy
         .security_measures
@@ -463,11 +457,12 @@ fn security(w: &mut Writer<'_>) {
 }
 
 fn sensitive(w: &mut Writer<'_>) {
-    w.doc.heading(
+    w.open(
         2,
-        w.w("5. Dữ liệu cá nhân nhạy cảm", "5. Sensitive personal data"),
+        "5. Dữ liệu cá nhân nhạy cảm",
+        "5. Sensitive personal data",
+        &w.policy.notice.texts.sensitive,
     );
-    w.doc.para(w.t(&w.policy.notice.texts.sensitive).to_owned());
     let rows = w
         .policy
         .categories
@@ -536,11 +531,12 @@ fn cross_border(w: &mut Writer<'_>) {
 }
 
 fn retention(w: &mut Writer<'_>) {
-    w.doc.heading(
+    w.open(
         2,
-        w.w("7. Thời gian lưu giữ", "7. How long we keep information"),
+        "7. Thời gian lưu giữ",
+        "7. How long we keep information",
+        &w.policy.notice.texts.retention,
     );
-    w.doc.para(w.t(&w.policy.notice.texts.retention).to_owned());
     let rows = w
         .policy
         .retention
@@ -602,8 +598,12 @@ fn retention(w: &mut Writer<'_>) {
 }
 
 fn rights(w: &mut Writer<'_>) {
-    w.doc.heading(2, w.w("8. Quyền của bạn", "8. Your rights"));
-    w.doc.para(w.t(&w.policy.notice.texts.rights).to_owned());
+    w.open(
+        2,
+        "8. Quyền của bạn",
+        "8. Your rights",
+        &w.policy.notice.texts.rights,
+    );
     let rows = w
         .policy
         .rights
@@ -629,8 +629,12 @@ fn rights(w: &mut Writer<'_>) {
 
 fn contact(w: &mut Writer<'_>) {
     let c = &w.policy.controller;
-    w.doc.heading(2, w.w("9. Liên hệ", "9. Contact"));
-    w.doc.para(w.t(&w.policy.notice.texts.contact).to_owned());
+    w.open(
+        2,
+        "9. Liên hệ",
+        "9. Contact",
+        &w.policy.notice.texts.contact,
+    );
     let items = vec![
         vec![
             Inline::Strong(c.name.clone()),
