@@ -1,0 +1,18 @@
+/// Why a cryptographic operation failed. Messages never include key material or plaintext.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The ciphertext was altered, moved to another customer, record or field, or sealed
+    /// under another key: authentication failed.
+    #[error("ciphertext failed authentication")]
+    Authentication,
+    #[error("ciphertext is malformed")]
+    Malformed,
+    #[error("no master key of version `{0}` is available")]
+    UnknownKeyVersion(u32),
+    #[error("key material is invalid: {0}")]
+    InvalidKey(String),
+    #[error("the system random number generator failed")]
+    Random,
+    #[error("key storage: {0}")]
+    Io(#[from] std::io::Error),
+}

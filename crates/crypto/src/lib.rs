@@ -1,0 +1,26 @@
+//! Envelope encryption for Custodian.
+//!
+//! A master key-encryption key (KEK, versioned) wraps one data key (DEK) per customer; each
+//! personal field is sealed with XChaCha20-Poly1305 under its customer's DEK, with associated
+//! data binding the ciphertext to its customer, record, field and key version. Destroying a
+//! customer's wrapped DEK makes every ciphertext of theirs unreadable (crypto-shredding).
+//! Blind indexes (HMAC-SHA256 under a separate key) allow exact lookups without decrypting.
+//!
+//! Architecture invariant: this crate knows nothing of customers' data model, storage or
+//! HTTP. Plaintext it returns is wrapped in [`Plaintext`], zeroed on drop and never printed.
+
+mod error;
+mod field;
+mod index;
+mod keyring;
+mod keys;
+mod mac;
+mod random;
+
+pub use error::CryptoError;
+pub use field::{FieldBinding, open, seal};
+pub use index::{BlindIndexKey, normalise_email, normalise_phone};
+pub use keyring::{KeyWrapper, LocalKeyring, WrappedKey, decode_key, load_or_create_key};
+pub use keys::{DataKey, KEY_LEN, Plaintext, SecretKey};
+pub use mac::MacKey;
+pub use random::random_bytes;
