@@ -45,6 +45,16 @@ macro_rules! error_codes {
 
 error_codes! {
     InvalidParameter => "invalid_parameter", 400, "A query or path parameter has a value the endpoint does not accept; `field` names it.";
+    InvalidBody => "invalid_body", 400, "The request body is not the JSON the endpoint expects.";
+    UnknownPurpose => "unknown_purpose", 400, "The purpose named is missing or not declared in the policy; `field` is `purpose`.";
+    UndeclaredField => "undeclared_field", 400, "A field the policy does not declare was sent; nothing was written.";
+    FieldNotAllowed => "field_not_allowed", 400, "A declared field that this endpoint or the named purpose does not collect was sent; nothing was written.";
+    InvalidField => "invalid_field", 400, "A field's value does not fit its schema (type, format, length); nothing was written.";
+    MissingField => "missing_field", 400, "A field the named purpose requires was not sent; nothing was written.";
+    Unauthenticated => "unauthenticated", 401, "The request carries no valid credentials.";
+    PurposeNotAllowed => "purpose_not_allowed", 403, "The named purpose does not allow this use of the data.";
+    ConsentRequired => "consent_required", 403, "The named purpose rests on consent the customer has not given.";
+    CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";
@@ -61,6 +71,7 @@ impl ErrorCode {
     pub fn for_status(status: u16) -> ErrorCode {
         match status {
             400 => ErrorCode::InvalidParameter,
+            401 => ErrorCode::Unauthenticated,
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             408 => ErrorCode::Timeout,
@@ -140,7 +151,9 @@ impl ApiError {
             ErrorCode::Timeout => "the request took too long",
             ErrorCode::Unavailable => "the service is temporarily unavailable",
             ErrorCode::InvalidParameter => "the request is malformed",
-            ErrorCode::NoticeVersionNotFound | ErrorCode::Internal => "an internal error occurred",
+            ErrorCode::Unauthenticated => "the request carries no valid credentials",
+            ErrorCode::InvalidBody => "the request body is malformed",
+            _ => "an internal error occurred",
         };
         ApiError::new(code, message)
     }

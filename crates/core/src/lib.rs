@@ -1,12 +1,19 @@
 //! Custodian's domain and use cases.
 //!
-//! Architecture invariant: no HTTP and no SQL here. Storage is reached through the ports
+//! Architecture invariant: no HTTP and no SQL here. Personal values in the clear exist
+//! only inside this crate ([`personal`]); they leave it only as access-decided disclosures.
+//! Storage is reached through the ports
 //! (traits) this crate defines, implemented in `custodian-store`; time through [`clock::Clock`].
 
+pub mod access;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod ids;
 pub mod notice;
+mod personal;
 mod store_error;
+pub mod vault;
 
 pub use store_error::StoreError;

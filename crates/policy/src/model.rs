@@ -83,6 +83,18 @@ impl Policy {
         self.roles.iter().find(|r| &r.id == id)
     }
 
+    /// The purpose with this id, given as text (from a request, say).
+    pub fn purpose_named(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.id.0 == id)
+    }
+
+    /// The category and field named by `category.field`.
+    pub fn field_named(&self, reference: &str) -> Option<(&Category, &Field)> {
+        let (category, field) = reference.split_once('.')?;
+        let category = self.categories.iter().find(|c| c.id.0 == category)?;
+        Some((category, category.field(field)?))
+    }
+
     /// Purposes that use the category, required or optional, in declaration order.
     pub fn purposes_using<'a>(
         &'a self,

@@ -1,0 +1,283 @@
+//! Checking and normalising personal values against the policy's field schema, before
+//! anything is encrypted or stored. Errors name the field, never its value.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use custodian_crypto::{normalise_email, normalise_phone};
+use custodian_policy::{Country, Field, FieldType};
+
+use crate::personal::Personal;
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidValue {
+    pub message: String,
+}
+
+fn invalid(message: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        message: message.into(),
+    }
+}
+
+/// The calling code national phone numbers are read in, from the controller's jurisdiction.
+pub fn calling_code(jurisdiction: &Country) -> &'static str {
+    match jurisdiction.as_str() {
+        "VN" => "84",
+        "US" | "CA" => "1",
+        "GB" => "44",
+        "SG" => "65",
+        _ => "",
+    }
+}
+
+/// Validates `value` for `field` and returns it normalised, ready to seal.
+pub fn normalise(
+    field: &Field,
+    value: &Value,
+    calling_code: &str,
+) -> Result<Personal, InvalidValue> {
+    let text = match field.ty {
+        FieldType::Integer => {
+            return value
+                .as_i64()
+                .map(|n| Personal::new(n.to_string()))
+                .ok_or_else(|| invalid("must be a whole number"));
+        }
+        FieldType::EnumSet => return enum_set(field, value),
+        FieldType::Blob => return Err(invalid("is binary and cannot be sent as JSON")),
+        _ => value.as_str().ok_or_else(|| invalid("must be a string"))?,
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(invalid("must not contain control characters"));
+    }
+    let normalised = match field.ty {
+        FieldType::String => text.to_owned(),
+        FieldType::Email => {
+            normalise_email(text).ok_or_else(|| invalid("is not an email address"))?
+        }
+        FieldType::Phone => normalise_phone(text, calling_code).ok_or_else(|| {
+            invalid("is not a phone number (use international form, e.g. +84901234567)")
+        })?,
+        FieldType::Date => text
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| invalid("is not a date (YYYY-MM-DD)"))?
+            .to_string(),
+        FieldType::Datetime => text
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| invalid("is not an RFC 3339 date and time"))?
+            .to_string(),
+        FieldType::MonthYear => month_year(text)?,
+        FieldType::Digits => {
+            if !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid("must contain digits only"));
+            }
+            text.to_owned()
+        }
+        FieldType::Token => {
+            if !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+            {
+                return Err(invalid(
+                    "must be a token of letters, digits, `_`, `-`, `.` or `:`",
+                ));
+            }
+            text.to_owned()
+        }
+        FieldType::Enum => {
+            if !field.values.iter().any(|v| v == text) {
+                return Err(invalid(format!(
+                    "must be one of {}",
+                    field.values.join(", ")
+                )));
+            }
+            text.to_owned()
+        }
+        FieldType::Ip => truncate_ip(text)?,
+        FieldType::Integer | FieldType::EnumSet | FieldType::Blob => {
+            return Err(invalid("has an unsupported type"));
+        }
+    };
+    if let Some(max) = field.max_length
+        && normalised.chars().count() > max as usize
+    {
+        return Err(invalid(format!("is longer than {max} characters")));
+    }
+    Ok(Personal::new(normalised))
+}
+
+fn enum_set(field: &Field, value: &Value) -> Result<Personal, InvalidValue> {
+    let items = value.as_array().ok_or_else(|| invalid("must be a list"))?;
+    let mut chosen = Vec::new();
+    for item in items {
+        let item = item
+            .as_str()
+            .ok_or_else(|| invalid("must be a list of strings"))?;
+        if !field.values.iter().any(|v| v == item) {
+            return Err(invalid(format!(
+                "may contain only {}",
+                field.values.join(", ")
+            )));
+        }
+        if chosen.contains(&item) {
+            return Err(invalid("must not repeat a value"));
+        }
+        chosen.push(item);
+    }
+    // Stored in the schema's order, so equal sets are equal values.
+    let ordered: Vec<&str> = field
+        .values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| chosen.contains(v))
+        .collect();
+    Ok(Personal::new(
+        serde_json::to_string(&ordered).unwrap_or_default(),
+    ))
+}
+
+fn month_year(text: &str) -> Result<String, InvalidValue> {
+    let (month, year) = text
+        .split_once('/')
+        .ok_or_else(|| invalid("must be MM/YY"))?;
+    let ok = month.len() == 2
+        && year.len() == 2
+        && month.parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        && year.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(invalid("must be MM/YY"))
+    }
+}
+
+/// Keeps only the network part of an address (/24 for IPv4, /48 for IPv6): the policy
+/// declares truncated addresses, so a full one is never stored.
+fn truncate_ip(text: &str) -> Result<String, InvalidValue> {
+    let ip: IpAddr = text.parse().map_err(|_| invalid("is not an IP address"))?;
+    Ok(match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            std::net::Ipv4Addr::new(a, b, c, 0).to_string()
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn field(ty: FieldType, max: Option<u32>, values: &[&str]) -> Field {
+        Field {
+            name: "f".into(),
+            label: custodian_policy::Text::fixed("f", "f"),
+            ty,
+            format: None,
+            max_length: max,
+            values: values.iter().map(|v| (*v).to_owned()).collect(),
+        }
+    }
+
+    fn ok(f: &Field, v: Value) -> String {
+        normalise(f, &v, "84").unwrap().expose().to_owned()
+    }
+
+    #[test]
+    fn normalises_each_type() {
+        assert_eq!(
+            ok(&field(FieldType::String, Some(10), &[]), json!("  Lan  ")),
+            "Lan"
+        );
+        assert_eq!(
+            ok(
+                &field(FieldType::Email, Some(254), &[]),
+                json!("Lan@Example.com")
+            ),
+            "lan@example.com"
+        );
+        assert_eq!(
+            ok(
+                &field(FieldType::Phone, Some(16), &[]),
+                json!("0901 234 567")
+            ),
+            "+84901234567"
+        );
+        assert_eq!(
+            ok(&field(FieldType::Date, None, &[]), json!("1990-02-28")),
+            "1990-02-28"
+        );
+        assert_eq!(ok(&field(FieldType::Integer, None, &[]), json!(3)), "3");
+        assert_eq!(
+            ok(&field(FieldType::Enum, None, &["a", "b"]), json!("b")),
+            "b"
+        );
+        assert_eq!(
+            ok(
+                &field(FieldType::EnumSet, None, &["a", "b", "c"]),
+                json!(["c", "a"])
+            ),
+            "[\"a\",\"c\"]"
+        );
+        assert_eq!(
+            ok(&field(FieldType::MonthYear, None, &[]), json!("09/27")),
+            "09/27"
+        );
+        assert_eq!(
+            ok(&field(FieldType::Ip, None, &[]), json!("203.0.113.77")),
+            "203.0.113.0"
+        );
+        assert_eq!(
+            ok(
+                &field(FieldType::Ip, None, &[]),
+                json!("2001:db8:85a3::8a2e:370:7334")
+            ),
+            "2001:db8:85a3::"
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_values_without_echoing_them() {
+        let cases = [
+            (field(FieldType::String, Some(3), &[]), json!("abcd")),
+            (field(FieldType::String, Some(30), &[]), json!("a\u{7}b")),
+            (field(FieldType::String, Some(30), &[]), json!("   ")),
+            (field(FieldType::String, Some(30), &[]), json!(5)),
+            (
+                field(FieldType::Email, Some(254), &[]),
+                json!("secret-marker"),
+            ),
+            (field(FieldType::Phone, Some(16), &[]), json!("call me")),
+            (field(FieldType::Date, None, &[]), json!("1990-02-30")),
+            (field(FieldType::Integer, None, &[]), json!("3")),
+            (field(FieldType::Enum, None, &["a"]), json!("z")),
+            (field(FieldType::EnumSet, None, &["a"]), json!(["a", "a"])),
+            (field(FieldType::MonthYear, None, &[]), json!("13/27")),
+            (field(FieldType::Digits, Some(4), &[]), json!("12a4")),
+            (field(FieldType::Blob, Some(4), &[]), json!("AAAA")),
+        ];
+        for (f, v) in cases {
+            let e = normalise(&f, &v, "84").unwrap_err();
+            if let Some(s) = v.as_str() {
+                assert!(
+                    !e.message.contains(s.trim()) || s.trim().len() < 2,
+                    "{} echoes the value",
+                    e.message
+                );
+            }
+        }
+    }
+}

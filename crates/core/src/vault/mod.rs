@@ -1,0 +1,768 @@
+//! The vault: customers' personal data, sealed under per-customer keys, reachable only
+//! through access decisions that are written to the audit log before any data leaves.
+//!
+//! INVARIANT: every value handed to the store is ciphertext, a wrapped key, a blind index or
+//! an audit event naming fields — never a personal value. Every read commits its audit event
+//! (durably) before it decrypts anything.
+
+pub mod input;
+mod store;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use custodian_crypto::{BlindIndexKey, CryptoError, DataKey, FieldBinding, KeyWrapper, open, seal};
+use custodian_policy::{Category, Field, FieldType, Policy, Purpose, Section};
+
+pub use store::*;
+
+use crate::StoreError;
+use crate::access::{AccessEngine, Disclosure, FieldDecision, Principal, Withheld};
+use crate::audit::{AuditEvent, Decision};
+use crate::clock::Clock;
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::{CustomerId, HistoryId};
+use crate::personal::Personal;
+
+/// Why a vault operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Refused; the error says why, with a stable code. Nothing was written but the audit
+    /// event recording the refusal, where there is one.
+    #[error("{0}")]
+    Rejected(ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+fn reject(code: ErrorCode, message: impl Into<String>, field: &str) -> VaultError {
+    VaultError::Rejected(ApiError::new(code, message).with_field(field))
+}
+
+/// Who asks, why, and the request it belongs to.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub principal: Principal,
+    /// The purpose id as given; checked against the policy by each use case.
+    pub purpose: String,
+    pub request_id: Option<String>,
+}
+
+/// A customer as one purpose may see them: each profile field's value, or why it is withheld.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    pub id: CustomerId,
+    pub purpose: String,
+    pub created_at: Timestamp,
+    pub fields: BTreeMap<String, Disclosure>,
+}
+
+/// An earlier value of a corrected field.
+#[derive(Debug, Serialize)]
+pub struct HistoryView {
+    pub field: String,
+    pub replaced_at: Timestamp,
+    pub value: Disclosure,
+}
+
+/// What to look a customer up by.
+#[derive(Debug)]
+pub enum Lookup {
+    Email(String),
+    Phone(String),
+}
+
+/// Progress of a master-key rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationProgress {
+    pub target_version: u32,
+    pub rewrapped: u64,
+    /// Keys not under the target version when the pass started.
+    pub total: u64,
+}
+
+/// The vault's use cases.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    policy: Arc<Policy>,
+    store: Arc<dyn VaultStore>,
+    keys: Arc<dyn KeyWrapper>,
+    index: BlindIndexKey,
+    clock: Arc<dyn Clock>,
+    engine: AccessEngine,
+    calling_code: &'static str,
+}
+
+impl std::fmt::Debug for dyn VaultStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VaultStore")
+    }
+}
+
+/// What the data key of `customer` at `version` is bound to when wrapped.
+fn key_context(customer: &CustomerId, version: u32) -> String {
+    format!("{customer}/{version}")
+}
+
+impl Vault {
+    pub fn new(
+        policy: Arc<Policy>,
+        store: Arc<dyn VaultStore>,
+        keys: Arc<dyn KeyWrapper>,
+        index: BlindIndexKey,
+        clock: Arc<dyn Clock>,
+    ) -> Vault {
+        let calling_code = input::calling_code(&policy.controller.jurisdiction);
+        Vault {
+            policy,
+            store,
+            keys,
+            index,
+            clock,
+            engine: AccessEngine,
+            calling_code,
+        }
+    }
+
+    /// The fields a customer record holds: every field of the categories the policy places
+    /// in the account section.
+    fn profile_fields(&self) -> impl Iterator<Item = (&Category, &Field)> {
+        self.policy
+            .categories
+            .iter()
+            .filter(|c| c.section == Section::Account)
+            .flat_map(|c| c.fields.iter().map(move |f| (c, f)))
+    }
+
+    fn purpose(&self, ctx: &RequestContext) -> Result<&Purpose, VaultError> {
+        self.policy.purpose_named(&ctx.purpose).ok_or_else(|| {
+            reject(
+                ErrorCode::UnknownPurpose,
+                format!(
+                    "purpose `{}` is not declared in the policy",
+                    shown(&ctx.purpose)
+                ),
+                "purpose",
+            )
+        })
+    }
+
+    fn event(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        customer: Option<&CustomerId>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: self.clock.now(),
+            actor: ctx.principal.audit_name(),
+            action: action.to_owned(),
+            customer: customer.map(ToString::to_string),
+            categories: Vec::new(),
+            fields: Vec::new(),
+            withheld: Vec::new(),
+            purpose: Some(ctx.purpose.clone()),
+            decision: Decision::Allowed,
+            request_id: ctx.request_id.clone(),
+        }
+    }
+
+    async fn audit_only(&self, event: AuditEvent) -> Result<(), VaultError> {
+        self.store
+            .commit(Transaction {
+                writes: Vec::new(),
+                audit: vec![event],
+            })
+            .await?
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    /// Checks the fields of a create or correct request against the policy and `purpose`,
+    /// and normalises their values. Refuses the whole request at the first bad field.
+    fn accept<'p>(
+        &'p self,
+        ctx: &RequestContext,
+        purpose: &Purpose,
+        input: &Map<String, Value>,
+    ) -> Result<Vec<(&'p Category, &'p Field, Personal)>, VaultError> {
+        let mut accepted = Vec::new();
+        for (name, value) in input {
+            let Some((category, field)) = self.policy.field_named(name) else {
+                return Err(reject(
+                    ErrorCode::UndeclaredField,
+                    format!("field `{}` is not declared in the policy", shown(name)),
+                    name,
+                ));
+            };
+            if category.section != Section::Account {
+                return Err(reject(
+                    ErrorCode::FieldNotAllowed,
+                    format!("field `{name}` is not part of a customer profile"),
+                    name,
+                ));
+            }
+            match self.engine.decide(&ctx.principal, purpose, category) {
+                FieldDecision::Release => {}
+                FieldDecision::Withhold(Withheld::ConsentRequired) => {
+                    return Err(reject(
+                        ErrorCode::ConsentRequired,
+                        format!(
+                            "purpose `{}` needs the customer's consent to collect field `{name}`",
+                            purpose.id
+                        ),
+                        name,
+                    ));
+                }
+                FieldDecision::Withhold(_) => {
+                    return Err(reject(
+                        ErrorCode::FieldNotAllowed,
+                        format!("purpose `{}` does not use field `{name}`", purpose.id),
+                        name,
+                    ));
+                }
+            }
+            let value = input::normalise(field, value, self.calling_code).map_err(|e| {
+                reject(ErrorCode::InvalidField, format!("field `{name}` {e}"), name)
+            })?;
+            accepted.push((category, field, value));
+        }
+        Ok(accepted)
+    }
+
+    fn seal_field(
+        &self,
+        key: &DataKey,
+        customer: &CustomerId,
+        record: &str,
+        field: &str,
+        value: &[u8],
+    ) -> Result<SealedField, VaultError> {
+        let binding = FieldBinding {
+            customer: customer.as_str(),
+            record,
+            field,
+            key_version: 1,
+        };
+        Ok(SealedField {
+            field: field.to_owned(),
+            sealed: seal(key, &binding, value)?,
+            key_version: 1,
+        })
+    }
+
+    fn open_field(
+        &self,
+        key: &DataKey,
+        customer: &CustomerId,
+        record: &str,
+        value: &SealedField,
+    ) -> Result<Personal, VaultError> {
+        let binding = FieldBinding {
+            customer: customer.as_str(),
+            record,
+            field: &value.field,
+            key_version: value.key_version,
+        };
+        let text = open(key, &binding, &value.sealed)?.into_string()?;
+        Ok(Personal::new(text.to_string()))
+    }
+
+    /// The blind index of a profile field's value, for the fields that have one.
+    fn index_of(&self, field: &Field, reference: &str, value: &Personal) -> Option<[u8; 32]> {
+        matches!(field.ty, FieldType::Email | FieldType::Phone)
+            .then(|| self.index.index(reference, value.expose()))
+    }
+
+    async fn unwrap_key(&self, key: &StoredKey) -> Result<DataKey, VaultError> {
+        Ok(self
+            .keys
+            .unwrap(
+                &key.wrapped,
+                key_context(&key.customer, key.key_version).as_bytes(),
+            )
+            .await?)
+    }
+
+    /// Creates a customer from the fields of `input` (`category.field` → value) collected for
+    /// the context's purpose.
+    pub async fn create(
+        &self,
+        ctx: &RequestContext,
+        input: &Map<String, Value>,
+    ) -> Result<CustomerId, VaultError> {
+        let purpose = self.purpose(ctx)?;
+        let values = self.accept(ctx, purpose, input)?;
+        for (category, field) in self
+            .profile_fields()
+            .filter(|(c, _)| purpose.required.contains(&c.id))
+        {
+            let name = format!("{}.{}", category.id, field.name);
+            if !input.contains_key(&name) {
+                return Err(reject(
+                    ErrorCode::MissingField,
+                    format!("purpose `{}` requires field `{name}`", purpose.id),
+                    &name,
+                ));
+            }
+        }
+        let id = CustomerId::generate()?;
+        let key = DataKey::generate()?;
+        let wrapped = self.keys.wrap(&key, key_context(&id, 1).as_bytes()).await?;
+        let now = self.clock.now();
+        let mut writes = vec![Write::CreateCustomer {
+            id: id.clone(),
+            created_at: now,
+            key: StoredKey {
+                customer: id.clone(),
+                key_version: 1,
+                wrapped,
+            },
+        }];
+        let mut event = self.event(ctx, "customer.create", Some(&id));
+        for (category, field, value) in &values {
+            let name = format!("{}.{}", category.id, field.name);
+            writes.push(Write::PutField {
+                customer: id.clone(),
+                value: self.seal_field(&key, &id, id.as_str(), &name, value.expose().as_bytes())?,
+                at: now,
+            });
+            if let Some(hash) = self.index_of(field, &name, value) {
+                writes.push(Write::SetIndex {
+                    customer: id.clone(),
+                    kind: name.clone(),
+                    hash: Some(hash),
+                });
+            }
+            note(&mut event, category, &name);
+        }
+        self.store
+            .commit(Transaction {
+                writes,
+                audit: vec![event],
+            })
+            .await?
+            .map_err(conflict)?;
+        Ok(id)
+    }
+
+    /// Decides field by field what the context's purpose may see of a customer, records the
+    /// decision, and only then decrypts what was released.
+    pub async fn read(
+        &self,
+        ctx: &RequestContext,
+        id: &CustomerId,
+    ) -> Result<CustomerView, VaultError> {
+        let purpose = self.purpose(ctx)?;
+        let stored = self.load(ctx, "customer.read", id).await?;
+        let mut event = self.event(ctx, "customer.read", Some(id));
+        let mut decisions = BTreeMap::new();
+        for (category, field) in self.profile_fields() {
+            let name = format!("{}.{}", category.id, field.name);
+            let decision = match (
+                &stored.key,
+                self.engine.decide(&ctx.principal, purpose, category),
+            ) {
+                (None, _) => FieldDecision::Withhold(Withheld::Erased),
+                (Some(_), FieldDecision::Release)
+                    if !stored.fields.iter().any(|f| f.field == name) =>
+                {
+                    FieldDecision::Withhold(Withheld::NotCollected)
+                }
+                (Some(_), decision) => decision,
+            };
+            match decision {
+                FieldDecision::Release => note(&mut event, category, &name),
+                FieldDecision::Withhold(reason) => {
+                    event.withheld.push(format!("{name}:{}", reason.as_str()))
+                }
+            }
+            decisions.insert(name, decision);
+        }
+        event.decision = summary(&event);
+        // INVARIANT: the decision is durable in the audit log before any plaintext exists.
+        self.audit_only(event).await?;
+
+        let key = match &stored.key {
+            Some(k) if decisions.values().any(|d| *d == FieldDecision::Release) => {
+                Some(self.unwrap_key(k).await?)
+            }
+            _ => None,
+        };
+        let mut fields = BTreeMap::new();
+        for (name, decision) in decisions {
+            let disclosure = match (
+                decision,
+                &key,
+                stored.fields.iter().find(|f| f.field == name),
+            ) {
+                (FieldDecision::Release, Some(key), Some(sealed)) => {
+                    Disclosure::release(&self.open_field(key, id, id.as_str(), sealed)?)
+                }
+                (FieldDecision::Withhold(reason), _, _) => Disclosure::Withheld(reason),
+                _ => Disclosure::Withheld(Withheld::NotCollected),
+            };
+            fields.insert(name, disclosure);
+        }
+        Ok(CustomerView {
+            id: id.clone(),
+            purpose: ctx.purpose.clone(),
+            created_at: stored.created_at,
+            fields,
+        })
+    }
+
+    /// Loads a live customer, or records the refused attempt and reports it as not found.
+    async fn load(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        id: &CustomerId,
+    ) -> Result<StoredCustomer, VaultError> {
+        match self.store.customer(id).await? {
+            Some(customer) => Ok(customer),
+            None => {
+                let mut event = self.event(ctx, action, Some(id));
+                event.decision = Decision::Denied;
+                self.audit_only(event).await?;
+                Err(reject(
+                    ErrorCode::CustomerNotFound,
+                    "no customer has this id",
+                    "id",
+                ))
+            }
+        }
+    }
+
+    /// Corrects fields, keeping each replaced value, sealed, in the customer's history.
+    pub async fn correct(
+        &self,
+        ctx: &RequestContext,
+        id: &CustomerId,
+        input: &Map<String, Value>,
+    ) -> Result<(), VaultError> {
+        let purpose = self.purpose(ctx)?;
+        let values = self.accept(ctx, purpose, input)?;
+        if values.is_empty() {
+            return Err(reject(
+                ErrorCode::InvalidBody,
+                "the correction names no field",
+                "fields",
+            ));
+        }
+        let stored = self.load(ctx, "customer.correct", id).await?;
+        let Some(stored_key) = &stored.key else {
+            return Err(reject(
+                ErrorCode::CustomerNotFound,
+                "no customer has this id",
+                "id",
+            ));
+        };
+        let key = self.unwrap_key(stored_key).await?;
+        let now = self.clock.now();
+        let mut writes = Vec::new();
+        let mut event = self.event(ctx, "customer.correct", Some(id));
+        for (category, field, value) in &values {
+            let name = format!("{}.{}", category.id, field.name);
+            if let Some(old) = stored.fields.iter().find(|f| f.field == name) {
+                let old_value = self.open_field(&key, id, id.as_str(), old)?;
+                if old_value.expose() == value.expose() {
+                    continue;
+                }
+                let entry = HistoryId::generate()?;
+                let sealed = self.seal_field(
+                    &key,
+                    id,
+                    entry.as_str(),
+                    &name,
+                    old_value.expose().as_bytes(),
+                )?;
+                writes.push(Write::PutHistory {
+                    customer: id.clone(),
+                    entry: StoredHistory {
+                        id: entry,
+                        replaced_at: now,
+                        value: sealed,
+                    },
+                });
+            }
+            writes.push(Write::PutField {
+                customer: id.clone(),
+                value: self.seal_field(&key, id, id.as_str(), &name, value.expose().as_bytes())?,
+                at: now,
+            });
+            if let Some(hash) = self.index_of(field, &name, value) {
+                writes.push(Write::SetIndex {
+                    customer: id.clone(),
+                    kind: name.clone(),
+                    hash: Some(hash),
+                });
+            }
+            note(&mut event, category, &name);
+        }
+        self.store
+            .commit(Transaction {
+                writes,
+                audit: vec![event],
+            })
+            .await?
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    /// Finds customers by exact email or phone through the blind index, without decrypting.
+    pub async fn lookup(
+        &self,
+        ctx: &RequestContext,
+        by: &Lookup,
+    ) -> Result<Vec<CustomerId>, VaultError> {
+        let purpose = self.purpose(ctx)?;
+        let (ty, given) = match by {
+            Lookup::Email(v) => (FieldType::Email, v),
+            Lookup::Phone(v) => (FieldType::Phone, v),
+        };
+        let Some((category, field)) = self.profile_fields().find(|(_, f)| f.ty == ty) else {
+            return Err(reject(
+                ErrorCode::FieldNotAllowed,
+                "the policy declares no profile field to look this up by",
+                "lookup",
+            ));
+        };
+        let name = format!("{}.{}", category.id, field.name);
+        if self.engine.decide(&ctx.principal, purpose, category) != FieldDecision::Release {
+            let mut event = self.event(ctx, "customer.lookup", None);
+            event.decision = Decision::Denied;
+            event.withheld.push(format!("{name}:not_for_purpose"));
+            self.audit_only(event).await?;
+            return Err(reject(
+                ErrorCode::PurposeNotAllowed,
+                format!(
+                    "purpose `{}` may not look customers up by `{name}`",
+                    purpose.id
+                ),
+                "purpose",
+            ));
+        }
+        let value = input::normalise(field, &Value::String(given.clone()), self.calling_code)
+            .map_err(|e| {
+                reject(
+                    ErrorCode::InvalidField,
+                    format!("field `{name}` {e}"),
+                    &name,
+                )
+            })?;
+        let hash = self.index.index(&name, value.expose());
+        let found = self
+            .store
+            .find_by_index(&BlindIndex {
+                kind: name.clone(),
+                hash,
+            })
+            .await?;
+        let mut events: Vec<AuditEvent> = found
+            .iter()
+            .map(|id| {
+                let mut e = self.event(ctx, "customer.lookup", Some(id));
+                note(&mut e, category, &name);
+                e
+            })
+            .collect();
+        if events.is_empty() {
+            let mut e = self.event(ctx, "customer.lookup", None);
+            note(&mut e, category, &name);
+            events.push(e);
+        }
+        self.store
+            .commit(Transaction {
+                writes: Vec::new(),
+                audit: events,
+            })
+            .await?
+            .map_err(conflict)?;
+        Ok(found)
+    }
+
+    /// Earlier values of corrected fields, under the same access decisions as a read.
+    pub async fn history(
+        &self,
+        ctx: &RequestContext,
+        id: &CustomerId,
+    ) -> Result<Vec<HistoryView>, VaultError> {
+        let purpose = self.purpose(ctx)?;
+        let stored = self.load(ctx, "customer.history", id).await?;
+        let entries = self.store.history(id).await?;
+        let mut event = self.event(ctx, "customer.history", Some(id));
+        let mut decided = Vec::new();
+        for entry in entries {
+            let Some((category, _)) = self.policy.field_named(&entry.value.field) else {
+                continue;
+            };
+            let decision = match &stored.key {
+                None => FieldDecision::Withhold(Withheld::Erased),
+                Some(_) => self.engine.decide(&ctx.principal, purpose, category),
+            };
+            match decision {
+                FieldDecision::Release => note(&mut event, category, &entry.value.field),
+                FieldDecision::Withhold(r) => {
+                    event
+                        .withheld
+                        .push(format!("{}:{}", entry.value.field, r.as_str()))
+                }
+            }
+            decided.push((entry, decision));
+        }
+        event.decision = summary(&event);
+        self.audit_only(event).await?;
+        let key = match &stored.key {
+            Some(k) if decided.iter().any(|(_, d)| *d == FieldDecision::Release) => {
+                Some(self.unwrap_key(k).await?)
+            }
+            _ => None,
+        };
+        decided
+            .into_iter()
+            .map(|(entry, decision)| {
+                let value =
+                    match (decision, &key) {
+                        (FieldDecision::Release, Some(key)) => Disclosure::release(
+                            &self.open_field(key, id, entry.id.as_str(), &entry.value)?,
+                        ),
+                        (FieldDecision::Withhold(r), _) => Disclosure::Withheld(r),
+                        (FieldDecision::Release, None) => Disclosure::Withheld(Withheld::Erased),
+                    };
+                Ok(HistoryView {
+                    field: entry.value.field,
+                    replaced_at: entry.replaced_at,
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    /// Erases a customer by destroying their data key: every ciphertext of theirs, wherever
+    /// a copy survives, becomes unreadable at once; their rows are purged with it.
+    pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
+        let stored = self.load(ctx, "customer.erase", id).await?;
+        let mut event = self.event(ctx, "customer.erase", Some(id));
+        for sealed in &stored.fields {
+            if let Some((category, _)) = self.policy.field_named(&sealed.field) {
+                note(&mut event, category, &sealed.field);
+            }
+        }
+        let writes = vec![Write::DestroyKey {
+            customer: id.clone(),
+            at: self.clock.now(),
+        }];
+        self.store
+            .commit(Transaction {
+                writes,
+                audit: vec![event],
+            })
+            .await?
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    /// Re-wraps every live data key under the active master-key version, `batch` keys per
+    /// transaction. Safe to run while the service serves, and to run again after a crash:
+    /// each pass picks up the keys not yet under the active version.
+    pub async fn rewrap_keys(
+        &self,
+        batch: u32,
+        mut progress: impl FnMut(RotationProgress),
+    ) -> Result<RotationProgress, VaultError> {
+        let target = self.keys.active_version();
+        let total = self
+            .store
+            .key_versions()
+            .await?
+            .iter()
+            .filter(|(v, _)| *v != target)
+            .map(|(_, n)| n)
+            .sum();
+        let mut state = RotationProgress {
+            target_version: target,
+            rewrapped: 0,
+            total,
+        };
+        progress(state);
+        let ctx = RequestContext {
+            principal: Principal::System { task: "rotation" },
+            purpose: String::new(),
+            request_id: None,
+        };
+        loop {
+            let keys = self
+                .store
+                .keys_not_wrapped_under(target, batch.max(1))
+                .await?;
+            if keys.is_empty() {
+                return Ok(state);
+            }
+            let mut writes = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let context = key_context(&key.customer, key.key_version);
+                let plain = self.keys.unwrap(&key.wrapped, context.as_bytes()).await?;
+                let wrapped = self.keys.wrap(&plain, context.as_bytes()).await?;
+                writes.push(Write::RewrapKey {
+                    customer: key.customer.clone(),
+                    from_kek_version: key.wrapped.kek_version,
+                    wrapped,
+                });
+            }
+            let mut event = self.event(&ctx, "keys.rewrap", None);
+            event.purpose = None;
+            self.store
+                .commit(Transaction {
+                    writes,
+                    audit: vec![event],
+                })
+                .await?
+                .map_err(conflict)?;
+            state.rewrapped += keys.len() as u64;
+            state.total = state.total.max(state.rewrapped);
+            progress(state);
+        }
+    }
+}
+
+/// Records a field (and its category) as released or written.
+fn note(event: &mut AuditEvent, category: &Category, field: &str) {
+    if !event.categories.iter().any(|c| c == category.id.as_str()) {
+        event.categories.push(category.id.to_string());
+    }
+    event.fields.push(field.to_owned());
+}
+
+fn summary(event: &AuditEvent) -> Decision {
+    match (event.fields.is_empty(), event.withheld.is_empty()) {
+        (false, true) => Decision::Allowed,
+        (false, false) => Decision::Partial,
+        (true, _) => Decision::Denied,
+    }
+}
+
+fn conflict(c: Conflict) -> VaultError {
+    match c {
+        Conflict::NoSuchCustomer(_) => {
+            reject(ErrorCode::CustomerNotFound, "no customer has this id", "id")
+        }
+        Conflict::CustomerExists(_) => VaultError::Rejected(ApiError::internal()),
+    }
+}
+
+/// Shows a name from a request in a message only if it looks like an identifier: a client
+/// could put anything in a field name, personal data included.
+fn shown(name: &str) -> &str {
+    let id_like = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    if id_like { name } else { "<not an identifier>" }
+}

@@ -1,0 +1,144 @@
+//! The vault's storage port. Everything a backend holds about a customer is ciphertext,
+//! wrapped keys, blind indexes or audit events: never a personal value in the clear.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use custodian_crypto::WrappedKey;
+
+use crate::StoreError;
+use crate::audit::{AuditEntry, AuditEvent, Checkpoint};
+use crate::ids::{CustomerId, HistoryId};
+
+/// One sealed field value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedField {
+    /// `category.field`.
+    pub field: String,
+    pub sealed: Vec<u8>,
+    /// The customer's data-key version it was sealed under.
+    pub key_version: u32,
+}
+
+/// A customer as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCustomer {
+    pub id: CustomerId,
+    pub created_at: Timestamp,
+    /// `None` once the key was destroyed: the customer is erased.
+    pub key: Option<StoredKey>,
+    pub fields: Vec<SealedField>,
+}
+
+/// A customer's data key, wrapped by a master-key version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub customer: CustomerId,
+    /// Version of the data key itself (part of every field binding).
+    pub key_version: u32,
+    pub wrapped: WrappedKey,
+}
+
+/// An earlier value of a corrected field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHistory {
+    pub id: HistoryId,
+    pub replaced_at: Timestamp,
+    pub value: SealedField,
+}
+
+/// A blind index of one kind (`email`, `phone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlindIndex {
+    pub kind: String,
+    pub hash: [u8; 32],
+}
+
+/// One change. A [`Transaction`] applies its writes all or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    CreateCustomer {
+        id: CustomerId,
+        created_at: Timestamp,
+        key: StoredKey,
+    },
+    /// Inserts or replaces the current value of a field.
+    PutField {
+        customer: CustomerId,
+        value: SealedField,
+        at: Timestamp,
+    },
+    /// Keeps an earlier value (sealed under its own history binding).
+    PutHistory {
+        customer: CustomerId,
+        entry: StoredHistory,
+    },
+    /// Replaces the customer's index of this kind (`None` removes it).
+    SetIndex {
+        customer: CustomerId,
+        kind: String,
+        hash: Option<[u8; 32]>,
+    },
+    /// Re-wraps a data key, only if it is still wrapped under `from_kek_version` (another
+    /// rotation pass, or an erasure, may have got there first).
+    RewrapKey {
+        customer: CustomerId,
+        from_kek_version: u32,
+        wrapped: WrappedKey,
+    },
+    /// Crypto-shredding: destroys the wrapped key, then every field, history entry and index
+    /// of the customer. What is left of them anywhere (a backup, say) can never be decrypted.
+    DestroyKey { customer: CustomerId, at: Timestamp },
+}
+
+/// The writes of one use case and the audit events that describe them: committed together,
+/// acknowledged only once durable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transaction {
+    pub writes: Vec<Write>,
+    pub audit: Vec<AuditEvent>,
+}
+
+/// A precondition of a write did not hold; nothing of the transaction was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("customer `{0}` already exists")]
+    CustomerExists(CustomerId),
+    #[error("customer `{0}` does not exist or was erased")]
+    NoSuchCustomer(CustomerId),
+}
+
+/// The vault's storage. Implementations must:
+/// - apply a transaction atomically, audit events included, and return only once it is
+///   durable (group commit is encouraged: many transactions, one sync);
+/// - chain audit events in commit order across every process sharing the database, and
+///   write a checkpoint signed by the configured signer at least once per commit batch.
+#[async_trait]
+pub trait VaultStore: Send + Sync {
+    /// Commits the transaction. `Ok(Err(conflict))` means a precondition failed and nothing
+    /// was written — not even the audit events.
+    async fn commit(&self, tx: Transaction) -> Result<Result<(), Conflict>, StoreError>;
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError>;
+
+    /// Customers whose current index of this kind equals `index`.
+    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError>;
+
+    /// Earlier values of the customer's fields, oldest first.
+    async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError>;
+
+    /// Up to `limit` live keys wrapped under a master-key version other than `kek_version`.
+    async fn keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// How many live keys are wrapped under each master-key version.
+    async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError>;
+
+    /// Audit entries with `seq > after`, ascending, at most `limit`.
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+}
