@@ -4,5 +4,6 @@
 //! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
 
 pub mod sqlite;
+mod writer;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, SqliteVault};

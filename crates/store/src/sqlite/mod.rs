@@ -1,6 +1,9 @@
 //! The embedded SQLite backend.
 
 mod notice;
+mod vault;
+
+pub use vault::SqliteVault;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +26,8 @@ const MAX_CONNECTIONS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Kept to open the vault's dedicated writer connection.
+    options: SqliteConnectOptions,
 }
 
 impl SqliteStore {
@@ -44,14 +49,14 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(database)?;
         migrator()
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, options })
     }
 
     /// Closes every connection, waiting for those in use to be returned.
@@ -84,11 +89,14 @@ fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![migration(
-        1,
-        "notice versions",
-        include_str!("../../migrations/sqlite/0001_notice_versions.sql"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "notice versions",
+            include_str!("../../migrations/sqlite/0001_notice_versions.sql"),
+        ),
+        migration(2, "vault", include_str!("../../migrations/sqlite/0002_vault.sql")),
+    ])
 }
 
 fn database(e: sqlx::Error) -> StoreError {

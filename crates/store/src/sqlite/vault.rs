@@ -1,0 +1,421 @@
+//! The vault on SQLite: reads through the pool, writes through one group-commit writer with
+//! a connection of its own.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row, SqlitePool};
+
+use custodian_core::StoreError;
+use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
+use custodian_core::ids::{CustomerId, HistoryId};
+use custodian_core::vault::{
+    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, StoredKey, Transaction, VaultStore, Write,
+};
+use custodian_crypto::WrappedKey;
+
+use super::{SqliteStore, database};
+use crate::writer::{BatchBackend, ChainHead, Writer};
+
+/// The vault's storage on SQLite. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SqliteVault {
+    pool: SqlitePool,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// The vault in this database, signing audit checkpoints with `signer`. Opens a dedicated
+    /// writer connection.
+    pub async fn vault(&self, signer: CheckpointSigner) -> Result<SqliteVault, StoreError> {
+        let conn = SqliteConnection::connect_with(&self.options).await.map_err(database)?;
+        let writer = Writer::spawn(SqliteWriter { conn, signer });
+        Ok(SqliteVault { pool: self.pool.clone(), writer })
+    }
+}
+
+struct SqliteWriter {
+    conn: SqliteConnection,
+    signer: CheckpointSigner,
+}
+
+#[async_trait]
+impl BatchBackend for SqliteWriter {
+    async fn apply(&mut self, batch: &[Transaction]) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+        // IMMEDIATE takes the write lock now, so the chain head read below cannot go stale
+        // under another process (a `keys rotate` run, say).
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await.map_err(database)?;
+        match apply_batch(&mut self.conn, &self.signer, batch).await {
+            Ok(outcomes) => {
+                sqlx::query("COMMIT").execute(&mut self.conn).await.map_err(database)?;
+                Ok(outcomes)
+            }
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn apply_batch(
+    conn: &mut SqliteConnection,
+    signer: &CheckpointSigner,
+    batch: &[Transaction],
+) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(database)?
+        .map(|row| Ok::<_, StoreError>((seq_of(&row, "seq")?, row.try_get::<String, _>("hash").map_err(database)?)))
+        .transpose()?;
+    let mut head = ChainHead::new(last);
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut last_event_at = None;
+    for tx in batch {
+        sqlx::query("SAVEPOINT tx").execute(&mut *conn).await.map_err(database)?;
+        let outcome = apply_writes(conn, &tx.writes).await?;
+        if outcome.is_ok() {
+            for entry in head.append(&tx.audit) {
+                insert_entry(conn, &entry).await?;
+            }
+            last_event_at = tx.audit.last().map(|e| e.at).or(last_event_at);
+        } else {
+            sqlx::query("ROLLBACK TO tx").execute(&mut *conn).await.map_err(database)?;
+        }
+        sqlx::query("RELEASE tx").execute(&mut *conn).await.map_err(database)?;
+        outcomes.push(outcome);
+    }
+    let last_checkpoint_at = sqlx::query("SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(database)?
+        .map(|row| timestamp(&row, "at"))
+        .transpose()?;
+    if let Some(c) = head.checkpoint_due(signer, last_event_at, last_checkpoint_at) {
+        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES (?, ?, ?, ?)")
+            .bind(seq_param(c.seq)?)
+            .bind(&c.hash)
+            .bind(c.at.to_string())
+            .bind(&c.mac)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    Ok(outcomes)
+}
+
+async fn insert_entry(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), StoreError> {
+    let customer = entry.decode().and_then(|e| e.customer);
+    sqlx::query("INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) VALUES (?, ?, ?, ?, ?)")
+        .bind(seq_param(entry.seq)?)
+        .bind(&entry.prev_hash)
+        .bind(&entry.hash)
+        .bind(customer)
+        .bind(&entry.event)
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
+    Ok(())
+}
+
+/// Whether the customer exists and still has a key.
+async fn live(conn: &mut SqliteConnection, customer: &CustomerId) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM customers WHERE id = ? AND wrapped_key IS NOT NULL")
+        .bind(customer.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(database)?
+        .is_some())
+}
+
+async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<Result<(), Conflict>, StoreError> {
+    for write in writes {
+        match write {
+            Write::CreateCustomer { id, created_at, key } => {
+                let done = sqlx::query(
+                    "INSERT INTO customers (id, created_at, key_version, kek_version, wrapped_key) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(id.as_str())
+                .bind(created_at.to_string())
+                .bind(i64::from(key.key_version))
+                .bind(i64::from(key.wrapped.kek_version))
+                .bind(&key.wrapped.bytes)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Ok(Err(Conflict::CustomerExists(id.clone())));
+                }
+            }
+            Write::PutField { customer, value, at } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO customer_fields (customer_id, field, sealed, key_version, updated_at) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (customer_id, field) DO UPDATE SET \
+                     sealed = excluded.sealed, key_version = excluded.key_version, updated_at = excluded.updated_at",
+                )
+                .bind(customer.as_str())
+                .bind(&value.field)
+                .bind(&value.sealed)
+                .bind(i64::from(value.key_version))
+                .bind(at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::PutHistory { customer, entry } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO field_history (id, customer_id, field, sealed, key_version, replaced_at) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(entry.id.as_str())
+                .bind(customer.as_str())
+                .bind(&entry.value.field)
+                .bind(&entry.value.sealed)
+                .bind(i64::from(entry.value.key_version))
+                .bind(entry.replaced_at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::SetIndex { customer, kind, hash } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                let query = match hash {
+                    Some(hash) => sqlx::query(
+                        "INSERT INTO blind_indexes (customer_id, kind, hash) VALUES (?, ?, ?) \
+                         ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash",
+                    )
+                    .bind(customer.as_str())
+                    .bind(kind)
+                    .bind(hash.to_vec()),
+                    None => sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
+                        .bind(customer.as_str())
+                        .bind(kind),
+                };
+                query.execute(&mut *conn).await.map_err(database)?;
+            }
+            Write::RewrapKey { customer, from_kek_version, wrapped } => {
+                // Zero rows is fine: another pass re-wrapped it, or the customer was erased.
+                sqlx::query(
+                    "UPDATE customers SET kek_version = ?, wrapped_key = ? \
+                     WHERE id = ? AND kek_version = ? AND wrapped_key IS NOT NULL",
+                )
+                .bind(i64::from(wrapped.kek_version))
+                .bind(&wrapped.bytes)
+                .bind(customer.as_str())
+                .bind(i64::from(*from_kek_version))
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::DestroyKey { customer, at } => {
+                let done = sqlx::query(
+                    "UPDATE customers SET wrapped_key = NULL, kek_version = NULL, key_version = NULL, \
+                     destroyed_at = ? WHERE id = ? AND wrapped_key IS NOT NULL",
+                )
+                .bind(at.to_string())
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                for table in ["customer_fields", "field_history", "blind_indexes"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE customer_id = ?")))
+                        .bind(customer.as_str())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(database)?;
+                }
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+#[async_trait]
+impl VaultStore for SqliteVault {
+    async fn commit(&self, tx: Transaction) -> Result<Result<(), Conflict>, StoreError> {
+        self.writer.commit(tx).await
+    }
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
+        let Some(row) = sqlx::query("SELECT created_at, key_version, kek_version, wrapped_key FROM customers WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?
+        else {
+            return Ok(None);
+        };
+        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_key").map_err(database)?;
+        let key = match wrapped {
+            Some(bytes) => Some(StoredKey {
+                customer: id.clone(),
+                key_version: version(&row, "key_version")?,
+                wrapped: WrappedKey { kek_version: version(&row, "kek_version")?, bytes },
+            }),
+            None => None,
+        };
+        let fields = sqlx::query("SELECT field, sealed, key_version FROM customer_fields WHERE customer_id = ? ORDER BY field")
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(sealed_field)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(StoredCustomer { id: id.clone(), created_at: timestamp(&row, "created_at")?, key, fields }))
+    }
+
+    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
+        sqlx::query(
+            "SELECT b.customer_id FROM blind_indexes b JOIN customers c ON c.id = b.customer_id \
+             WHERE b.kind = ? AND b.hash = ? AND c.wrapped_key IS NOT NULL ORDER BY b.customer_id",
+        )
+        .bind(&index.kind)
+        .bind(index.hash.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| customer_id(row, "customer_id"))
+        .collect()
+    }
+
+    async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError> {
+        sqlx::query(
+            "SELECT id, field, sealed, key_version, replaced_at FROM field_history \
+             WHERE customer_id = ? ORDER BY replaced_at, rowid",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            let entry: String = row.try_get("id").map_err(database)?;
+            Ok(StoredHistory {
+                id: HistoryId::parse(&entry).ok_or_else(|| StoreError::Corrupt("bad history id".into()))?,
+                replaced_at: timestamp(row, "replaced_at")?,
+                value: sealed_field(row)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn keys_not_wrapped_under(&self, kek_version: u32, limit: u32) -> Result<Vec<StoredKey>, StoreError> {
+        sqlx::query(
+            "SELECT id, key_version, kek_version, wrapped_key FROM customers \
+             WHERE wrapped_key IS NOT NULL AND kek_version <> ? ORDER BY id LIMIT ?",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            Ok(StoredKey {
+                customer: customer_id(row, "id")?,
+                key_version: version(row, "key_version")?,
+                wrapped: WrappedKey {
+                    kek_version: version(row, "kek_version")?,
+                    bytes: row.try_get("wrapped_key").map_err(database)?,
+                },
+            })
+        })
+        .collect()
+    }
+
+    async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {
+        sqlx::query(
+            "SELECT kek_version, COUNT(*) AS n FROM customers WHERE wrapped_key IS NOT NULL \
+             GROUP BY kek_version ORDER BY kek_version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| Ok((version(row, "kek_version")?, seq_of(row, "n")?)))
+        .collect()
+    }
+
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        sqlx::query("SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(seq_param(after)?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    seq: seq_of(row, "seq")?,
+                    prev_hash: row.try_get("prev_hash").map_err(database)?,
+                    hash: row.try_get("hash").map_err(database)?,
+                    event: row.try_get("event").map_err(database)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        sqlx::query("SELECT seq, hash, at, mac FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(|row| {
+                Ok(Checkpoint {
+                    seq: seq_of(row, "seq")?,
+                    hash: row.try_get("hash").map_err(database)?,
+                    at: timestamp(row, "at")?,
+                    mac: row.try_get("mac").map_err(database)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn sealed_field(row: &SqliteRow) -> Result<SealedField, StoreError> {
+    Ok(SealedField {
+        field: row.try_get("field").map_err(database)?,
+        sealed: row.try_get("sealed").map_err(database)?,
+        key_version: version(row, "key_version")?,
+    })
+}
+
+fn customer_id(row: &SqliteRow, column: &str) -> Result<CustomerId, StoreError> {
+    let id: String = row.try_get(column).map_err(database)?;
+    CustomerId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad customer id".into()))
+}
+
+fn timestamp(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
+    let text: String = row.try_get(column).map_err(database)?;
+    text.parse().map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
+}
+
+fn version(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {
+    let v: i64 = row.try_get(column).map_err(database)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad version in `{column}`")))
+}
+
+fn seq_of(row: &SqliteRow, column: &str) -> Result<u64, StoreError> {
+    let v: i64 = row.try_get(column).map_err(database)?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
+}
+
+fn seq_param(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence number out of range".into()))
+}
