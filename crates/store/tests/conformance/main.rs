@@ -1,0 +1,16 @@
+//! The conformance suite of the storage ports: the same cases against every backend, so that
+//! SQLite and PostgreSQL cannot drift apart. `suite.rs` holds the cases; each backend module
+//! instantiates them with `conformance_tests!` and a constructor.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+#[macro_use]
+mod suite;
+mod postgres;
+mod sqlite;
