@@ -6,4 +6,4 @@
 pub mod sqlite;
 mod writer;
 
-pub use sqlite::{SqliteStore, SqliteVault};
+pub use sqlite::{SqliteKeyStore, SqliteStore, SqliteVault};

@@ -92,6 +92,7 @@ pub struct RotationProgress {
 pub struct Vault {
     policy: Arc<Policy>,
     store: Arc<dyn VaultStore>,
+    key_store: Arc<dyn KeyStore>,
     keys: Arc<dyn KeyWrapper>,
     index: BlindIndexKey,
     clock: Arc<dyn Clock>,
@@ -105,6 +106,12 @@ impl std::fmt::Debug for dyn VaultStore {
     }
 }
 
+impl std::fmt::Debug for dyn KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyStore")
+    }
+}
+
 /// What the data key of `customer` at `version` is bound to when wrapped.
 fn key_context(customer: &CustomerId, version: u32) -> String {
     format!("{customer}/{version}")
@@ -114,6 +121,7 @@ impl Vault {
     pub fn new(
         policy: Arc<Policy>,
         store: Arc<dyn VaultStore>,
+        key_store: Arc<dyn KeyStore>,
         keys: Arc<dyn KeyWrapper>,
         index: BlindIndexKey,
         clock: Arc<dyn Clock>,
@@ -122,6 +130,7 @@ impl Vault {
         Vault {
             policy,
             store,
+            key_store,
             keys,
             index,
             clock,
@@ -290,6 +299,15 @@ impl Vault {
             .await?)
     }
 
+    /// The customer's key, or `None` if they are erased (or their key was destroyed and the
+    /// purge of their rows has not happened yet: they are erased all the same).
+    async fn live_key(&self, stored: &StoredCustomer) -> Result<Option<StoredKey>, VaultError> {
+        if stored.erased {
+            return Ok(None);
+        }
+        Ok(self.key_store.get(&stored.id).await?)
+    }
+
     /// Creates a customer from the fields of `input` (`category.field` → value) collected for
     /// the context's purpose.
     pub async fn create(
@@ -316,14 +334,16 @@ impl Vault {
         let key = DataKey::generate()?;
         let wrapped = self.keys.wrap(&key, key_context(&id, 1).as_bytes()).await?;
         let now = self.clock.now();
+        // The key first: a key without a customer is harmless, a customer without a key lost.
+        let stored_key = StoredKey {
+            customer: id.clone(),
+            key_version: 1,
+            wrapped,
+        };
+        self.key_store.put(&stored_key).await?;
         let mut writes = vec![Write::CreateCustomer {
             id: id.clone(),
             created_at: now,
-            key: StoredKey {
-                customer: id.clone(),
-                key_version: 1,
-                wrapped,
-            },
         }];
         let mut event = self.event(ctx, "customer.create", Some(&id));
         for (category, field, value) in &values {
@@ -342,13 +362,17 @@ impl Vault {
             }
             note(&mut event, category, &name);
         }
-        self.store
+        let committed = self
+            .store
             .commit(Transaction {
                 writes,
                 audit: vec![event],
             })
-            .await?
-            .map_err(conflict)?;
+            .await;
+        if !matches!(committed, Ok(Ok(()))) {
+            let _ = self.key_store.destroy(&id).await;
+        }
+        committed?.map_err(conflict)?;
         Ok(id)
     }
 
@@ -361,12 +385,13 @@ impl Vault {
     ) -> Result<CustomerView, VaultError> {
         let purpose = self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.read", id).await?;
+        let stored_key = self.live_key(&stored).await?;
         let mut event = self.event(ctx, "customer.read", Some(id));
         let mut decisions = BTreeMap::new();
         for (category, field) in self.profile_fields() {
             let name = format!("{}.{}", category.id, field.name);
             let decision = match (
-                &stored.key,
+                &stored_key,
                 self.engine.decide(&ctx.principal, purpose, category),
             ) {
                 (None, _) => FieldDecision::Withhold(Withheld::Erased),
@@ -389,7 +414,7 @@ impl Vault {
         // INVARIANT: the decision is durable in the audit log before any plaintext exists.
         self.audit_only(event).await?;
 
-        let key = match &stored.key {
+        let key = match &stored_key {
             Some(k) if decisions.values().any(|d| *d == FieldDecision::Release) => {
                 Some(self.unwrap_key(k).await?)
             }
@@ -457,14 +482,14 @@ impl Vault {
             ));
         }
         let stored = self.load(ctx, "customer.correct", id).await?;
-        let Some(stored_key) = &stored.key else {
+        let Some(stored_key) = self.live_key(&stored).await? else {
             return Err(reject(
                 ErrorCode::CustomerNotFound,
                 "no customer has this id",
                 "id",
             ));
         };
-        let key = self.unwrap_key(stored_key).await?;
+        let key = self.unwrap_key(&stored_key).await?;
         let now = self.clock.now();
         let mut writes = Vec::new();
         let mut event = self.event(ctx, "customer.correct", Some(id));
@@ -596,6 +621,7 @@ impl Vault {
     ) -> Result<Vec<HistoryView>, VaultError> {
         let purpose = self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.history", id).await?;
+        let stored_key = self.live_key(&stored).await?;
         let entries = self.store.history(id).await?;
         let mut event = self.event(ctx, "customer.history", Some(id));
         let mut decided = Vec::new();
@@ -603,7 +629,7 @@ impl Vault {
             let Some((category, _)) = self.policy.field_named(&entry.value.field) else {
                 continue;
             };
-            let decision = match &stored.key {
+            let decision = match &stored_key {
                 None => FieldDecision::Withhold(Withheld::Erased),
                 Some(_) => self.engine.decide(&ctx.principal, purpose, category),
             };
@@ -619,7 +645,7 @@ impl Vault {
         }
         event.decision = summary(&event);
         self.audit_only(event).await?;
-        let key = match &stored.key {
+        let key = match &stored_key {
             Some(k) if decided.iter().any(|(_, d)| *d == FieldDecision::Release) => {
                 Some(self.unwrap_key(k).await?)
             }
@@ -645,17 +671,28 @@ impl Vault {
             .collect()
     }
 
-    /// Erases a customer by destroying their data key: every ciphertext of theirs, wherever
-    /// a copy survives, becomes unreadable at once; their rows are purged with it.
+    /// Erases a customer by destroying their data key: every ciphertext of theirs — in the
+    /// database, and in every backup of it, since keys are never kept with the data — becomes
+    /// unreadable at once. Their rows are then purged.
     pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
         let stored = self.load(ctx, "customer.erase", id).await?;
+        if stored.erased {
+            return Err(reject(
+                ErrorCode::CustomerNotFound,
+                "no customer has this id",
+                "id",
+            ));
+        }
         let mut event = self.event(ctx, "customer.erase", Some(id));
         for sealed in &stored.fields {
             if let Some((category, _)) = self.policy.field_named(&sealed.field) {
                 note(&mut event, category, &sealed.field);
             }
         }
-        let writes = vec![Write::DestroyKey {
+        // INVARIANT: the key goes first. Once it is destroyed the data is gone whatever
+        // happens next; the purge only removes ciphertext nobody can read any more.
+        self.key_store.destroy(id).await?;
+        let writes = vec![Write::PurgeCustomer {
             customer: id.clone(),
             at: self.clock.now(),
         }];
@@ -679,7 +716,7 @@ impl Vault {
     ) -> Result<RotationProgress, VaultError> {
         let target = self.keys.active_version();
         let total = self
-            .store
+            .key_store
             .key_versions()
             .await?
             .iter()
@@ -699,32 +736,23 @@ impl Vault {
         };
         loop {
             let keys = self
-                .store
+                .key_store
                 .keys_not_wrapped_under(target, batch.max(1))
                 .await?;
             if keys.is_empty() {
                 return Ok(state);
             }
-            let mut writes = Vec::with_capacity(keys.len());
             for key in &keys {
                 let context = key_context(&key.customer, key.key_version);
                 let plain = self.keys.unwrap(&key.wrapped, context.as_bytes()).await?;
                 let wrapped = self.keys.wrap(&plain, context.as_bytes()).await?;
-                writes.push(Write::RewrapKey {
-                    customer: key.customer.clone(),
-                    from_kek_version: key.wrapped.kek_version,
-                    wrapped,
-                });
+                self.key_store
+                    .rewrap(&key.customer, key.wrapped.kek_version, &wrapped)
+                    .await?;
             }
             let mut event = self.event(&ctx, "keys.rewrap", None);
             event.purpose = None;
-            self.store
-                .commit(Transaction {
-                    writes,
-                    audit: vec![event],
-                })
-                .await?
-                .map_err(conflict)?;
+            self.audit_only(event).await?;
             state.rewrapped += keys.len() as u64;
             state.total = state.total.max(state.rewrapped);
             progress(state);

@@ -25,8 +25,8 @@ pub struct SealedField {
 pub struct StoredCustomer {
     pub id: CustomerId,
     pub created_at: Timestamp,
-    /// `None` once the key was destroyed: the customer is erased.
-    pub key: Option<StoredKey>,
+    /// Set once the customer was erased; their fields are then gone.
+    pub erased: bool,
     pub fields: Vec<SealedField>,
 }
 
@@ -57,10 +57,10 @@ pub struct BlindIndex {
 /// One change. A [`Transaction`] applies its writes all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
+    /// A new customer. Their data key is already in the [`KeyStore`].
     CreateCustomer {
         id: CustomerId,
         created_at: Timestamp,
-        key: StoredKey,
     },
     /// Inserts or replaces the current value of a field.
     PutField {
@@ -79,16 +79,9 @@ pub enum Write {
         kind: String,
         hash: Option<[u8; 32]>,
     },
-    /// Re-wraps a data key, only if it is still wrapped under `from_kek_version` (another
-    /// rotation pass, or an erasure, may have got there first).
-    RewrapKey {
-        customer: CustomerId,
-        from_kek_version: u32,
-        wrapped: WrappedKey,
-    },
-    /// Crypto-shredding: destroys the wrapped key, then every field, history entry and index
-    /// of the customer. What is left of them anywhere (a backup, say) can never be decrypted.
-    DestroyKey { customer: CustomerId, at: Timestamp },
+    /// Purges every field, history entry and index of a customer whose data key was
+    /// destroyed, and marks the customer erased.
+    PurgeCustomer { customer: CustomerId, at: Timestamp },
 }
 
 /// The writes of one use case and the audit events that describe them: committed together,
@@ -112,7 +105,11 @@ pub enum Conflict {
 /// - apply a transaction atomically, audit events included, and return only once it is
 ///   durable (group commit is encouraged: many transactions, one sync);
 /// - chain audit events in commit order across every process sharing the database, and
-///   write a checkpoint signed by the configured signer at least once per commit batch.
+///   write checkpoints signed by the configured signer regularly (every 64 entries, and
+///   whenever activity follows a quiet spell of a few seconds).
+///
+/// It holds no key material: customers' data keys live in a [`KeyStore`], kept apart so that
+/// a backup of the data holds nothing that could ever decrypt an erased customer.
 #[async_trait]
 pub trait VaultStore: Send + Sync {
     /// Commits the transaction. `Ok(Err(conflict))` means a precondition failed and nothing
@@ -127,18 +124,43 @@ pub trait VaultStore: Send + Sync {
     /// Earlier values of the customer's fields, oldest first.
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError>;
 
-    /// Up to `limit` live keys wrapped under a master-key version other than `kek_version`.
+    /// Audit entries with `seq > after`, ascending, at most `limit`.
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
+}
+
+/// Where customers' data keys live, wrapped by the master key — apart from the data they
+/// protect. Destroying a key here is the moment of erasure: every ciphertext of that customer,
+/// in the live database or in any backup of it, becomes unreadable at once. Implementations
+/// must make every change durable before returning, and must not leave a destroyed key's
+/// bytes readable in their files.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Stores a new customer's key.
+    async fn put(&self, key: &StoredKey) -> Result<(), StoreError>;
+
+    async fn get(&self, customer: &CustomerId) -> Result<Option<StoredKey>, StoreError>;
+
+    /// Destroys the customer's key. Returns whether there was one.
+    async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError>;
+
+    /// Replaces a wrapped key, only if it is still wrapped under `from_kek_version` (another
+    /// rotation pass, or an erasure, may have got there first). Returns whether it did.
+    async fn rewrap(
+        &self,
+        customer: &CustomerId,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` keys wrapped under a master-key version other than `kek_version`.
     async fn keys_not_wrapped_under(
         &self,
         kek_version: u32,
         limit: u32,
     ) -> Result<Vec<StoredKey>, StoreError>;
 
-    /// How many live keys are wrapped under each master-key version.
+    /// How many keys are wrapped under each master-key version.
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError>;
-
-    /// Audit entries with `seq > after`, ascending, at most `limit`.
-    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
-
-    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 }

@@ -1,19 +1,13 @@
 -- The vault. Personal values exist here only as ciphertext (`sealed`), sealed under the
--- customer's data key, which is itself stored only wrapped by a master key. Erasure destroys
--- the wrapped key (crypto-shredding) and purges the rows.
+-- customer's data key. The keys are not here: they live in a separate key store, so that no
+-- copy of this database (a backup, say) can ever decrypt an erased customer.
 
 CREATE TABLE customers (
-    id           TEXT PRIMARY KEY,
-    created_at   TEXT NOT NULL,
-    -- Version of the customer's data key; NULL once destroyed.
-    key_version  INTEGER,
-    -- Master-key version the data key is wrapped under; NULL once destroyed.
-    kek_version  INTEGER,
-    wrapped_key  BLOB,
-    destroyed_at TEXT
+    id         TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    -- Set when the customer's key was destroyed and their rows purged.
+    erased_at  TEXT
 ) STRICT;
-
-CREATE INDEX customers_by_kek_version ON customers (kek_version) WHERE wrapped_key IS NOT NULL;
 
 CREATE TABLE customer_fields (
     customer_id TEXT NOT NULL REFERENCES customers (id),

@@ -1,8 +1,10 @@
 //! The embedded SQLite backend.
 
+mod keys;
 mod notice;
 mod vault;
 
+pub use keys::SqliteKeyStore;
 pub use vault::SqliteVault;
 
 use std::str::FromStr;
@@ -34,28 +36,8 @@ impl SqliteStore {
     /// Opens (creating it if missing) the database at a `sqlite://...` URL or a file path,
     /// and applies pending migrations.
     pub async fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
-        let options = if url_or_path.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url_or_path).map_err(database)?
-        } else {
-            SqliteConnectOptions::new().filename(url_or_path)
-        };
-        let options = options
-            .create_if_missing(true)
-            // WAL lets readers run beside the writer; FULL makes every commit durable
-            // before it is acknowledged.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options.clone())
-            .await
-            .map_err(database)?;
-        migrator()
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        let options = connect_options(url_or_path)?;
+        let pool = open_pool(&options, &migrator()).await?;
         Ok(SqliteStore { pool, options })
     }
 
@@ -76,26 +58,64 @@ impl Health for SqliteStore {
     }
 }
 
+/// Options shared by every SQLite database Custodian opens.
+fn connect_options(url_or_path: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let options = if url_or_path.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url_or_path).map_err(database)?
+    } else {
+        SqliteConnectOptions::new().filename(url_or_path)
+    };
+    Ok(options
+        .create_if_missing(true)
+        // WAL lets readers run beside the writer; FULL makes every commit durable before
+        // it is acknowledged.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
+async fn open_pool(
+    options: &SqliteConnectOptions,
+    migrator: &Migrator,
+) -> Result<SqlitePool, StoreError> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options.clone())
+        .await
+        .map_err(database)?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Database(Box::new(e)))?;
+    Ok(pool)
+}
+
+fn migration(version: i64, description: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        description.into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )
+}
+
 /// The migrations, embedded in the binary. Built with `Migrator::with_migrations` rather
 /// than `sqlx::migrate!` so the build needs no sqlx proc-macros (compile time on small
 /// machines); versions and checksums match what `migrate!` would produce.
 fn migrator() -> Migrator {
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            description.into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
     Migrator::with_migrations(vec![
         migration(
             1,
             "notice versions",
             include_str!("../../migrations/sqlite/0001_notice_versions.sql"),
         ),
-        migration(2, "vault", include_str!("../../migrations/sqlite/0002_vault.sql")),
+        migration(
+            2,
+            "vault",
+            include_str!("../../migrations/sqlite/0002_vault.sql"),
+        ),
     ])
 }
 

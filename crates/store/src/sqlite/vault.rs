@@ -10,9 +10,9 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, StoredKey, Transaction, VaultStore, Write,
+    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, Transaction, VaultStore,
+    Write,
 };
-use custodian_crypto::WrappedKey;
 
 use super::{SqliteStore, database};
 use crate::writer::{BatchBackend, ChainHead, Writer};
@@ -28,9 +28,14 @@ impl SqliteStore {
     /// The vault in this database, signing audit checkpoints with `signer`. Opens a dedicated
     /// writer connection.
     pub async fn vault(&self, signer: CheckpointSigner) -> Result<SqliteVault, StoreError> {
-        let conn = SqliteConnection::connect_with(&self.options).await.map_err(database)?;
+        let conn = SqliteConnection::connect_with(&self.options)
+            .await
+            .map_err(database)?;
         let writer = Writer::spawn(SqliteWriter { conn, signer });
-        Ok(SqliteVault { pool: self.pool.clone(), writer })
+        Ok(SqliteVault {
+            pool: self.pool.clone(),
+            writer,
+        })
     }
 }
 
@@ -41,13 +46,22 @@ struct SqliteWriter {
 
 #[async_trait]
 impl BatchBackend for SqliteWriter {
-    async fn apply(&mut self, batch: &[Transaction]) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+    async fn apply(
+        &mut self,
+        batch: &[Transaction],
+    ) -> Result<Vec<Result<(), Conflict>>, StoreError> {
         // IMMEDIATE takes the write lock now, so the chain head read below cannot go stale
         // under another process (a `keys rotate` run, say).
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut self.conn).await.map_err(database)?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut self.conn)
+            .await
+            .map_err(database)?;
         match apply_batch(&mut self.conn, &self.signer, batch).await {
             Ok(outcomes) => {
-                sqlx::query("COMMIT").execute(&mut self.conn).await.map_err(database)?;
+                sqlx::query("COMMIT")
+                    .execute(&mut self.conn)
+                    .await
+                    .map_err(database)?;
                 Ok(outcomes)
             }
             Err(e) => {
@@ -67,13 +81,21 @@ async fn apply_batch(
         .fetch_optional(&mut *conn)
         .await
         .map_err(database)?
-        .map(|row| Ok::<_, StoreError>((seq_of(&row, "seq")?, row.try_get::<String, _>("hash").map_err(database)?)))
+        .map(|row| {
+            Ok::<_, StoreError>((
+                seq_of(&row, "seq")?,
+                row.try_get::<String, _>("hash").map_err(database)?,
+            ))
+        })
         .transpose()?;
     let mut head = ChainHead::new(last);
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut last_event_at = None;
     for tx in batch {
-        sqlx::query("SAVEPOINT tx").execute(&mut *conn).await.map_err(database)?;
+        sqlx::query("SAVEPOINT tx")
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
         let outcome = apply_writes(conn, &tx.writes).await?;
         if outcome.is_ok() {
             for entry in head.append(&tx.audit) {
@@ -81,17 +103,24 @@ async fn apply_batch(
             }
             last_event_at = tx.audit.last().map(|e| e.at).or(last_event_at);
         } else {
-            sqlx::query("ROLLBACK TO tx").execute(&mut *conn).await.map_err(database)?;
+            sqlx::query("ROLLBACK TO tx")
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
         }
-        sqlx::query("RELEASE tx").execute(&mut *conn).await.map_err(database)?;
+        sqlx::query("RELEASE tx")
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
         outcomes.push(outcome);
     }
-    let last_checkpoint_at = sqlx::query("SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(database)?
-        .map(|row| timestamp(&row, "at"))
-        .transpose()?;
+    let last_checkpoint_at =
+        sqlx::query("SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?
+            .map(|row| timestamp(&row, "at"))
+            .transpose()?;
     if let Some(c) = head.checkpoint_due(signer, last_event_at, last_checkpoint_at) {
         sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES (?, ?, ?, ?)")
             .bind(seq_param(c.seq)?)
@@ -107,41 +136,44 @@ async fn apply_batch(
 
 async fn insert_entry(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), StoreError> {
     let customer = entry.decode().and_then(|e| e.customer);
-    sqlx::query("INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) VALUES (?, ?, ?, ?, ?)")
-        .bind(seq_param(entry.seq)?)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .bind(customer)
-        .bind(&entry.event)
-        .execute(&mut *conn)
-        .await
-        .map_err(database)?;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(seq_param(entry.seq)?)
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .bind(customer)
+    .bind(&entry.event)
+    .execute(&mut *conn)
+    .await
+    .map_err(database)?;
     Ok(())
 }
 
 /// Whether the customer exists and still has a key.
 async fn live(conn: &mut SqliteConnection, customer: &CustomerId) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM customers WHERE id = ? AND wrapped_key IS NOT NULL")
-        .bind(customer.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(database)?
-        .is_some())
+    Ok(
+        sqlx::query("SELECT 1 FROM customers WHERE id = ? AND erased_at IS NULL")
+            .bind(customer.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?
+            .is_some(),
+    )
 }
 
-async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<Result<(), Conflict>, StoreError> {
+async fn apply_writes(
+    conn: &mut SqliteConnection,
+    writes: &[Write],
+) -> Result<Result<(), Conflict>, StoreError> {
     for write in writes {
         match write {
-            Write::CreateCustomer { id, created_at, key } => {
+            Write::CreateCustomer { id, created_at } => {
                 let done = sqlx::query(
-                    "INSERT INTO customers (id, created_at, key_version, kek_version, wrapped_key) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    "INSERT INTO customers (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 )
                 .bind(id.as_str())
                 .bind(created_at.to_string())
-                .bind(i64::from(key.key_version))
-                .bind(i64::from(key.wrapped.kek_version))
-                .bind(&key.wrapped.bytes)
                 .execute(&mut *conn)
                 .await
                 .map_err(database)?;
@@ -149,7 +181,11 @@ async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<R
                     return Ok(Err(Conflict::CustomerExists(id.clone())));
                 }
             }
-            Write::PutField { customer, value, at } => {
+            Write::PutField {
+                customer,
+                value,
+                at,
+            } => {
                 if !live(conn, customer).await? {
                     return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
                 }
@@ -185,7 +221,11 @@ async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<R
                 .await
                 .map_err(database)?;
             }
-            Write::SetIndex { customer, kind, hash } => {
+            Write::SetIndex {
+                customer,
+                kind,
+                hash,
+            } => {
                 if !live(conn, customer).await? {
                     return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
                 }
@@ -197,30 +237,17 @@ async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<R
                     .bind(customer.as_str())
                     .bind(kind)
                     .bind(hash.to_vec()),
-                    None => sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
-                        .bind(customer.as_str())
-                        .bind(kind),
+                    None => {
+                        sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
+                            .bind(customer.as_str())
+                            .bind(kind)
+                    }
                 };
                 query.execute(&mut *conn).await.map_err(database)?;
             }
-            Write::RewrapKey { customer, from_kek_version, wrapped } => {
-                // Zero rows is fine: another pass re-wrapped it, or the customer was erased.
-                sqlx::query(
-                    "UPDATE customers SET kek_version = ?, wrapped_key = ? \
-                     WHERE id = ? AND kek_version = ? AND wrapped_key IS NOT NULL",
-                )
-                .bind(i64::from(wrapped.kek_version))
-                .bind(&wrapped.bytes)
-                .bind(customer.as_str())
-                .bind(i64::from(*from_kek_version))
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-            }
-            Write::DestroyKey { customer, at } => {
+            Write::PurgeCustomer { customer, at } => {
                 let done = sqlx::query(
-                    "UPDATE customers SET wrapped_key = NULL, kek_version = NULL, key_version = NULL, \
-                     destroyed_at = ? WHERE id = ? AND wrapped_key IS NOT NULL",
+                    "UPDATE customers SET erased_at = ? WHERE id = ? AND erased_at IS NULL",
                 )
                 .bind(at.to_string())
                 .bind(customer.as_str())
@@ -231,11 +258,13 @@ async fn apply_writes(conn: &mut SqliteConnection, writes: &[Write]) -> Result<R
                     return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
                 }
                 for table in ["customer_fields", "field_history", "blind_indexes"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE customer_id = ?")))
-                        .bind(customer.as_str())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(database)?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE customer_id = ?"
+                    )))
+                    .bind(customer.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(database)?;
                 }
             }
         }
@@ -250,7 +279,7 @@ impl VaultStore for SqliteVault {
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
-        let Some(row) = sqlx::query("SELECT created_at, key_version, kek_version, wrapped_key FROM customers WHERE id = ?")
+        let Some(row) = sqlx::query("SELECT created_at, erased_at FROM customers WHERE id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -258,15 +287,7 @@ impl VaultStore for SqliteVault {
         else {
             return Ok(None);
         };
-        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_key").map_err(database)?;
-        let key = match wrapped {
-            Some(bytes) => Some(StoredKey {
-                customer: id.clone(),
-                key_version: version(&row, "key_version")?,
-                wrapped: WrappedKey { kek_version: version(&row, "kek_version")?, bytes },
-            }),
-            None => None,
-        };
+        let erased_at: Option<String> = row.try_get("erased_at").map_err(database)?;
         let fields = sqlx::query("SELECT field, sealed, key_version FROM customer_fields WHERE customer_id = ? ORDER BY field")
             .bind(id.as_str())
             .fetch_all(&self.pool)
@@ -275,13 +296,18 @@ impl VaultStore for SqliteVault {
             .iter()
             .map(sealed_field)
             .collect::<Result<_, _>>()?;
-        Ok(Some(StoredCustomer { id: id.clone(), created_at: timestamp(&row, "created_at")?, key, fields }))
+        Ok(Some(StoredCustomer {
+            id: id.clone(),
+            created_at: timestamp(&row, "created_at")?,
+            erased: erased_at.is_some(),
+            fields,
+        }))
     }
 
     async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
         sqlx::query(
             "SELECT b.customer_id FROM blind_indexes b JOIN customers c ON c.id = b.customer_id \
-             WHERE b.kind = ? AND b.hash = ? AND c.wrapped_key IS NOT NULL ORDER BY b.customer_id",
+             WHERE b.kind = ? AND b.hash = ? AND c.erased_at IS NULL ORDER BY b.customer_id",
         )
         .bind(&index.kind)
         .bind(index.hash.to_vec())
@@ -306,7 +332,8 @@ impl VaultStore for SqliteVault {
         .map(|row| {
             let entry: String = row.try_get("id").map_err(database)?;
             Ok(StoredHistory {
-                id: HistoryId::parse(&entry).ok_or_else(|| StoreError::Corrupt("bad history id".into()))?,
+                id: HistoryId::parse(&entry)
+                    .ok_or_else(|| StoreError::Corrupt("bad history id".into()))?,
                 replaced_at: timestamp(row, "replaced_at")?,
                 value: sealed_field(row)?,
             })
@@ -314,60 +341,25 @@ impl VaultStore for SqliteVault {
         .collect()
     }
 
-    async fn keys_not_wrapped_under(&self, kek_version: u32, limit: u32) -> Result<Vec<StoredKey>, StoreError> {
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         sqlx::query(
-            "SELECT id, key_version, kek_version, wrapped_key FROM customers \
-             WHERE wrapped_key IS NOT NULL AND kek_version <> ? ORDER BY id LIMIT ?",
+            "SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
         )
-        .bind(i64::from(kek_version))
+        .bind(seq_param(after)?)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(database)?
         .iter()
         .map(|row| {
-            Ok(StoredKey {
-                customer: customer_id(row, "id")?,
-                key_version: version(row, "key_version")?,
-                wrapped: WrappedKey {
-                    kek_version: version(row, "kek_version")?,
-                    bytes: row.try_get("wrapped_key").map_err(database)?,
-                },
+            Ok(AuditEntry {
+                seq: seq_of(row, "seq")?,
+                prev_hash: row.try_get("prev_hash").map_err(database)?,
+                hash: row.try_get("hash").map_err(database)?,
+                event: row.try_get("event").map_err(database)?,
             })
         })
         .collect()
-    }
-
-    async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {
-        sqlx::query(
-            "SELECT kek_version, COUNT(*) AS n FROM customers WHERE wrapped_key IS NOT NULL \
-             GROUP BY kek_version ORDER BY kek_version",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?
-        .iter()
-        .map(|row| Ok((version(row, "kek_version")?, seq_of(row, "n")?)))
-        .collect()
-    }
-
-    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        sqlx::query("SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(seq_param(after)?)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(database)?
-            .iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    seq: seq_of(row, "seq")?,
-                    prev_hash: row.try_get("prev_hash").map_err(database)?,
-                    hash: row.try_get("hash").map_err(database)?,
-                    event: row.try_get("event").map_err(database)?,
-                })
-            })
-            .collect()
     }
 
     async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
@@ -403,7 +395,8 @@ fn customer_id(row: &SqliteRow, column: &str) -> Result<CustomerId, StoreError> 
 
 fn timestamp(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
     let text: String = row.try_get(column).map_err(database)?;
-    text.parse().map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
 }
 
 fn version(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {

@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use custodian_core::vault::VaultStore;
-use custodian_store::SqliteStore;
+use custodian_core::access::{Disclosure, Withheld};
+use custodian_core::ids::CustomerId;
+use custodian_core::vault::{KeyStore, StoredKey, VaultStore};
+use custodian_crypto::WrappedKey;
+use custodian_store::{SqliteKeyStore, SqliteStore};
 
 use crate::suite::{Backend, Fixture, marker_customer};
 
@@ -32,7 +35,7 @@ async fn database_files_hold_no_personal_values() {
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     let vault_store: Arc<dyn VaultStore> =
         Arc::new(store.vault(crate::suite::signer()).await.unwrap());
-    let fixture = Fixture::new(vault_store.clone());
+    let fixture = Fixture::new(vault_store.clone()).await;
     let mut markers = Vec::new();
     for n in 0..20 {
         markers.extend(marker_customer(&fixture, n).await);
@@ -61,4 +64,89 @@ async fn database_files_hold_no_personal_values() {
     }
     // The markers were really there to be found, through the API.
     assert!(!markers.is_empty());
+}
+
+/// Crypto-shredding reaches backups: a copy of the database taken before an erasure holds
+/// only ciphertext, and no key for it exists any more.
+#[tokio::test]
+async fn an_erased_customer_stays_unreadable_in_an_old_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("vault.db");
+    let store = SqliteStore::open(live.to_str().unwrap()).await.unwrap();
+    let data: Arc<dyn VaultStore> = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
+    let f = Fixture::new(data).await;
+    let input = crate::suite::fields(serde_json::json!({
+        "account_name.full_name": "Backup Person",
+        "account_email.email": "backup.person@example.com",
+    }));
+    let id = f
+        .vault
+        .create(&crate::suite::ctx("account"), &input)
+        .await
+        .unwrap();
+    let backup = dir.path().join("backup.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", live.display()))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "VACUUM INTO '{}'",
+        backup.display()
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    f.vault
+        .erase(&crate::suite::ctx("account"), &id)
+        .await
+        .unwrap();
+
+    // Restore the backup beside the same key directory: the customer's rows are back, their
+    // ciphertext intact, and still nothing can read it.
+    let restored = SqliteStore::open(backup.to_str().unwrap()).await.unwrap();
+    let restored: Arc<dyn VaultStore> =
+        Arc::new(restored.vault(crate::suite::signer()).await.unwrap());
+    assert_eq!(
+        restored.customer(&id).await.unwrap().unwrap().fields.len(),
+        2
+    );
+    let Fixture {
+        keys_dir,
+        key_store,
+        ..
+    } = f;
+    let from_backup = Fixture::with_keys(restored, keys_dir, key_store);
+    let view = from_backup
+        .vault
+        .read(&crate::suite::ctx("account"), &id)
+        .await
+        .unwrap();
+    let erased = Disclosure::Withheld(Withheld::Erased);
+    assert!(view.fields.values().all(|d| *d == erased));
+}
+
+/// The key database keeps no trace of a destroyed key in its files.
+#[tokio::test]
+async fn a_destroyed_key_leaves_no_bytes_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data-keys.db");
+    let keys = SqliteKeyStore::open(path.to_str().unwrap()).await.unwrap();
+    let marker: Vec<u8> = b"WRAPPED-KEY-MARKER-0123456789abcdef".to_vec();
+    let id = CustomerId::generate().unwrap();
+    let wrapped = WrappedKey {
+        kek_version: 1,
+        bytes: marker.clone(),
+    };
+    let key = StoredKey {
+        customer: id.clone(),
+        key_version: 1,
+        wrapped,
+    };
+    keys.put(&key).await.unwrap();
+    assert!(keys.destroy(&id).await.unwrap());
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let found = bytes.windows(marker.len()).any(|w| w == marker.as_slice());
+    assert!(!found, "the destroyed key is still in the files");
 }

@@ -9,11 +9,13 @@ use custodian_core::audit::{ChainVerifier, CheckpointSigner};
 use custodian_core::clock::SystemClock;
 use custodian_core::ids::CustomerId;
 use custodian_core::notice::NoticeArchive;
+use custodian_core::vault::KeyStore;
 use custodian_core::vault::{
     Lookup, RequestContext, Transaction, Vault, VaultError, VaultStore, Write,
 };
 use custodian_crypto::{BlindIndexKey, KeyWrapper, LocalKeyring, SecretKey};
 use custodian_policy::{DEFAULT_POLICY, parse};
+use custodian_store::SqliteKeyStore;
 
 /// A backend under test. `guard` keeps its temporary files or database alive.
 pub struct Backend {
@@ -55,30 +57,46 @@ pub fn signer() -> CheckpointSigner {
     CheckpointSigner::new(SecretKey::from_bytes(&[42; 32]).unwrap())
 }
 
-/// A vault over a store, with its own keyring in a temporary directory.
+/// A vault over a store, with its own key directory (master keys and the data-key store)
+/// in a temporary directory, apart from the data as in production.
 pub struct Fixture {
     pub vault: Vault,
     pub keyring: Arc<LocalKeyring>,
-    _keys: tempfile::TempDir,
+    pub key_store: Arc<SqliteKeyStore>,
+    pub keys_dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    pub fn new(store: Arc<dyn VaultStore>) -> Fixture {
-        let keys = tempfile::tempdir().unwrap();
-        let keyring = Arc::new(LocalKeyring::open_dir(keys.path()).unwrap());
+    pub async fn new(store: Arc<dyn VaultStore>) -> Fixture {
+        let keys_dir = tempfile::tempdir().unwrap();
+        let path = keys_dir.path().join("data-keys.db");
+        let key_store = Arc::new(SqliteKeyStore::open(path.to_str().unwrap()).await.unwrap());
+        Fixture::with_keys(store, keys_dir, key_store)
+    }
+
+    /// A vault over `store` using the keys of an existing key directory.
+    pub fn with_keys(
+        store: Arc<dyn VaultStore>,
+        keys_dir: tempfile::TempDir,
+        key_store: Arc<SqliteKeyStore>,
+    ) -> Fixture {
+        let keyring = Arc::new(LocalKeyring::open_dir(keys_dir.path()).unwrap());
         let policy = Arc::new(parse(DEFAULT_POLICY).unwrap());
         let index = BlindIndexKey::new(SecretKey::from_bytes(&[7; 32]).unwrap());
+        let clock = Arc::new(SystemClock);
         let vault = Vault::new(
             policy,
-            store.clone(),
+            store,
+            key_store.clone(),
             keyring.clone(),
             index,
-            Arc::new(SystemClock),
+            clock,
         );
         Fixture {
             vault,
             keyring,
-            _keys: keys,
+            key_store,
+            keys_dir,
         }
     }
 }
@@ -168,7 +186,7 @@ fn hex_tag() -> String {
 }
 
 pub async fn create_then_read_round_trips(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let id = create(&f, "Trần Thị Lan", "Lan.Tran@Example.com", "0901 234 567").await;
     let view = f.vault.read(&ctx("account"), &id).await.unwrap();
     assert_eq!(
@@ -200,7 +218,7 @@ pub async fn create_then_read_round_trips(b: Backend) {
 }
 
 pub async fn reads_withhold_what_the_purpose_does_not_use(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let id = create(&f, "Lê Văn Minh", "minh@example.com", "+84902000001").await;
     // Customer care uses the name, email and phone, not the date of birth.
     let view = f.vault.read(&ctx("customer_care"), &id).await.unwrap();
@@ -275,7 +293,7 @@ async fn swap_field(b: &Backend, a: &CustomerId, c: &CustomerId, field_a: &str, 
 }
 
 pub async fn ciphertext_moved_between_customers_does_not_open(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let a = create(&f, "Phạm An", "an@example.com", "+84903000001").await;
     let c = create(&f, "Võ Bình", "binh@example.com", "+84903000002").await;
     swap_field(&b, &a, &c, "account_email.email", "account_email.email").await;
@@ -290,7 +308,7 @@ pub async fn ciphertext_moved_between_customers_does_not_open(b: Backend) {
 }
 
 pub async fn ciphertext_moved_between_fields_does_not_open(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let a = create(&f, "Đỗ Chi", "chi@example.com", "+84904000001").await;
     swap_field(&b, &a, &a, "account_email.email", "account_phone.phone").await;
     assert!(matches!(
@@ -300,7 +318,7 @@ pub async fn ciphertext_moved_between_fields_does_not_open(b: Backend) {
 }
 
 pub async fn lookups_use_the_blind_index(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let a = create(&f, "Ngô Dung", "dung@example.com", "0905 000 001").await;
     let _other = create(&f, "Ngô Em", "em@example.com", "0905 000 002").await;
     let by_email = f
@@ -338,7 +356,7 @@ pub async fn lookups_use_the_blind_index(b: Backend) {
 }
 
 pub async fn corrections_keep_an_encrypted_history(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let id = create(&f, "Hồ Giang", "giang@example.com", "+84906000001").await;
     let change = fields(json!({"account_email.email": "giang.new@example.com"}));
     f.vault
@@ -386,7 +404,7 @@ pub async fn corrections_keep_an_encrypted_history(b: Backend) {
 }
 
 pub async fn erasure_destroys_the_key_and_purges(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let id = create(&f, "Khúc Hoa", "hoa@example.com", "+84907000001").await;
     f.vault
         .correct(
@@ -396,8 +414,7 @@ pub async fn erasure_destroys_the_key_and_purges(b: Backend) {
         )
         .await
         .unwrap();
-    let before = b.store.customer(&id).await.unwrap().unwrap();
-    let backup_key = before.key.clone().unwrap();
+    assert!(f.key_store.get(&id).await.unwrap().is_some());
     f.vault.erase(&ctx("account"), &id).await.unwrap();
 
     let view = f.vault.read(&ctx("account"), &id).await.unwrap();
@@ -407,7 +424,11 @@ pub async fn erasure_destroys_the_key_and_purges(b: Backend) {
             .all(|d| *d == Disclosure::Withheld(Withheld::Erased))
     );
     let after = b.store.customer(&id).await.unwrap().unwrap();
-    assert!(after.key.is_none() && after.fields.is_empty());
+    assert!(after.erased && after.fields.is_empty());
+    assert!(
+        f.key_store.get(&id).await.unwrap().is_none(),
+        "the key is destroyed"
+    );
     assert!(b.store.history(&id).await.unwrap().is_empty());
     assert!(
         f.vault
@@ -420,23 +441,10 @@ pub async fn erasure_destroys_the_key_and_purges(b: Backend) {
         f.vault.erase(&ctx("account"), &id).await,
         Err(VaultError::Rejected(_))
     ));
-    // A copy from an old backup still opens only with the key, which is gone from the store:
-    // what remains is the wrapped key held by the backup, and the keyring will still unwrap
-    // it — so the backup's ciphertext is safe only because the store forgot the key. The
-    // store must hold no key for the customer any more.
-    assert!(
-        b.store
-            .keys_not_wrapped_under(u32::MAX, 1000)
-            .await
-            .unwrap()
-            .iter()
-            .all(|k| k.customer != id)
-    );
-    assert_eq!(backup_key.customer, id);
 }
 
 pub async fn conflicts_write_nothing_not_even_audit(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let before = b.store.audit_entries(0, 10_000).await.unwrap().len();
     let ghost = CustomerId::generate().unwrap();
     let sealed = custodian_core::vault::SealedField {
@@ -488,7 +496,7 @@ async fn verify_chain(store: &dyn VaultStore) -> custodian_core::audit::ChainRep
 }
 
 pub async fn the_audit_chain_verifies_and_names_no_values(b: Backend) {
-    let f = Fixture::new(b.store.clone());
+    let f = Fixture::new(b.store.clone()).await;
     let mut markers = Vec::new();
     for n in 0..30 {
         markers.extend(marker_customer(&f, n).await);
@@ -516,7 +524,7 @@ pub async fn the_audit_chain_verifies_and_names_no_values(b: Backend) {
 }
 
 pub async fn concurrent_commits_are_grouped_and_all_durable(b: Backend) {
-    let f = Arc::new(Fixture::new(b.store.clone()));
+    let f = Arc::new(Fixture::new(b.store.clone()).await);
     let mut tasks = Vec::new();
     for n in 0..200u32 {
         let f = f.clone();
@@ -547,7 +555,7 @@ pub async fn concurrent_commits_are_grouped_and_all_durable(b: Backend) {
 }
 
 pub async fn rotation_rewraps_every_key_while_serving(b: Backend) {
-    let f = Arc::new(Fixture::new(b.store.clone()));
+    let f = Arc::new(Fixture::new(b.store.clone()).await);
     let mut ids = Vec::new();
     for n in 0..60u32 {
         ids.push(
@@ -585,7 +593,7 @@ pub async fn rotation_rewraps_every_key_while_serving(b: Backend) {
     // A second pass (as after a crash, or to catch keys created meanwhile) finishes the job.
     f.vault.rewrap_keys(7, |_| {}).await.unwrap();
     assert_eq!(first.target_version, 2);
-    let versions = b.store.key_versions().await.unwrap();
+    let versions = f.key_store.key_versions().await.unwrap();
     assert_eq!(
         versions,
         vec![(2, 120)],
