@@ -28,6 +28,35 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Manage the vault's master keys (safe while the service runs).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a master-key version and re-wrap every customer's data key under it. Re-running
+    /// after an interrupted rotation finishes it before starting another.
+    Rotate {
+        /// Data keys re-wrapped per transaction.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
+    /// How many data keys each master-key version wraps.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the whole hash chain and its signed checkpoints; exit 1 at the first break.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

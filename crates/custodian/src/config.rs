@@ -26,6 +26,11 @@ const KEYS: &[&str] = &[
     "http.max_body_bytes",
     "http.request_timeout_secs",
     "http.shutdown_grace_secs",
+    "keys.dir",
+    "keys.master",
+    "keys.index",
+    "keys.audit",
+    "api.tokens",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +44,83 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     pub log: LogConfig,
     pub http: HttpSettings,
+    pub keys: KeysConfig,
+    pub api: ApiConfig,
+}
+
+/// Where the keys come from. Without `master`, every key lives in a file under `dir`
+/// (created mode 0600 on first run).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Default: `<data_dir>/keys`.
+    pub dir: Option<PathBuf>,
+    /// Master keys as `1:<base64>,2:<base64>`; the highest version wraps new keys.
+    pub master: Option<Secret>,
+    /// The blind-index key (base64, 32 bytes). Default: the file `index.key` in `dir`.
+    pub index: Option<Secret>,
+    /// The audit checkpoint key (base64, 32 bytes). Default: the file `audit.key` in `dir`.
+    pub audit: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Integration tokens as `name=token,name2=token2`.
+    pub tokens: Option<Secret>,
+}
+
+/// A secret value: never shown by `Debug`, and read from any scalar (figment parses
+/// environment values, so a token of digits arrives as a number) so that a type error
+/// never quotes it.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Secret, E> {
+                Ok(Secret(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +162,8 @@ impl Default for Config {
                 request_timeout_secs: 30,
                 shutdown_grace_secs: 20,
             },
+            keys: KeysConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }
@@ -119,6 +203,14 @@ impl Config {
         figment
             .extract()
             .map_err(|e| Failure::invalid(format!("error: invalid configuration: {e}")))
+    }
+
+    /// Where key files live.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     /// Where the database lives, as a `sqlite://` URL or a path.

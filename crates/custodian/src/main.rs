@@ -1,8 +1,10 @@
 //! `custodian`: the one binary. `serve` runs the service; the other subcommands are the
 //! operator's tools.
 
+mod admin;
 mod cli;
 mod config;
+mod keys;
 mod output;
 mod policy_cmd;
 mod policy_source;
@@ -12,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, PolicyCommand};
+use crate::cli::{AuditCommand, Cli, Command, KeysCommand, PolicyCommand};
 
 /// Exit statuses, part of the CLI's contract. 2 (usage) comes from clap.
 pub mod exit {
@@ -53,6 +55,13 @@ fn main() -> ExitCode {
             PolicyCommand::Render(args) => policy_cmd::render(config_file, &args),
             PolicyCommand::Records(args) => policy_cmd::records(config_file, &args),
         },
+        Command::Keys { command } => match command {
+            KeysCommand::Rotate { batch } => admin::rotate(config_file, batch),
+            KeysCommand::Status => admin::status(config_file),
+        },
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => admin::verify(config_file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

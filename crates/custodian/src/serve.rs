@@ -8,14 +8,18 @@ use std::time::Duration;
 use custodian_core::StoreError;
 use custodian_core::clock::SystemClock;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
+use custodian_core::vault::Vault;
+use custodian_crypto::{KeyWrapper, LocalKeyring};
+use custodian_http::TokenTable;
 use custodian_http::{AppState, HttpConfig};
 use custodian_policy::NoticeVersion;
-use custodian_store::SqliteStore;
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 
 use crate::Failure;
+use crate::admin::{self, Opened};
 use crate::config::{Config, LogFormat};
+use crate::keys::{Keys, api_tokens};
 use crate::policy_source::PolicySource;
 
 pub fn run(config_file: Option<&Path>) -> Result<(), Failure> {
@@ -35,10 +39,12 @@ async fn serve(
     policy: custodian_policy::Policy,
     source: PolicySource,
 ) -> Result<(), Failure> {
-    create_data_dir(&config.data_dir)?;
-    let store = SqliteStore::open(&config.database())
-        .await
-        .map_err(|e| Failure::invalid(format!("error: cannot open the database: {e}")))?;
+    let tokens = api_tokens(config.api.tokens.as_ref())?;
+    let Opened {
+        store,
+        vault_store,
+        keys,
+    } = admin::open(&config).await?;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
     match publish_current_notice(&policy, &source.text, &store, clock.as_ref()).await {
@@ -63,7 +69,25 @@ async fn serve(
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
     };
-    let state = AppState::new(policy, store.clone(), store.clone(), clock, http);
+    let policy = Arc::new(policy);
+    let vault = Vault::new(
+        policy.clone(),
+        vault_store,
+        keys.keyring.clone(),
+        keys.index.clone(),
+        clock.clone(),
+    );
+    log_keys(&keys, &tokens);
+    let reloader = tokio::spawn(reload_keys(keys.keyring.clone()));
+    let state = AppState::new(
+        policy,
+        store.clone(),
+        store.clone(),
+        vault,
+        tokens,
+        clock,
+        http,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Failure::io(format!("error: cannot listen on {}: {e}", config.listen)))?;
@@ -100,6 +124,7 @@ async fn serve(
             }
         }
     };
+    reloader.abort();
     store.close().await;
     match result {
         Ok(Ok(())) => {
@@ -110,6 +135,43 @@ async fn serve(
         Err(e) => Err(Failure::invalid(format!(
             "error: the server task failed: {e}"
         ))),
+    }
+}
+
+/// Names and versions only: never key material or tokens.
+fn log_keys(keys: &Keys, tokens: &TokenTable) {
+    let source = if keys.configured {
+        "configuration"
+    } else {
+        "key files"
+    };
+    tracing::info!(
+        master_key_version = keys.keyring.active_version(),
+        source,
+        "vault keys loaded"
+    );
+    if tokens.is_empty() {
+        tracing::warn!(
+            "no API tokens configured (`api.tokens`): the customers API refuses every request"
+        );
+    } else {
+        let names: Vec<&str> = tokens.names().collect();
+        tracing::info!(integrations = %names.join(","), "API tokens loaded");
+    }
+}
+
+/// How often the key directory is re-read, so that a `keys rotate` run in another process
+/// soon has new data keys wrapped under the version it added.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+async fn reload_keys(keyring: Arc<LocalKeyring>) {
+    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = keyring.reload() {
+            tracing::warn!(error = %e, "re-reading the master keys failed; keeping those loaded");
+        }
     }
 }
 
@@ -133,7 +195,7 @@ fn init_logging(config: &Config) -> Result<(), Failure> {
 }
 
 /// Creates the data directory readable only by the service's user: it holds the database.
-fn create_data_dir(path: &Path) -> Result<(), Failure> {
+pub fn create_data_dir(path: &Path) -> Result<(), Failure> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

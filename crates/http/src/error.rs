@@ -8,6 +8,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use custodian_core::error::ApiError;
+use custodian_core::vault::VaultError;
 use serde::Serialize;
 
 /// An [`ApiError`] on its way out. (A local newtype: `IntoResponse` cannot be implemented
@@ -18,6 +19,24 @@ pub struct HttpError(pub ApiError);
 impl From<ApiError> for HttpError {
     fn from(e: ApiError) -> HttpError {
         HttpError(e)
+    }
+}
+
+/// A vault failure as the API reports it. Store and crypto failures are logged by kind only
+/// (their messages name ids and versions, never values) and answered without detail.
+impl From<VaultError> for HttpError {
+    fn from(e: VaultError) -> HttpError {
+        match e {
+            VaultError::Rejected(api) => HttpError(api),
+            VaultError::Store(e) => {
+                tracing::error!(error = %e, "the vault's storage failed");
+                HttpError(ApiError::unavailable())
+            }
+            VaultError::Crypto(e) => {
+                tracing::error!(error = %e, "a vault cryptographic operation failed");
+                HttpError(ApiError::internal())
+            }
+        }
     }
 }
 

@@ -4,15 +4,18 @@
 //! [`AppState`]; there are no globals. Every error leaves as `{"error": {...}}` with a code
 //! from the core's error table, and nothing a client sends (query, body, headers) is logged.
 
+mod auth;
 mod error;
 mod layers;
 mod negotiate;
+mod request;
 mod routes;
 mod state;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
+pub use auth::TokenTable;
 pub use state::{AppState, HttpConfig};
 
 /// The whole HTTP API.
@@ -22,6 +25,15 @@ pub fn router(state: AppState) -> Router {
         .route("/policy", get(routes::policy::current))
         .route("/policy/versions", get(routes::policy::versions))
         .route("/policy/records", get(routes::policy::records))
+        .route("/customers", post(routes::customers::create))
+        .route("/customers/lookup", post(routes::customers::lookup))
+        .route(
+            "/customers/{id}",
+            get(routes::customers::read)
+                .patch(routes::customers::correct)
+                .delete(routes::customers::erase),
+        )
+        .route("/customers/{id}/history", get(routes::customers::history))
         .layer(layers::no_store());
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))

@@ -7,7 +7,10 @@ use std::time::Duration;
 use custodian_core::clock::Clock;
 use custodian_core::health::Health;
 use custodian_core::notice::{NoticeArchive, RenderedNotice};
+use custodian_core::vault::Vault;
 use custodian_policy::{NoticeVersion, Policy};
+
+use crate::auth::TokenTable;
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -34,25 +37,33 @@ pub struct AppState {
     pub notices: Arc<RenderedNotice>,
     pub archive: Arc<dyn NoticeArchive>,
     pub health: Arc<dyn Health>,
+    /// The customers' vault: every use of personal data goes through it.
+    pub vault: Vault,
+    /// The integrations allowed to call the customers API.
+    pub tokens: Arc<TokenTable>,
     pub clock: Arc<dyn Clock>,
     pub config: HttpConfig,
 }
 
 impl AppState {
-    /// Builds the state for `policy`, rendering its notice once.
+    /// Builds the state for `policy` (the one `vault` runs on), rendering its notice once.
     pub fn new(
-        policy: Policy,
+        policy: Arc<Policy>,
         archive: Arc<dyn NoticeArchive>,
         health: Arc<dyn Health>,
+        vault: Vault,
+        tokens: TokenTable,
         clock: Arc<dyn Clock>,
         config: HttpConfig,
     ) -> AppState {
         AppState {
             notice_version: Arc::new(NoticeVersion::of(&policy)),
             notices: Arc::new(RenderedNotice::render(&policy)),
-            policy: Arc::new(policy),
+            policy,
             archive,
             health,
+            vault,
+            tokens: Arc::new(tokens),
             clock,
             config,
         }
@@ -63,6 +74,7 @@ impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState")
             .field("notice_version", &self.notice_version)
+            .field("tokens", &self.tokens)
             .field("clock", &self.clock)
             .field("config", &self.config)
             .finish_non_exhaustive()

@@ -1,3 +1,4 @@
+pub mod customers;
 pub mod health;
 pub mod policy;
 pub mod privacy;

@@ -3,19 +3,26 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
+use custodian_core::audit::{AuditEvent, CheckpointSigner};
 use custodian_core::clock::FixedClock;
 use custodian_core::notice::{
     NoticeArchive, PublishedNotice, RenderedNotice, publish_current_notice,
 };
-use custodian_http::{AppState, HttpConfig, router};
+use custodian_core::vault::{Vault, VaultStore};
+use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
+use custodian_http::{AppState, HttpConfig, TokenTable, router};
 use custodian_policy::{DEFAULT_POLICY, NoticeVersion};
 use custodian_store::SqliteStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The token of the `storefront` integration every test app accepts.
+pub const TOKEN: &str = "storefront-test-token-0123456789abcdef";
+
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<SqliteStore>,
+    pub vault_store: Arc<dyn VaultStore>,
     pub version: NoticeVersion,
     _dir: tempfile::TempDir,
 }
@@ -38,10 +45,32 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         .await
         .unwrap();
     let version = NoticeVersion::of(&policy);
-    let state = AppState::new(policy, store.clone(), store.clone(), clock, config);
+    let policy = Arc::new(policy);
+    let signer = CheckpointSigner::new(SecretKey::from_bytes(&[7; 32]).unwrap());
+    let vault_store: Arc<dyn VaultStore> = Arc::new(store.vault(signer).await.unwrap());
+    let keyring = LocalKeyring::open_dir(&dir.path().join("keys")).unwrap();
+    let index = BlindIndexKey::new(SecretKey::from_bytes(&[9; 32]).unwrap());
+    let vault = Vault::new(
+        policy.clone(),
+        vault_store.clone(),
+        Arc::new(keyring),
+        index,
+        clock.clone(),
+    );
+    let tokens = TokenTable::from_tokens([("storefront", TOKEN)]);
+    let state = AppState::new(
+        policy,
+        store.clone(),
+        store.clone(),
+        vault,
+        tokens,
+        clock,
+        config,
+    );
     TestApp {
         router: router(state),
         store,
+        vault_store,
         version,
         _dir: dir,
     }
@@ -78,6 +107,60 @@ impl TestApp {
     }
 }
 
+/// Calls to the customers API.
+impl TestApp {
+    /// A request as the `storefront` integration, with `body` as JSON.
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Response<Body> {
+        self.call_as(Some(TOKEN), method, uri, body.map(|b| b.to_string()))
+            .await
+    }
+
+    /// A request with any token (or none) and any body text.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        uri: &str,
+        body: Option<String>,
+    ) -> Response<Body> {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let body = body.map_or_else(Body::empty, Body::from);
+        self.send(request.body(body).unwrap()).await
+    }
+
+    /// Creates a customer for the `account` purpose, returning the id.
+    pub async fn create(&self, fields: Value) -> String {
+        let response = self
+            .call(
+                "POST",
+                "/v1/customers?purpose=account",
+                Some(serde_json::json!({ "fields": fields })),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let body = body_json(response).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Every event in the audit log, oldest first.
+    pub async fn audit(&self) -> Vec<AuditEvent> {
+        let entries = self.vault_store.audit_entries(0, 10_000).await.unwrap();
+        entries.iter().map(|e| e.decode().unwrap()).collect()
+    }
+
+    /// Asserts that no customer exists and the audit log is empty.
+    pub async fn assert_nothing_written(&self) {
+        assert!(self.vault_store.key_versions().await.unwrap().is_empty());
+        assert!(self.audit().await.is_empty());
+    }
+}
+
 pub async fn body_text(response: Response<Body>) -> String {
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -94,6 +177,26 @@ pub fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
         .headers()
         .get(name)
         .map_or("", |v| v.to_str().unwrap())
+}
+
+/// Asserts the response is the JSON error `code` about `field` with `status`, and that the
+/// whole body does not contain `secret` (a value the request sent).
+pub async fn assert_refused(
+    response: Response<Body>,
+    status: u16,
+    code: &str,
+    field: Option<&str>,
+    secret: &str,
+) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let body = body_json(response).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["field"].as_str(), field, "{body}");
+    assert!(
+        !secret.is_empty() && !body.to_string().contains(secret),
+        "{body}"
+    );
+    body["error"].clone()
 }
 
 /// Asserts the response is the JSON error `code` with `status`, returning the error object.

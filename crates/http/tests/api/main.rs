@@ -6,6 +6,8 @@
     reason = "tests fail loudly"
 )]
 
+mod customer_errors;
+mod customers;
 mod errors;
 mod health;
 mod helpers;

@@ -1,0 +1,199 @@
+//! The vault's admin commands: `keys rotate`, `keys status`, `audit verify`. Each opens the
+//! same database and keys as `serve`, and may run while the service does.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use custodian_core::audit::{ChainBreak, ChainVerifier};
+use custodian_core::clock::SystemClock;
+use custodian_core::vault::{Vault, VaultStore};
+use custodian_crypto::KeyWrapper;
+use custodian_store::SqliteStore;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Config;
+use crate::keys::Keys;
+use crate::policy_source::PolicySource;
+use crate::{Failure, output};
+
+/// The database, the vault's storage in it, and the keys.
+pub struct Opened {
+    pub store: SqliteStore,
+    pub vault_store: Arc<dyn VaultStore>,
+    pub keys: Keys,
+}
+
+/// Opens what `serve` and the admin commands share. Creates the data directory, the key
+/// files and the database on first use.
+pub async fn open(config: &Config) -> Result<Opened, Failure> {
+    crate::serve::create_data_dir(&config.data_dir)?;
+    let keys = Keys::load(config)?;
+    let store = SqliteStore::open(&config.database())
+        .await
+        .map_err(|e| Failure::invalid(format!("error: cannot open the database: {e}")))?;
+    let vault_store = store
+        .vault(keys.audit.clone())
+        .await
+        .map_err(|e| Failure::invalid(format!("error: cannot open the vault: {e}")))?;
+    Ok(Opened {
+        store,
+        vault_store: Arc::new(vault_store),
+        keys,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("error: cannot start the async runtime: {e}")))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Failure {
+    Failure::io(format!("error: the vault's storage failed: {e}"))
+}
+
+/// `custodian keys rotate`.
+pub fn rotate(config_file: Option<&Path>, batch: u32) -> Result<(), Failure> {
+    let config = Config::load(config_file)?;
+    let policy = PolicySource::resolve(None, config_file)?.parse()?;
+    runtime()?.block_on(async {
+        let opened = open(&config).await?;
+        let keyring = opened.keys.keyring.clone();
+        let active = keyring.active_version();
+        let behind: u64 = stale_keys(opened.vault_store.as_ref(), active).await?;
+        if opened.keys.configured {
+            output::out(&format!(
+                "master keys come from `keys.master`: re-wrapping under its highest version, \
+                 {active} (to rotate, add a new `N:<base64>` version there first)"
+            ));
+        } else if behind > 0 {
+            output::out(&format!(
+                "resuming: {behind} data key(s) are not yet under the active master key \
+                 version {active}"
+            ));
+        } else {
+            let added = keyring
+                .add_version()
+                .map_err(|e| Failure::io(format!("error: cannot add a master key: {e}")))?;
+            output::out(&format!(
+                "added master key version {added} in `{}`",
+                config.keys_dir().display()
+            ));
+        }
+        let vault = Vault::new(
+            Arc::new(policy),
+            opened.vault_store.clone(),
+            keyring.clone(),
+            opened.keys.index.clone(),
+            Arc::new(SystemClock),
+        );
+        let bar = progress_bar();
+        let result = vault
+            .rewrap_keys(batch, |p| {
+                bar.set_length(p.total);
+                bar.set_position(p.rewrapped);
+            })
+            .await;
+        bar.finish_and_clear();
+        let done = result.map_err(|e| Failure::io(format!("error: rotation stopped: {e}")))?;
+        output::out(&format!(
+            "re-wrapped {} data key(s) under master key version {}",
+            done.rewrapped, done.target_version
+        ));
+        let left = stale_keys(opened.vault_store.as_ref(), done.target_version).await?;
+        if left > 0 {
+            // A running service wraps new keys under the version it knew until it reloads
+            // its key directory; those few are caught by the next run.
+            output::out(&format!(
+                "{left} data key(s) created meanwhile are under an older version; \
+                 run `custodian keys rotate` again to finish"
+            ));
+        }
+        opened.store.close().await;
+        Ok(())
+    })
+}
+
+/// Live data keys not wrapped under `version`.
+async fn stale_keys(store: &dyn VaultStore, version: u32) -> Result<u64, Failure> {
+    let versions = store.key_versions().await.map_err(unavailable)?;
+    Ok(versions
+        .iter()
+        .filter(|(v, _)| *v != version)
+        .map(|(_, n)| n)
+        .sum())
+}
+
+/// Progress on standard error, drawn only for a person watching a terminal.
+fn progress_bar() -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(0), target);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} data keys re-wrapped ({eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `custodian keys status`.
+pub fn status(config_file: Option<&Path>) -> Result<(), Failure> {
+    let config = Config::load(config_file)?;
+    runtime()?.block_on(async {
+        let opened = open(&config).await?;
+        let active = opened.keys.keyring.active_version();
+        let versions = opened
+            .vault_store
+            .key_versions()
+            .await
+            .map_err(unavailable)?;
+        let mut lines = vec![format!("active master key version: {active}")];
+        if versions.is_empty() {
+            lines.push("no data keys".into());
+        }
+        for (version, count) in versions {
+            lines.push(format!("master key version {version}: {count} data key(s)"));
+        }
+        output::out(&lines.join("\n"));
+        opened.store.close().await;
+        Ok(())
+    })
+}
+
+/// `custodian audit verify`: exit 0 if the whole chain verifies, 1 at the first break.
+pub fn verify(config_file: Option<&Path>) -> Result<(), Failure> {
+    let config = Config::load(config_file)?;
+    runtime()?.block_on(async {
+        let opened = open(&config).await?;
+        let store = opened.vault_store.as_ref();
+        let broken = |e: ChainBreak| Failure::invalid(format!("audit chain broken: {e}"));
+        let checkpoints = store.audit_checkpoints().await.map_err(unavailable)?;
+        let mut verifier = ChainVerifier::new(&opened.keys.audit, checkpoints).map_err(broken)?;
+        let mut after = 0;
+        loop {
+            let page = store
+                .audit_entries(after, 1000)
+                .await
+                .map_err(unavailable)?;
+            let Some(last) = page.last() else { break };
+            let next = last.seq;
+            for entry in &page {
+                verifier.push(entry).map_err(broken)?;
+            }
+            after = next;
+        }
+        let report = verifier.finish().map_err(broken)?;
+        output::out(&format!(
+            "audit chain ok: {} entries, {} checkpoints, last entry {}",
+            report.entries, report.checkpoints, report.last_seq
+        ));
+        opened.store.close().await;
+        Ok(())
+    })
+}

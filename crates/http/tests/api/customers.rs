@@ -1,0 +1,254 @@
+//! The customers API: every endpoint, and every refusal changing nothing (P1, P2, P3, P5, P17).
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TOKEN, TestApp, assert_refused, body_json, header, spawn_app};
+
+const NAME: &str = "Nguyễn Văn An";
+const EMAIL: &str = "An.Nguyen@Example.COM";
+const PHONE: &str = "090 123 4567";
+
+fn profile() -> Value {
+    json!({
+        "account_name.full_name": NAME,
+        "account_email.email": format!("  {EMAIL} "),
+        "account_phone.phone": PHONE,
+    })
+}
+
+async fn read(app: &TestApp, id: &str, purpose: &str) -> Value {
+    let response = app
+        .call(
+            "GET",
+            &format!("/v1/customers/{id}?purpose={purpose}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "cache-control"), "no-store");
+    body_json(response).await
+}
+
+async fn lookup(app: &TestApp, by: Value) -> Vec<Value> {
+    let response = app
+        .call("POST", "/v1/customers/lookup?purpose=account", Some(by))
+        .await;
+    assert_eq!(response.status(), 200);
+    body_json(response).await["customers"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_created_customer_reads_back_normalised() {
+    let app = spawn_app().await;
+    let response = app
+        .call(
+            "POST",
+            "/v1/customers?purpose=account",
+            Some(json!({ "fields": profile() })),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = header(&response, "location").to_owned();
+    let id = body_json(response).await["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("cus_") && id.len() == 36, "{id}");
+    assert_eq!(location, format!("/v1/customers/{id}"));
+
+    let view = read(&app, &id, "account").await;
+    assert_eq!(view["id"], id.as_str());
+    assert_eq!(view["purpose"], "account");
+    let fields = &view["fields"];
+    assert_eq!(fields["account_name.full_name"], json!({ "value": NAME }));
+    assert_eq!(
+        fields["account_email.email"],
+        json!({ "value": "an.nguyen@example.com" })
+    );
+    assert_eq!(
+        fields["account_phone.phone"],
+        json!({ "value": "+84901234567" })
+    );
+    assert_eq!(
+        fields["account_birth_date.date_of_birth"],
+        json!({ "withheld": "not_collected" })
+    );
+    assert_eq!(
+        fields["marketing_preferences.channels"],
+        json!({ "withheld": "not_for_purpose" })
+    );
+
+    let audit = app.audit().await;
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["customer.create", "customer.read"]);
+    assert_eq!(audit[0].actor, "integration:storefront");
+    assert!(
+        audit[1]
+            .request_id
+            .as_deref()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn the_purpose_may_come_from_a_header_and_the_query_wins() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let mut request = axum::http::Request::get(format!("/v1/customers/{id}"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("custodian-purpose", "order_fulfilment");
+    let view = body_json(
+        app.send(request.body(axum::body::Body::empty()).unwrap())
+            .await,
+    )
+    .await;
+    assert_eq!(view["purpose"], "order_fulfilment");
+
+    request = axum::http::Request::get(format!("/v1/customers/{id}?purpose=account"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("custodian-purpose", "marketing");
+    let view = body_json(
+        app.send(request.body(axum::body::Body::empty()).unwrap())
+            .await,
+    )
+    .await;
+    assert_eq!(view["purpose"], "account");
+}
+
+#[tokio::test]
+async fn a_purpose_sees_only_the_fields_it_uses() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let fields = read(&app, &id, "order_fulfilment").await["fields"].clone();
+    assert_eq!(
+        fields["account_name.full_name"],
+        json!({ "withheld": "not_for_purpose" })
+    );
+    assert_eq!(
+        fields["account_email.email"],
+        json!({ "value": "an.nguyen@example.com" })
+    );
+    assert!(!fields.to_string().contains("Nguy"));
+}
+
+#[tokio::test]
+async fn a_consent_purpose_without_consent_sees_nothing() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let fields = read(&app, &id, "marketing").await["fields"].clone();
+    assert_eq!(
+        fields["account_email.email"],
+        json!({ "withheld": "consent_required" })
+    );
+    assert!(!fields.to_string().contains("example.com"));
+}
+
+#[tokio::test]
+async fn a_correction_keeps_the_old_value_in_history() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let response = app
+        .call(
+            "PATCH",
+            &format!("/v1/customers/{id}?purpose=account"),
+            Some(json!({ "fields": { "account_email.email": "an.new@example.com" } })),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let view = read(&app, &id, "account").await;
+    assert_eq!(
+        view["fields"]["account_email.email"],
+        json!({ "value": "an.new@example.com" })
+    );
+
+    let response = app
+        .call(
+            "GET",
+            &format!("/v1/customers/{id}/history?purpose=account"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let entries = body_json(response).await["entries"].clone();
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert_eq!(entries[0]["field"], "account_email.email");
+    assert_eq!(
+        entries[0]["value"],
+        json!({ "value": "an.nguyen@example.com" })
+    );
+
+    assert!(lookup(&app, json!({ "email": EMAIL })).await.is_empty());
+    assert_eq!(
+        lookup(&app, json!({ "email": "an.new@example.com" })).await,
+        [json!(id)]
+    );
+}
+
+#[tokio::test]
+async fn lookups_find_by_normalised_email_and_phone() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let _other = app
+        .create(json!({
+            "account_name.full_name": "Trần Thị Bình",
+            "account_email.email": "binh@example.com",
+        }))
+        .await;
+    assert_eq!(
+        lookup(&app, json!({ "email": " AN.NGUYEN@example.com" })).await,
+        [json!(id)]
+    );
+    assert_eq!(
+        lookup(&app, json!({ "phone": "+84 90-123-4567" })).await,
+        [json!(id)]
+    );
+    assert!(
+        lookup(&app, json!({ "email": "nobody@example.com" }))
+            .await
+            .is_empty()
+    );
+    assert!(
+        lookup(&app, json!({ "phone": "+84 999 999 999" }))
+            .await
+            .is_empty()
+    );
+
+    for body in [json!({}), json!({ "email": EMAIL, "phone": PHONE })] {
+        let response = app
+            .call("POST", "/v1/customers/lookup?purpose=account", Some(body))
+            .await;
+        assert_refused(response, 400, "invalid_body", None, "example").await;
+    }
+}
+
+#[tokio::test]
+async fn an_erased_customer_is_gone_for_good() {
+    let app = spawn_app().await;
+    let id = app.create(profile()).await;
+    let response = app
+        .call(
+            "DELETE",
+            &format!("/v1/customers/{id}?purpose=account"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    assert!(app.vault_store.key_versions().await.unwrap().is_empty());
+    assert!(lookup(&app, json!({ "email": EMAIL })).await.is_empty());
+    assert!(lookup(&app, json!({ "phone": PHONE })).await.is_empty());
+
+    let response = app
+        .call("GET", &format!("/v1/customers/{id}?purpose=account"), None)
+        .await;
+    match response.status().as_u16() {
+        200 => {
+            let view = body_json(response).await;
+            for (name, disclosure) in view["fields"].as_object().unwrap() {
+                assert_eq!(disclosure, &json!({ "withheld": "erased" }), "{name}");
+            }
+        }
+        status => {
+            assert_refused(response, status, "customer_not_found", Some("id"), "Nguy").await;
+        }
+    }
+}
