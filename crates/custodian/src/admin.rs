@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use custodian_core::audit::{ChainBreak, ChainVerifier};
 use custodian_core::clock::SystemClock;
-use custodian_core::vault::{Vault, VaultStore};
+use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
-use custodian_store::SqliteStore;
+use custodian_store::{SqliteKeyStore, SqliteStore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Config;
@@ -17,18 +17,35 @@ use crate::keys::Keys;
 use crate::policy_source::PolicySource;
 use crate::{Failure, output};
 
-/// The database, the vault's storage in it, and the keys.
+/// The name of the customers' data-key database in the key directory: kept apart from the
+/// data, so that a backup of the data holds no key.
+const KEY_STORE_FILE: &str = "data-keys.db";
+
+/// The database, the vault's storage in it, the data-key store, and the keys.
 pub struct Opened {
     pub store: SqliteStore,
     pub vault_store: Arc<dyn VaultStore>,
+    pub key_store: Arc<SqliteKeyStore>,
     pub keys: Keys,
+}
+
+impl Opened {
+    pub async fn close(&self) {
+        self.store.close().await;
+        self.key_store.close().await;
+    }
 }
 
 /// Opens what `serve` and the admin commands share. Creates the data directory, the key
 /// files and the database on first use.
 pub async fn open(config: &Config) -> Result<Opened, Failure> {
-    crate::serve::create_data_dir(&config.data_dir)?;
+    crate::serve::create_private_dir(&config.data_dir, "data directory")?;
+    let keys_dir = config.keys_dir();
+    crate::serve::create_private_dir(&keys_dir, "key directory")?;
     let keys = Keys::load(config)?;
+    let key_store = SqliteKeyStore::open(&keys_dir.join(KEY_STORE_FILE).to_string_lossy())
+        .await
+        .map_err(|e| Failure::invalid(format!("error: cannot open the data-key store: {e}")))?;
     let store = SqliteStore::open(&config.database())
         .await
         .map_err(|e| Failure::invalid(format!("error: cannot open the database: {e}")))?;
@@ -39,6 +56,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
     Ok(Opened {
         store,
         vault_store: Arc::new(vault_store),
+        key_store: Arc::new(key_store),
         keys,
     })
 }
@@ -62,7 +80,7 @@ pub fn rotate(config_file: Option<&Path>, batch: u32) -> Result<(), Failure> {
         let opened = open(&config).await?;
         let keyring = opened.keys.keyring.clone();
         let active = keyring.active_version();
-        let behind: u64 = stale_keys(opened.vault_store.as_ref(), active).await?;
+        let behind: u64 = stale_keys(opened.key_store.as_ref(), active).await?;
         if opened.keys.configured {
             output::out(&format!(
                 "master keys come from `keys.master`: re-wrapping under its highest version, \
@@ -85,6 +103,7 @@ pub fn rotate(config_file: Option<&Path>, batch: u32) -> Result<(), Failure> {
         let vault = Vault::new(
             Arc::new(policy),
             opened.vault_store.clone(),
+            opened.key_store.clone(),
             keyring.clone(),
             opened.keys.index.clone(),
             Arc::new(SystemClock),
@@ -102,7 +121,7 @@ pub fn rotate(config_file: Option<&Path>, batch: u32) -> Result<(), Failure> {
             "re-wrapped {} data key(s) under master key version {}",
             done.rewrapped, done.target_version
         ));
-        let left = stale_keys(opened.vault_store.as_ref(), done.target_version).await?;
+        let left = stale_keys(opened.key_store.as_ref(), done.target_version).await?;
         if left > 0 {
             // A running service wraps new keys under the version it knew until it reloads
             // its key directory; those few are caught by the next run.
@@ -111,13 +130,13 @@ pub fn rotate(config_file: Option<&Path>, batch: u32) -> Result<(), Failure> {
                  run `custodian keys rotate` again to finish"
             ));
         }
-        opened.store.close().await;
+        opened.close().await;
         Ok(())
     })
 }
 
 /// Live data keys not wrapped under `version`.
-async fn stale_keys(store: &dyn VaultStore, version: u32) -> Result<u64, Failure> {
+async fn stale_keys(store: &dyn KeyStore, version: u32) -> Result<u64, Failure> {
     let versions = store.key_versions().await.map_err(unavailable)?;
     Ok(versions
         .iter()
@@ -148,11 +167,7 @@ pub fn status(config_file: Option<&Path>) -> Result<(), Failure> {
     runtime()?.block_on(async {
         let opened = open(&config).await?;
         let active = opened.keys.keyring.active_version();
-        let versions = opened
-            .vault_store
-            .key_versions()
-            .await
-            .map_err(unavailable)?;
+        let versions = opened.key_store.key_versions().await.map_err(unavailable)?;
         let mut lines = vec![format!("active master key version: {active}")];
         if versions.is_empty() {
             lines.push("no data keys".into());
@@ -161,7 +176,7 @@ pub fn status(config_file: Option<&Path>) -> Result<(), Failure> {
             lines.push(format!("master key version {version}: {count} data key(s)"));
         }
         output::out(&lines.join("\n"));
-        opened.store.close().await;
+        opened.close().await;
         Ok(())
     })
 }
@@ -193,7 +208,7 @@ pub fn verify(config_file: Option<&Path>) -> Result<(), Failure> {
             "audit chain ok: {} entries, {} checkpoints, last entry {}",
             report.entries, report.checkpoints, report.last_seq
         ));
-        opened.store.close().await;
+        opened.close().await;
         Ok(())
     })
 }

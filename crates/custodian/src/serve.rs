@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 
 use crate::Failure;
-use crate::admin::{self, Opened};
+use crate::admin;
 use crate::config::{Config, LogFormat};
 use crate::keys::{Keys, api_tokens};
 use crate::policy_source::PolicySource;
@@ -40,14 +40,11 @@ async fn serve(
     source: PolicySource,
 ) -> Result<(), Failure> {
     let tokens = api_tokens(config.api.tokens.as_ref())?;
-    let Opened {
-        store,
-        vault_store,
-        keys,
-    } = admin::open(&config).await?;
+    let opened = admin::open(&config).await?;
+    let store = &opened.store;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
-    match publish_current_notice(&policy, &source.text, &store, clock.as_ref()).await {
+    match publish_current_notice(&policy, &source.text, store, clock.as_ref()).await {
         Ok(PublishOutcome::Published) => tracing::info!(
             version = %version.version, content_hash = %version.content_hash, "published a new notice version"
         ),
@@ -64,7 +61,8 @@ async fn serve(
         }
     }
 
-    let store = Arc::new(store);
+    let store = Arc::new(opened.store.clone());
+    let keys = &opened.keys;
     let http = HttpConfig {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
@@ -72,12 +70,13 @@ async fn serve(
     let policy = Arc::new(policy);
     let vault = Vault::new(
         policy.clone(),
-        vault_store,
+        opened.vault_store.clone(),
+        opened.key_store.clone(),
         keys.keyring.clone(),
         keys.index.clone(),
         clock.clone(),
     );
-    log_keys(&keys, &tokens);
+    log_keys(keys, &tokens);
     let reloader = tokio::spawn(reload_keys(keys.keyring.clone()));
     let state = AppState::new(
         policy,
@@ -125,7 +124,7 @@ async fn serve(
         }
     };
     reloader.abort();
-    store.close().await;
+    opened.close().await;
     match result {
         Ok(Ok(())) => {
             tracing::info!("stopped");
@@ -194,15 +193,16 @@ fn init_logging(config: &Config) -> Result<(), Failure> {
     installed.map_err(|e| Failure::invalid(format!("error: cannot start logging: {e}")))
 }
 
-/// Creates the data directory readable only by the service's user: it holds the database.
-pub fn create_data_dir(path: &Path) -> Result<(), Failure> {
+/// Creates a directory readable only by the service's user: the data directory holds the
+/// database, the key directory the keys.
+pub fn create_private_dir(path: &Path, what: &str) -> Result<(), Failure> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path).map_err(|e| {
         Failure::io(format!(
-            "error: cannot create data directory `{}`: {e}",
+            "error: cannot create {what} `{}`: {e}",
             path.display()
         ))
     })

@@ -233,7 +233,7 @@ async fn an_erased_customer_is_gone_for_good() {
         )
         .await;
     assert_eq!(response.status(), 204);
-    assert!(app.vault_store.key_versions().await.unwrap().is_empty());
+    assert!(app.key_store.key_versions().await.unwrap().is_empty());
     assert!(lookup(&app, json!({ "email": EMAIL })).await.is_empty());
     assert!(lookup(&app, json!({ "phone": PHONE })).await.is_empty());
 

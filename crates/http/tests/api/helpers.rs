@@ -8,11 +8,11 @@ use custodian_core::clock::FixedClock;
 use custodian_core::notice::{
     NoticeArchive, PublishedNotice, RenderedNotice, publish_current_notice,
 };
-use custodian_core::vault::{Vault, VaultStore};
+use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
 use custodian_http::{AppState, HttpConfig, TokenTable, router};
 use custodian_policy::{DEFAULT_POLICY, NoticeVersion};
-use custodian_store::SqliteStore;
+use custodian_store::{SqliteKeyStore, SqliteStore};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -23,6 +23,7 @@ pub struct TestApp {
     pub router: Router,
     pub store: Arc<SqliteStore>,
     pub vault_store: Arc<dyn VaultStore>,
+    pub key_store: Arc<dyn KeyStore>,
     pub version: NoticeVersion,
     _dir: tempfile::TempDir,
 }
@@ -48,11 +49,19 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     let policy = Arc::new(policy);
     let signer = CheckpointSigner::new(SecretKey::from_bytes(&[7; 32]).unwrap());
     let vault_store: Arc<dyn VaultStore> = Arc::new(store.vault(signer).await.unwrap());
-    let keyring = LocalKeyring::open_dir(&dir.path().join("keys")).unwrap();
+    let keys_dir = dir.path().join("keys");
+    let keyring = LocalKeyring::open_dir(&keys_dir).unwrap();
+    let key_path = keys_dir.join("data-keys.db");
+    let key_store: Arc<dyn KeyStore> = Arc::new(
+        SqliteKeyStore::open(key_path.to_str().unwrap())
+            .await
+            .unwrap(),
+    );
     let index = BlindIndexKey::new(SecretKey::from_bytes(&[9; 32]).unwrap());
     let vault = Vault::new(
         policy.clone(),
         vault_store.clone(),
+        key_store.clone(),
         Arc::new(keyring),
         index,
         clock.clone(),
@@ -71,6 +80,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         router: router(state),
         store,
         vault_store,
+        key_store,
         version,
         _dir: dir,
     }
@@ -156,7 +166,7 @@ impl TestApp {
 
     /// Asserts that no customer exists and the audit log is empty.
     pub async fn assert_nothing_written(&self) {
-        assert!(self.vault_store.key_versions().await.unwrap().is_empty());
+        assert!(self.key_store.key_versions().await.unwrap().is_empty());
         assert!(self.audit().await.is_empty());
     }
 }
