@@ -1,0 +1,334 @@
+//! The vault's write and read throughput over HTTP, against a reference run in the same
+//! process: raw SQLite inserts of rows of the same size, one row per durable transaction.
+//!
+//! Usage: `cargo build --release -p custodian -p custodian-bench && target/release/vault-bench`
+//! (options: `--custodian PATH`, `--clients N`, `--requests N`). Prints a Markdown table for
+//! docs/PERFORMANCE.md. Both sides sync every commit to disk (SQLite synchronous=FULL): the
+//! vault shares each sync among a batch of requests (group commit); the reference cannot.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the terminal"
+)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+
+const TOKEN: &str = "bench-token-0123456789abcdef0123456789abcdef";
+
+struct Options {
+    custodian: PathBuf,
+    clients: usize,
+    requests: usize,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        custodian: PathBuf::from("target/release/custodian"),
+        clients: 32,
+        requests: 4000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args
+            .next()
+            .ok_or_else(|| format!("`{arg}` needs a value"))?;
+        match arg.as_str() {
+            "--custodian" => o.custodian = PathBuf::from(value),
+            "--clients" => o.clients = value.parse().map_err(|_| "bad --clients")?,
+            "--requests" => o.requests = value.parse().map_err(|_| "bad --requests")?,
+            other => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    Ok(o)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let o = options()?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+
+    // Reference: the same number of rows, each ~ the bytes one customer creation writes
+    // (three sealed fields, a blind index, an audit entry), one durable transaction each.
+    let reference = raw_inserts(&dir.path().join("reference.db"), o.requests, 900).await?;
+
+    let (mut server, addr) = start(&o.custodian, dir.path()).await?;
+    let created = run(&addr, o.clients, o.requests, Phase::Create).await?;
+    let read = run(
+        &addr,
+        o.clients,
+        o.requests,
+        Phase::Read(created.ids.clone()),
+    )
+    .await?;
+    let _ = server.kill().await;
+
+    println!("| measure | rate (/s) | p50 (ms) | p99 (ms) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| raw SQLite insert, 1 row per durable transaction (reference) | {:.0} | {:.2} | {:.2} |",
+        reference.rate, reference.p50, reference.p99
+    );
+    println!(
+        "| customers created over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
+        o.clients, created.stats.rate, created.stats.p50, created.stats.p99
+    );
+    println!(
+        "| purpose-bound reads over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
+        o.clients, read.stats.rate, read.stats.p50, read.stats.p99
+    );
+    println!();
+    println!(
+        "create / reference = {:.2}x; read / reference = {:.2}x",
+        created.stats.rate / reference.rate,
+        read.stats.rate / reference.rate
+    );
+    Ok(())
+}
+
+struct Stats {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn stats(mut latencies: Vec<Duration>, elapsed: Duration) -> Stats {
+    latencies.sort();
+    let at = |q: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Stats {
+        rate: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+async fn raw_inserts(
+    path: &std::path::Path,
+    rows: usize,
+    row_bytes: usize,
+) -> Result<Stats, String> {
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body = vec![0x5au8; row_bytes];
+    let mut latencies = Vec::with_capacity(rows);
+    let start = Instant::now();
+    for _ in 0..rows {
+        let t = Instant::now();
+        sqlx::query("INSERT INTO rows (body) VALUES (?)")
+            .bind(&body)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        latencies.push(t.elapsed());
+    }
+    Ok(stats(latencies, start.elapsed()))
+}
+
+async fn start(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<(tokio::process::Child, String), String> {
+    let mut child = Command::new(binary)
+        .arg("serve")
+        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
+        .env("CUSTODIAN_DATA_DIR", dir.join("data"))
+        .env("CUSTODIAN_API__TOKENS", format!("bench={TOKEN}"))
+        .env("CUSTODIAN_LOG__LEVEL", "warn,custodian::serve=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start `{}`: {e} (build it with cargo build --release -p custodian)",
+                binary.display()
+            )
+        })?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        if let Some(addr) = line.split("listening on ").nth(1) {
+            let addr = addr.trim().to_owned();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok((child, addr));
+        }
+    }
+    Err("the server exited before listening".into())
+}
+
+#[derive(Clone)]
+enum Phase {
+    Create,
+    Read(Vec<String>),
+}
+
+struct Run {
+    stats: Stats,
+    ids: Vec<String>,
+}
+
+async fn run(addr: &str, clients: usize, requests: usize, phase: Phase) -> Result<Run, String> {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let addr = addr.to_owned();
+        let phase = phase.clone();
+        let share = requests / clients + usize::from(c < requests % clients);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Http::connect(&addr).await?;
+            let mut latencies = Vec::with_capacity(share);
+            let mut ids = Vec::new();
+            for i in 0..share {
+                let t = Instant::now();
+                match &phase {
+                    Phase::Create => {
+                        let n = c * 1_000_000 + i;
+                        let body = json!({"fields": {
+                            "account_name.full_name": format!("Khách Thử {n}"),
+                            "account_email.email": format!("bench.{n}@example.com"),
+                            "account_phone.phone": format!("+8491{n:07}"),
+                        }});
+                        let (status, body) = conn
+                            .send(
+                                "POST",
+                                "/v1/customers?purpose=account",
+                                Some(&body.to_string()),
+                            )
+                            .await?;
+                        if status != 201 {
+                            return Err(format!("create answered {status}"));
+                        }
+                        let v: serde_json::Value =
+                            serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                        ids.push(
+                            v.get("id")
+                                .and_then(|id| id.as_str())
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
+                    }
+                    Phase::Read(all) => {
+                        let id = all
+                            .get((c * 7919 + i) % all.len().max(1))
+                            .cloned()
+                            .unwrap_or_default();
+                        let (status, _) = conn
+                            .send(
+                                "GET",
+                                &format!("/v1/customers/{id}?purpose=customer_care"),
+                                None,
+                            )
+                            .await?;
+                        if status != 200 {
+                            return Err(format!("read answered {status}"));
+                        }
+                    }
+                }
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, String>((latencies, ids))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut ids = Vec::new();
+    for t in tasks {
+        let (l, i) = t.await.map_err(|e| e.to_string())??;
+        latencies.extend(l);
+        ids.extend(i);
+    }
+    Ok(Run {
+        stats: stats(latencies, start.elapsed()),
+        ids,
+    })
+}
+
+/// A minimal HTTP/1.1 keep-alive client: enough for a benchmark, no extra dependency.
+struct Http {
+    reader: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Http {
+    async fn connect(addr: &str) -> Result<Http, String> {
+        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Http {
+            reader: BufReader::new(stream),
+            host: addr.to_owned(),
+        })
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String), String> {
+        let body = body.unwrap_or("");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut status_line = String::new();
+        self.reader
+            .read_line(&mut status_line)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            self.reader
+                .read_line(&mut line)
+                .await
+                .map_err(|e| e.to_string())?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().map_err(|_| "bad content-length")?;
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.reader
+            .read_exact(&mut body)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
