@@ -8,6 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -59,7 +60,13 @@ enum Source {
 pub struct LocalKeyring {
     source: Source,
     versions: RwLock<BTreeMap<u32, SecretKey>>,
+    /// When the key directory was last read: a version added by a `keys rotate` run in
+    /// another process becomes the active one here within [`RELOAD_EVERY`].
+    last_reload: std::sync::Mutex<Instant>,
 }
+
+/// How often a directory keyring looks for master-key versions added by another process.
+const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
 const MASTER_PREFIX: &str = "master-";
 const KEY_SUFFIX: &str = ".key";
@@ -72,6 +79,7 @@ impl LocalKeyring {
         let keyring = LocalKeyring {
             source: Source::Directory(dir.to_owned()),
             versions: RwLock::new(BTreeMap::new()),
+            last_reload: std::sync::Mutex::new(Instant::now()),
         };
         keyring.reload()?;
         if keyring.read().is_empty() {
@@ -106,6 +114,7 @@ impl LocalKeyring {
         Ok(LocalKeyring {
             source: Source::Configured,
             versions: RwLock::new(versions),
+            last_reload: std::sync::Mutex::new(Instant::now()),
         })
     }
 
@@ -146,6 +155,22 @@ impl LocalKeyring {
         Ok(())
     }
 
+    /// Re-reads the directory if it was last read more than [`RELOAD_EVERY`] ago, so new
+    /// keys are never wrapped under a version a rotation is moving away from for long.
+    fn reload_if_due(&self) -> Result<(), CryptoError> {
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.elapsed() < RELOAD_EVERY {
+                return Ok(());
+            }
+            *last = Instant::now();
+        }
+        self.reload()
+    }
+
     /// Generates the next master-key version and makes it the active one.
     pub fn add_version(&self) -> Result<u32, CryptoError> {
         let Source::Directory(dir) = &self.source else {
@@ -173,6 +198,7 @@ impl KeyWrapper for LocalKeyring {
     }
 
     async fn wrap(&self, key: &DataKey, context: &[u8]) -> Result<WrappedKey, CryptoError> {
+        self.reload_if_due()?;
         let version = self.active_version();
         let kek = self
             .key(version)
