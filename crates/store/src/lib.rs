@@ -3,7 +3,9 @@
 //! One module per database, each with its own migrations under `migrations/<database>/`.
 //! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
 
+pub mod postgres;
 pub mod sqlite;
 mod writer;
 
+pub use postgres::{PgStore, PgVault};
 pub use sqlite::{SqliteKeyStore, SqliteStore, SqliteVault};

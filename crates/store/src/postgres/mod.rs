@@ -1,0 +1,114 @@
+//! The PostgreSQL backend, for production and for several service instances sharing one
+//! database. It behaves exactly as the SQLite backend does (the conformance suite under
+//! `tests/conformance/` runs against both, and `tests/conformance/postgres.rs` tests what
+//! only PostgreSQL has); what differs is how it gets there:
+//!
+//! - durability: `synchronous_commit = on` is set on every connection, whatever the server's
+//!   default, so a commit is acknowledged only once its WAL record is flushed;
+//! - the audit chain across processes: every commit batch locks the one-row `audit_head`
+//!   table first (see `vault.rs`), where SQLite uses `BEGIN IMMEDIATE`;
+//! - migrations: sqlx takes an advisory lock while applying them, so instances starting at
+//!   once apply each migration exactly once.
+
+mod notice;
+mod vault;
+
+pub use vault::PgVault;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use custodian_core::StoreError;
+use custodian_core::health::Health;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+/// Reads run through the pool beside the one writer connection; PostgreSQL serves them
+/// concurrently, and a modest pool keeps several instances within the server's limit.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long a caller waits for a pooled connection before the request fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A PostgreSQL database holding everything Custodian stores.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// Kept to open (and re-open) the vault's dedicated writer connection.
+    options: PgConnectOptions,
+}
+
+impl PgStore {
+    /// Connects to the database at a `postgres://` (or `postgresql://`) URL and applies
+    /// pending migrations. The database itself must exist.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        // The URL may hold a password: the error names neither.
+        let options = PgConnectOptions::from_str(url).map_err(|_| {
+            StoreError::Database("the PostgreSQL URL is not a valid `postgres://` URL".into())
+        })?;
+        let options = options
+            // Acknowledged means durable, even on a server configured otherwise.
+            .options([("synchronous_commit", "on")])
+            .application_name("custodian");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(database)?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(PgStore { pool, options })
+    }
+
+    /// Closes every pooled connection, waiting for those in use to be returned. A vault's
+    /// writer connection closes when the last handle to that vault is dropped.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Health for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+}
+
+/// The migrations, embedded in the binary. Built with `Migrator::with_migrations` rather
+/// than `sqlx::migrate!` so the build needs no sqlx proc-macros (compile time on small
+/// machines); versions and checksums match what `migrate!` would produce.
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            description.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "notice versions",
+            include_str!("../../migrations/postgres/0001_notice_versions.sql"),
+        ),
+        migration(
+            2,
+            "vault",
+            include_str!("../../migrations/postgres/0002_vault.sql"),
+        ),
+    ])
+}
+
+fn database(e: sqlx::Error) -> StoreError {
+    StoreError::Database(Box::new(e))
+}

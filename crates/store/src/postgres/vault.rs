@@ -1,0 +1,452 @@
+//! The vault on PostgreSQL: reads through the pool, writes through one group-commit writer
+//! with a connection of its own. Mirrors `sqlite/vault.rs` statement for statement; the
+//! differences are commented where they are.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow};
+use sqlx::{Connection, Row};
+
+use custodian_core::StoreError;
+use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
+use custodian_core::ids::{CustomerId, HistoryId};
+use custodian_core::vault::{
+    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, Transaction, VaultStore,
+    Write,
+};
+
+use super::{PgStore, database};
+use crate::writer::{BatchBackend, ChainHead, Writer};
+
+/// The vault's storage on PostgreSQL. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PgVault {
+    pool: PgPool,
+    writer: Writer,
+}
+
+impl PgStore {
+    /// The vault in this database, signing audit checkpoints with `signer`. Opens a dedicated
+    /// writer connection (re-opened after a connection failure).
+    pub async fn vault(&self, signer: CheckpointSigner) -> Result<PgVault, StoreError> {
+        let conn = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(database)?;
+        let writer = Writer::spawn(PgWriter {
+            options: self.options.clone(),
+            conn: Some(conn),
+            signer,
+        });
+        Ok(PgVault {
+            pool: self.pool.clone(),
+            writer,
+        })
+    }
+}
+
+struct PgWriter {
+    options: PgConnectOptions,
+    /// `None` after a failure that may have left the connection unusable (the server
+    /// restarted, the network dropped): the next batch connects again rather than failing
+    /// for the life of the process.
+    conn: Option<PgConnection>,
+    signer: CheckpointSigner,
+}
+
+#[async_trait]
+impl BatchBackend for PgWriter {
+    async fn apply(
+        &mut self,
+        batch: &[Transaction],
+    ) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => PgConnection::connect_with(&self.options)
+                .await
+                .map_err(database)?,
+        };
+        // READ COMMITTED whatever the server's default: after waiting for the head lock, each
+        // statement must see what the batch that held it committed.
+        sqlx::query("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut conn)
+            .await
+            .map_err(database)?;
+        match apply_batch(&mut conn, &self.signer, batch).await {
+            Ok(outcomes) => {
+                // A failed COMMIT leaves the outcome unknown to us; the connection is
+                // dropped (closing it rolls back whatever is still open) and the batch
+                // reported as failed.
+                sqlx::query("COMMIT")
+                    .execute(&mut conn)
+                    .await
+                    .map_err(database)?;
+                self.conn = Some(conn);
+                Ok(outcomes)
+            }
+            Err(e) => {
+                if sqlx::query("ROLLBACK").execute(&mut conn).await.is_ok() {
+                    self.conn = Some(conn);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn apply_batch(
+    conn: &mut PgConnection,
+    signer: &CheckpointSigner,
+    batch: &[Transaction],
+) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+    // The chain head, locked until COMMIT: a batch of another instance on the same database
+    // waits here, then chains after this one.
+    let row = sqlx::query("SELECT seq, hash FROM audit_head FOR UPDATE")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(database)?
+        .ok_or_else(|| StoreError::Corrupt("the audit head row is missing".into()))?;
+    let started_at = seq_of(&row, "seq")?;
+    let hash: String = row.try_get("hash").map_err(database)?;
+    let mut head = ChainHead::new(Some((started_at, hash)));
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut last_event_at = None;
+    for tx in batch {
+        sqlx::query("SAVEPOINT tx")
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        let outcome = apply_writes(conn, &tx.writes).await?;
+        if outcome.is_ok() {
+            for entry in head.append(&tx.audit) {
+                insert_entry(conn, &entry).await?;
+            }
+            last_event_at = tx.audit.last().map(|e| e.at).or(last_event_at);
+        } else {
+            sqlx::query("ROLLBACK TO SAVEPOINT tx")
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+        }
+        sqlx::query("RELEASE SAVEPOINT tx")
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        outcomes.push(outcome);
+    }
+    if head.seq != started_at {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2")
+            .bind(seq_param(head.seq)?)
+            .bind(&head.hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    let last_checkpoint_at =
+        sqlx::query("SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?
+            .map(|row| timestamp(&row, "at"))
+            .transpose()?;
+    if let Some(c) = head.checkpoint_due(signer, last_event_at, last_checkpoint_at) {
+        sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES ($1, $2, $3, $4)")
+            .bind(seq_param(c.seq)?)
+            .bind(&c.hash)
+            .bind(c.at.to_string())
+            .bind(&c.mac)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    Ok(outcomes)
+}
+
+async fn insert_entry(conn: &mut PgConnection, entry: &AuditEntry) -> Result<(), StoreError> {
+    let customer = entry.decode().and_then(|e| e.customer);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(seq_param(entry.seq)?)
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .bind(customer)
+    .bind(&entry.event)
+    .execute(&mut *conn)
+    .await
+    .map_err(database)?;
+    Ok(())
+}
+
+/// Whether the customer exists and was not erased.
+async fn live(conn: &mut PgConnection, customer: &CustomerId) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM customers WHERE id = $1 AND erased_at IS NULL")
+            .bind(customer.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?
+            .is_some(),
+    )
+}
+
+async fn apply_writes(
+    conn: &mut PgConnection,
+    writes: &[Write],
+) -> Result<Result<(), Conflict>, StoreError> {
+    for write in writes {
+        match write {
+            Write::CreateCustomer { id, created_at } => {
+                let done = sqlx::query(
+                    "INSERT INTO customers (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(id.as_str())
+                .bind(created_at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Ok(Err(Conflict::CustomerExists(id.clone())));
+                }
+            }
+            Write::PutField {
+                customer,
+                value,
+                at,
+            } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO customer_fields (customer_id, field, sealed, key_version, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id, field) DO UPDATE SET \
+                     sealed = excluded.sealed, key_version = excluded.key_version, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(customer.as_str())
+                .bind(&value.field)
+                .bind(&value.sealed)
+                .bind(i64::from(value.key_version))
+                .bind(at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::PutHistory { customer, entry } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO field_history (id, customer_id, field, sealed, key_version, \
+                     replaced_at, replaced_at_second, replaced_at_nanosecond) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(entry.id.as_str())
+                .bind(customer.as_str())
+                .bind(&entry.value.field)
+                .bind(&entry.value.sealed)
+                .bind(i64::from(entry.value.key_version))
+                .bind(entry.replaced_at.to_string())
+                .bind(entry.replaced_at.as_second())
+                .bind(entry.replaced_at.subsec_nanosecond())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::SetIndex {
+                customer,
+                kind,
+                hash,
+            } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                let query = match hash {
+                    Some(hash) => sqlx::query(
+                        "INSERT INTO blind_indexes (customer_id, kind, hash) VALUES ($1, $2, $3) \
+                         ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash",
+                    )
+                    .bind(customer.as_str())
+                    .bind(kind)
+                    .bind(hash.to_vec()),
+                    None => sqlx::query(
+                        "DELETE FROM blind_indexes WHERE customer_id = $1 AND kind = $2",
+                    )
+                    .bind(customer.as_str())
+                    .bind(kind),
+                };
+                query.execute(&mut *conn).await.map_err(database)?;
+            }
+            Write::PurgeCustomer { customer, at } => {
+                let done = sqlx::query(
+                    "UPDATE customers SET erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
+                )
+                .bind(at.to_string())
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                for table in ["customer_fields", "field_history", "blind_indexes"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE customer_id = $1"
+                    )))
+                    .bind(customer.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(database)?;
+                }
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+#[async_trait]
+impl VaultStore for PgVault {
+    async fn commit(&self, tx: Transaction) -> Result<Result<(), Conflict>, StoreError> {
+        self.writer.commit(tx).await
+    }
+
+    async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
+        let Some(row) = sqlx::query("SELECT created_at, erased_at FROM customers WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database)?
+        else {
+            return Ok(None);
+        };
+        let erased_at: Option<String> = row.try_get("erased_at").map_err(database)?;
+        let fields = sqlx::query(
+            "SELECT field, sealed, key_version FROM customer_fields WHERE customer_id = $1 \
+             ORDER BY field",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(sealed_field)
+        .collect::<Result<_, _>>()?;
+        Ok(Some(StoredCustomer {
+            id: id.clone(),
+            created_at: timestamp(&row, "created_at")?,
+            erased: erased_at.is_some(),
+            fields,
+        }))
+    }
+
+    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
+        sqlx::query(
+            "SELECT b.customer_id FROM blind_indexes b JOIN customers c ON c.id = b.customer_id \
+             WHERE b.kind = $1 AND b.hash = $2 AND c.erased_at IS NULL \
+             ORDER BY b.customer_id",
+        )
+        .bind(&index.kind)
+        .bind(index.hash.to_vec())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| customer_id(row, "customer_id"))
+        .collect()
+    }
+
+    async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError> {
+        // Oldest first by the instant itself, then by insertion (SQLite: text, then rowid).
+        sqlx::query(
+            "SELECT id, field, sealed, key_version, replaced_at FROM field_history \
+             WHERE customer_id = $1 ORDER BY replaced_at_second, replaced_at_nanosecond, seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            let entry: String = row.try_get("id").map_err(database)?;
+            Ok(StoredHistory {
+                id: HistoryId::parse(&entry)
+                    .ok_or_else(|| StoreError::Corrupt("bad history id".into()))?,
+                replaced_at: timestamp(row, "replaced_at")?,
+                value: sealed_field(row)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        sqlx::query(
+            "SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > $1 \
+             ORDER BY seq LIMIT $2",
+        )
+        .bind(seq_param(after)?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                seq: seq_of(row, "seq")?,
+                prev_hash: row.try_get("prev_hash").map_err(database)?,
+                hash: row.try_get("hash").map_err(database)?,
+                event: row.try_get("event").map_err(database)?,
+            })
+        })
+        .collect()
+    }
+
+    async fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        sqlx::query("SELECT seq, hash, at, mac FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(|row| {
+                Ok(Checkpoint {
+                    seq: seq_of(row, "seq")?,
+                    hash: row.try_get("hash").map_err(database)?,
+                    at: timestamp(row, "at")?,
+                    mac: row.try_get("mac").map_err(database)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn sealed_field(row: &PgRow) -> Result<SealedField, StoreError> {
+    Ok(SealedField {
+        field: row.try_get("field").map_err(database)?,
+        sealed: row.try_get("sealed").map_err(database)?,
+        key_version: version(row, "key_version")?,
+    })
+}
+
+fn customer_id(row: &PgRow, column: &str) -> Result<CustomerId, StoreError> {
+    let id: String = row.try_get(column).map_err(database)?;
+    CustomerId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad customer id".into()))
+}
+
+fn timestamp(row: &PgRow, column: &str) -> Result<Timestamp, StoreError> {
+    let text: String = row.try_get(column).map_err(database)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
+}
+
+fn version(row: &PgRow, column: &str) -> Result<u32, StoreError> {
+    let v: i64 = row.try_get(column).map_err(database)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad version in `{column}`")))
+}
+
+fn seq_of(row: &PgRow, column: &str) -> Result<u64, StoreError> {
+    let v: i64 = row.try_get(column).map_err(database)?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
+}
+
+fn seq_param(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence number out of range".into()))
+}
