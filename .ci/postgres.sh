@@ -82,7 +82,11 @@ start_postgres() {
       "installing them failed; the PostgreSQL tests cannot run" >&2
     return 1
   }
-  PG_CI_DIR=$(mktemp -d "${TMPDIR:-/tmp}/custodian-pg.XXXXXX")
+  # As root the cluster runs as `nobody`, who must reach the directory: /tmp, not a TMPDIR
+  # that may sit under root's home.
+  local base=${TMPDIR:-/tmp}
+  if [[ $(id -u) -eq 0 ]]; then base=/tmp; fi
+  PG_CI_DIR=$(mktemp -d "$base/custodian-pg.XXXXXX")
   # A signal ends the shell through `exit`, so the EXIT trap runs then too.
   trap stop_postgres EXIT
   trap 'exit 130' INT
