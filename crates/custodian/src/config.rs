@@ -276,3 +276,33 @@ fn secrets() -> Result<Vec<(String, Value)>, Failure> {
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_documents_every_key() {
+        let example = include_str!("../../../config.example.toml");
+        for key in KEYS {
+            let (section, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+            let in_section = section.is_empty() || example.contains(&format!("[{section}]"));
+            let documented = example.lines().any(|l| {
+                l.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{leaf} ="))
+            });
+            assert!(
+                in_section && documented,
+                "config.example.toml lacks `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let secret: Secret = serde_json::from_value(serde_json::json!("hunter2")).unwrap();
+        assert_eq!(format!("{secret:?}"), "<secret>");
+        let number: Secret = serde_json::from_value(serde_json::json!(12345)).unwrap();
+        assert_eq!(number.expose(), "12345");
+    }
+}

@@ -10,6 +10,7 @@
 mod config;
 mod policy;
 mod serve;
+mod vault;
 
 use assert_cmd::Command;
 

@@ -1,0 +1,195 @@
+//! The vault's admin commands against the service's own data directory: key rotation while
+//! the service runs, and audit verification before and after tampering (P17).
+
+use predicates::prelude::*;
+
+use crate::custodian;
+use crate::serve::{request, start_with, stop};
+
+const TOKEN: &str = "shop-cli-test-token-0123456789abcdef";
+
+fn token_env() -> [(&'static str, &'static str); 1] {
+    [(
+        "CUSTODIAN_API__TOKENS",
+        "shop=shop-cli-test-token-0123456789abcdef",
+    )]
+}
+
+fn auth() -> String {
+    format!("Authorization: Bearer {TOKEN}")
+}
+
+/// Creates a customer over HTTP, returning the id.
+fn create(address: &str, n: usize) -> String {
+    let body = format!(
+        r#"{{"fields": {{"account_name.full_name": "Khách {n}", "account_email.email": "k{n}@example.com"}}}}"#
+    );
+    let response = request(
+        address,
+        "POST",
+        "/v1/customers?purpose=account",
+        &[&auth()],
+        &body,
+    );
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let start = response.find("cus_").unwrap();
+    response[start..start + 36].to_owned()
+}
+
+fn read_email(address: &str, id: &str) -> String {
+    let response = request(
+        address,
+        "GET",
+        &format!("/v1/customers/{id}?purpose=account"),
+        &[&auth()],
+        "",
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+#[test]
+fn keys_rotate_rewraps_every_key_while_the_service_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), &token_env());
+    let ids: Vec<String> = (0..5).map(|n| create(&server.address, n)).collect();
+
+    let data = dir.path().join("data");
+    custodian(dir.path())
+        .args(["keys", "status"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "master key version 1: 5 data key(s)",
+        ));
+
+    custodian(dir.path())
+        .args(["keys", "rotate", "--batch", "2"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("added master key version 2"))
+        .stdout(predicate::str::contains(
+            "re-wrapped 5 data key(s) under master key version 2",
+        ));
+
+    custodian(dir.path())
+        .args(["keys", "status"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("active master key version: 2"))
+        .stdout(predicate::str::contains(
+            "master key version 2: 5 data key(s)",
+        ))
+        .stdout(predicate::str::contains("version 1:").not());
+
+    // The running service unwraps keys under the version it had not loaded yet.
+    for (n, id) in ids.iter().enumerate() {
+        let response = read_email(&server.address, id);
+        assert!(
+            response.contains(&format!("k{n}@example.com")),
+            "{response}"
+        );
+    }
+    // A new customer created now is readable too, whichever version wrapped its key.
+    let late = create(&server.address, 9);
+    assert!(read_email(&server.address, &late).contains("k9@example.com"));
+}
+
+#[test]
+fn audit_verify_passes_then_finds_a_tampered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    custodian(dir.path())
+        .args(["audit", "verify"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("audit chain ok: 0 entries"));
+
+    let mut server = start_with(dir.path(), &token_env());
+    let id = create(&server.address, 1);
+    read_email(&server.address, &id);
+    stop(&mut server);
+
+    custodian(dir.path())
+        .args(["audit", "verify"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::is_match(
+                r"^audit chain ok: 2 entries, \d+ checkpoints, last entry 2\n$",
+            )
+            .unwrap(),
+        );
+
+    // An attacker with write access to the database rewrites what entry 1 says was done.
+    let db = data.join("custodian.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let changed = sqlx::query(
+            "UPDATE audit_log SET event = CAST(replace(CAST(event AS TEXT), 'customer.create', 'customer.forged') AS BLOB) WHERE seq = 1",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(changed.rows_affected(), 1);
+        conn.close().await.unwrap();
+    });
+
+    custodian(dir.path())
+        .args(["audit", "verify"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("entry 1 was altered"));
+}
+
+#[test]
+fn bad_api_tokens_are_refused_without_printing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    custodian(dir.path())
+        .arg("serve")
+        .env("CUSTODIAN_DATA_DIR", dir.path().join("data"))
+        .env("CUSTODIAN_API__TOKENS", "shop=too-short-secret")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`shop`"))
+        .stderr(predicate::str::contains("too-short-secret").not());
+}
+
+#[test]
+fn configured_master_keys_need_the_other_keys_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    custodian(dir.path())
+        .args(["keys", "status"])
+        .env("CUSTODIAN_DATA_DIR", dir.path().join("data"))
+        .env("CUSTODIAN_KEYS__MASTER", format!("1:{key}"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`keys.index` and `keys.audit`"))
+        .stderr(predicate::str::contains(key).not());
+
+    custodian(dir.path())
+        .args(["keys", "rotate"])
+        .env("CUSTODIAN_DATA_DIR", dir.path().join("data"))
+        .env("CUSTODIAN_KEYS__MASTER", format!("1:{key}"))
+        .env("CUSTODIAN_KEYS__INDEX", key)
+        .env("CUSTODIAN_KEYS__AUDIT", key)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("come from `keys.master`"))
+        .stdout(predicate::str::contains(
+            "re-wrapped 0 data key(s) under master key version 1",
+        ));
+}
