@@ -7,5 +7,5 @@ pub mod postgres;
 pub mod sqlite;
 mod writer;
 
-pub use postgres::{PgStore, PgVault};
+pub use postgres::{PgKeyStore, PgStore, PgVault};
 pub use sqlite::{SqliteKeyStore, SqliteStore, SqliteVault};

@@ -10,9 +10,11 @@
 //! - migrations: sqlx takes an advisory lock while applying them, so instances starting at
 //!   once apply each migration exactly once.
 
+mod keys;
 mod notice;
 mod vault;
 
+pub use keys::PgKeyStore;
 pub use vault::PgVault;
 
 use std::str::FromStr;
@@ -86,15 +88,6 @@ impl Health for PgStore {
 /// than `sqlx::migrate!` so the build needs no sqlx proc-macros (compile time on small
 /// machines); versions and checksums match what `migrate!` would produce.
 fn migrator() -> Migrator {
-    let migration = |version, description: &'static str, sql: &'static str| {
-        Migration::new(
-            version,
-            description.into(),
-            MigrationType::Simple,
-            sql.into_sql_str(),
-            false,
-        )
-    };
     Migrator::with_migrations(vec![
         migration(
             1,
@@ -107,6 +100,16 @@ fn migrator() -> Migrator {
             include_str!("../../migrations/postgres/0002_vault.sql"),
         ),
     ])
+}
+
+fn migration(version: i64, description: &'static str, sql: &'static str) -> Migration {
+    Migration::new(
+        version,
+        description.into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )
 }
 
 fn database(e: sqlx::Error) -> StoreError {

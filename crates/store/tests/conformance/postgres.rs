@@ -12,12 +12,16 @@ use std::str::FromStr;
 use std::sync::{Arc, Once};
 
 use custodian_core::StoreError;
+use custodian_core::access::{Disclosure, Withheld};
 use custodian_core::audit::{AuditEvent, ChainVerifier, Decision};
+use custodian_core::clock::SystemClock;
 use custodian_core::health::Health;
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::notice::{NoticeArchive, PublishOutcome, PublishedNotice, RenderedNotice};
 use custodian_core::vault::{Conflict, SealedField, StoredHistory, Transaction, VaultStore, Write};
-use custodian_store::PgStore;
+use custodian_core::vault::{KeyStore, Lookup, StoredKey, Vault};
+use custodian_crypto::{BlindIndexKey, LocalKeyring, WrappedKey};
+use custodian_store::{PgKeyStore, PgStore};
 use jiff::Timestamp;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -582,4 +586,106 @@ async fn the_writer_reconnects_after_losing_its_connection() {
     }
     assert!(ok, "the writer did not recover");
     assert_eq!(verify_chain(&vault).await, 2);
+}
+
+/// One service instance: its own pools and writer, on the shared data and key databases,
+/// with the shared master keyring.
+async fn instance(data: &str, keys: &str, keyring_dir: &std::path::Path) -> Vault {
+    let store = PgStore::open(data).await.unwrap();
+    let vault_store: Arc<dyn VaultStore> =
+        Arc::new(store.vault(crate::suite::signer()).await.unwrap());
+    let key_store: Arc<dyn KeyStore> = Arc::new(PgKeyStore::open(keys).await.unwrap());
+    let keyring = Arc::new(LocalKeyring::open_dir(keyring_dir).unwrap());
+    Vault::new(
+        Arc::new(custodian_policy::parse(custodian_policy::DEFAULT_POLICY).unwrap()),
+        vault_store,
+        key_store,
+        keyring,
+        BlindIndexKey::new(custodian_crypto::SecretKey::from_bytes(&[7; 32]).unwrap()),
+        Arc::new(SystemClock),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_customers_through_the_postgres_key_store() {
+    let Some(data) = TestDatabase::create().await else {
+        return;
+    };
+    let Some(keys) = TestDatabase::create().await else {
+        return;
+    };
+    let keyring_dir = tempfile::tempdir().unwrap();
+    let a = instance(&data.url, &keys.url, keyring_dir.path()).await;
+    let b = instance(&data.url, &keys.url, keyring_dir.path()).await;
+    let ctx = crate::suite::ctx("account");
+    let input = crate::suite::fields(serde_json::json!({
+        "account_name.full_name": "Trịnh Công Sơn",
+        "account_email.email": "son@example.com",
+    }));
+    // Created on one instance, found, read and erased on the other.
+    let id = a.create(&ctx, &input).await.unwrap();
+    let found = b
+        .lookup(&ctx, &Lookup::Email("son@example.com".into()))
+        .await
+        .unwrap();
+    assert_eq!(found, vec![id.clone()]);
+    let view = b.read(&ctx, &id).await.unwrap();
+    assert_eq!(
+        view.fields.get("account_name.full_name"),
+        Some(&Disclosure::Value("Trịnh Công Sơn".into()))
+    );
+    b.erase(&ctx, &id).await.unwrap();
+    let view = a.read(&ctx, &id).await.unwrap();
+    assert!(
+        view.fields
+            .values()
+            .all(|d| *d == Disclosure::Withheld(Withheld::Erased))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    // Twice at once: the schema and the migrations are set up exactly once.
+    let (keys, again) = tokio::join!(PgKeyStore::open(&db.url), PgKeyStore::open(&db.url));
+    let (keys, again) = (keys.unwrap(), again.unwrap());
+    let key = |customer: &CustomerId, kek_version, bytes: &[u8]| StoredKey {
+        customer: customer.clone(),
+        key_version: 1,
+        wrapped: WrappedKey {
+            kek_version,
+            bytes: bytes.to_vec(),
+        },
+    };
+    let (one, two) = (
+        CustomerId::generate().unwrap(),
+        CustomerId::generate().unwrap(),
+    );
+    keys.put(&key(&one, 1, b"one")).await.unwrap();
+    keys.put(&key(&two, 1, b"two")).await.unwrap();
+    assert!(keys.put(&key(&one, 1, b"again")).await.is_err());
+    assert_eq!(again.get(&one).await.unwrap(), Some(key(&one, 1, b"one")));
+    assert_eq!(keys.key_versions().await.unwrap(), vec![(1, 2)]);
+
+    let rewrapped = WrappedKey {
+        kek_version: 2,
+        bytes: b"one/2".to_vec(),
+    };
+    assert!(keys.rewrap(&one, 1, &rewrapped).await.unwrap());
+    // Only from the version it was read under: another pass got there first.
+    assert!(!keys.rewrap(&one, 1, &rewrapped).await.unwrap());
+    assert_eq!(keys.key_versions().await.unwrap(), vec![(1, 1), (2, 1)]);
+    assert_eq!(
+        keys.keys_not_wrapped_under(2, 10).await.unwrap(),
+        vec![key(&two, 1, b"two")]
+    );
+
+    assert!(keys.destroy(&two).await.unwrap());
+    assert!(!keys.destroy(&two).await.unwrap());
+    assert_eq!(keys.get(&two).await.unwrap(), None);
+    assert_eq!(keys.key_versions().await.unwrap(), vec![(2, 1)]);
+    keys.close().await;
+    again.close().await;
 }

@@ -1,0 +1,188 @@
+//! Customers' data keys on PostgreSQL, for several service instances that must all reach
+//! every key (a key directory on one machine cannot serve them). Give it a database of its
+//! own, apart from the data: a backup of the data then holds no key.
+//!
+//! Erasure deletes the row. PostgreSQL has no `secure_delete`: the deleted row's bytes stay
+//! in the table's pages until vacuumed and in the write-ahead log until it is recycled, so
+//! `destroy` vacuums the table at once; WAL archives and backups of this database keep the
+//! wrapped key, which stays unusable only while its master-key version is retired.
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use custodian_core::StoreError;
+use custodian_core::ids::CustomerId;
+use custodian_core::vault::{KeyStore, StoredKey};
+use custodian_crypto::WrappedKey;
+
+use super::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, database, migration};
+
+/// The schema the key tables (and their migration history) live in.
+const SCHEMA: &str = "custodian_keys";
+
+/// The data-key store on PostgreSQL. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PgKeyStore {
+    pool: PgPool,
+}
+
+impl PgKeyStore {
+    /// Connects to the key database at a `postgres://` URL and applies pending migrations.
+    pub async fn open(url: &str) -> Result<PgKeyStore, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|_| {
+            StoreError::Database("the PostgreSQL URL is not a valid `postgres://` URL".into())
+        })?;
+        let mut conn = options.connect().await.map_err(database)?;
+        sqlx::query("CREATE SCHEMA IF NOT EXISTS custodian_keys")
+            .execute(&mut conn)
+            .await
+            .map_err(database)?;
+        conn.close().await.map_err(database)?;
+        let options = options
+            .options([("synchronous_commit", "on"), ("search_path", SCHEMA)])
+            .application_name("custodian-keys");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(database)?;
+        sqlx::migrate::Migrator::with_migrations(vec![migration(
+            1,
+            "data keys",
+            include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
+        )])
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(PgKeyStore { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl KeyStore for PgKeyStore {
+    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(key.customer.as_str())
+        .bind(i64::from(key.key_version))
+        .bind(i64::from(key.wrapped.kek_version))
+        .bind(&key.wrapped.bytes)
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(())
+    }
+
+    async fn get(&self, customer: &CustomerId) -> Result<Option<StoredKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, key_version, kek_version, wrapped_key FROM data_keys \
+             WHERE customer_id = $1",
+        )
+        .bind(customer.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .as_ref()
+        .map(stored_key)
+        .transpose()
+    }
+
+    async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM data_keys WHERE customer_id = $1")
+            .bind(customer.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        // Removes the dead row version from the table now rather than whenever autovacuum
+        // comes by (see the module's note on what PostgreSQL still keeps).
+        sqlx::query("VACUUM data_keys")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rewrap(
+        &self,
+        customer: &CustomerId,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE data_keys SET kek_version = $1, wrapped_key = $2 \
+             WHERE customer_id = $3 AND kek_version = $4",
+        )
+        .bind(i64::from(wrapped.kek_version))
+        .bind(&wrapped.bytes)
+        .bind(customer.as_str())
+        .bind(i64::from(from_kek_version))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, key_version, kek_version, wrapped_key FROM data_keys \
+             WHERE kek_version <> $1 ORDER BY customer_id LIMIT $2",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_key)
+        .collect()
+    }
+
+    async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {
+        sqlx::query(
+            "SELECT kek_version, COUNT(*) AS n FROM data_keys \
+             GROUP BY kek_version ORDER BY kek_version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(|row| {
+            let n: i64 = row.try_get("n").map_err(database)?;
+            let n = u64::try_from(n).map_err(|_| StoreError::Corrupt("bad key count".into()))?;
+            Ok((number(row, "kek_version")?, n))
+        })
+        .collect()
+    }
+}
+
+fn stored_key(row: &PgRow) -> Result<StoredKey, StoreError> {
+    let id: String = row.try_get("customer_id").map_err(database)?;
+    Ok(StoredKey {
+        customer: CustomerId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt("bad customer id".into()))?,
+        key_version: number(row, "key_version")?,
+        wrapped: WrappedKey {
+            kek_version: number(row, "kek_version")?,
+            bytes: row.try_get("wrapped_key").map_err(database)?,
+        },
+    })
+}
+
+fn number(row: &PgRow, column: &str) -> Result<u32, StoreError> {
+    let v: i64 = row.try_get(column).map_err(database)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
+}
