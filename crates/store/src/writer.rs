@@ -10,48 +10,65 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner, GENESIS};
 use custodian_core::vault::{Conflict, Transaction};
 
-/// The most transactions committed together.
+/// The most operations committed together.
 pub(crate) const MAX_BATCH: usize = 256;
-/// How many transactions may wait for the writer before callers wait to enqueue.
+/// How many operations may wait for the writer before callers wait to enqueue.
 const QUEUE: usize = 4096;
 
 pub(crate) type Outcome = Result<Result<(), Conflict>, StoreError>;
 
-/// A database that can apply a batch of transactions atomically, each all-or-nothing.
+/// A database that applies a batch of operations in one database transaction.
 #[async_trait]
 pub(crate) trait BatchBackend: Send + 'static {
-    /// Applies `batch` in one database transaction. A transaction whose precondition fails
-    /// is rolled back alone (savepoint) and reported as a conflict; a database error fails
-    /// the whole batch and nothing of it is committed.
-    async fn apply(&mut self, batch: &[Transaction]) -> Result<Vec<Result<(), Conflict>>, StoreError>;
+    /// One caller's unit of work.
+    type Op: Send + 'static;
+    /// What each caller is told once the batch is durable.
+    type Done: Send + 'static;
+
+    /// Applies `batch` in one database transaction and returns one result per operation, in
+    /// order. An operation whose precondition fails is undone alone (a savepoint) and reports
+    /// it in its `Done`; a database error fails the whole batch and nothing of it is kept.
+    async fn apply(&mut self, batch: &[Self::Op]) -> Result<Vec<Self::Done>, StoreError>;
 }
 
-struct Job {
-    tx: Transaction,
-    reply: oneshot::Sender<Outcome>,
+struct Job<Op, Done> {
+    op: Op,
+    reply: oneshot::Sender<Result<Done, StoreError>>,
 }
 
-/// The handle callers commit through.
-#[derive(Debug, Clone)]
-pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+/// The handle callers submit operations through.
+#[derive(Debug)]
+pub(crate) struct BatchWriter<Op, Done> {
+    jobs: mpsc::Sender<Job<Op, Done>>,
 }
 
-impl std::fmt::Debug for Job {
+impl<Op, Done> Clone for BatchWriter<Op, Done> {
+    fn clone(&self) -> Self {
+        BatchWriter {
+            jobs: self.jobs.clone(),
+        }
+    }
+}
+
+impl<Op, Done> std::fmt::Debug for Job<Op, Done> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Job")
     }
 }
 
-impl Writer {
+/// The vault's writer: transactions with their audit events.
+pub(crate) type Writer = BatchWriter<Transaction, Result<(), Conflict>>;
+
+impl<Op: Send + 'static, Done: Send + 'static> BatchWriter<Op, Done> {
     /// Starts the writer task; it ends when every handle is dropped.
-    pub(crate) fn spawn<B: BatchBackend>(mut backend: B) -> Writer {
-        let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
+    pub(crate) fn spawn<B: BatchBackend<Op = Op, Done = Done>>(mut backend: B) -> Self {
+        let (jobs, mut queue) = mpsc::channel::<Job<Op, Done>>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (txs, replies): (Vec<Transaction>, Vec<_>) = batch.drain(..).map(|j| (j.tx, j.reply)).unzip();
-                match backend.apply(&txs).await {
+                let (ops, replies): (Vec<Op>, Vec<_>) =
+                    batch.drain(..).map(|j| (j.op, j.reply)).unzip();
+                match backend.apply(&ops).await {
                     Ok(outcomes) => {
                         for (reply, outcome) in replies.into_iter().zip(outcomes) {
                             let _ = reply.send(Ok(outcome));
@@ -66,15 +83,25 @@ impl Writer {
                 }
             }
         });
-        Writer { jobs }
+        BatchWriter { jobs }
     }
 
-    /// Queues `tx` and waits until it is durable (or refused).
-    pub(crate) async fn commit(&self, tx: Transaction) -> Outcome {
+    /// Queues `op` and waits until it is durable (or refused).
+    pub(crate) async fn submit(&self, op: Op) -> Result<Done, StoreError> {
         let (reply, done) = oneshot::channel();
         let stopped = || StoreError::Database("the database writer has stopped".into());
-        self.jobs.send(Job { tx, reply }).await.map_err(|_| stopped())?;
+        self.jobs
+            .send(Job { op, reply })
+            .await
+            .map_err(|_| stopped())?;
         done.await.map_err(|_| stopped())?
+    }
+}
+
+impl Writer {
+    /// Queues a transaction and waits until it is durable (or refused).
+    pub(crate) async fn commit(&self, tx: Transaction) -> Outcome {
+        self.submit(tx).await
     }
 }
 
@@ -95,7 +122,11 @@ const CHECKPOINT_SECONDS: i64 = 5;
 impl ChainHead {
     pub(crate) fn new(last: Option<(u64, String)>) -> ChainHead {
         let (seq, hash) = last.unwrap_or_else(|| (0, GENESIS.to_owned()));
-        ChainHead { seq, hash, started_at_seq: seq }
+        ChainHead {
+            seq,
+            hash,
+            started_at_seq: seq,
+        }
     }
 
     /// Chains `events` after the head, advancing it.
@@ -121,7 +152,9 @@ impl ChainHead {
     ) -> Option<Checkpoint> {
         let at = last_event_at?;
         let crossed = self.seq / CHECKPOINT_EVERY > self.started_at_seq / CHECKPOINT_EVERY;
-        let stale = last_checkpoint_at.is_none_or(|t| at.duration_since(t).as_secs() >= CHECKPOINT_SECONDS);
-        (self.seq > self.started_at_seq && (crossed || stale)).then(|| signer.checkpoint(self.seq, &self.hash, at))
+        let stale =
+            last_checkpoint_at.is_none_or(|t| at.duration_since(t).as_secs() >= CHECKPOINT_SECONDS);
+        (self.seq > self.started_at_seq && (crossed || stale))
+            .then(|| signer.checkpoint(self.seq, &self.hash, at))
     }
 }

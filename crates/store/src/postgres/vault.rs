@@ -55,6 +55,9 @@ struct PgWriter {
 
 #[async_trait]
 impl BatchBackend for PgWriter {
+    type Op = Transaction;
+    type Done = Result<(), Conflict>;
+
     async fn apply(
         &mut self,
         batch: &[Transaction],

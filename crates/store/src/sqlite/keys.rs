@@ -3,8 +3,8 @@
 //! here erases its customer everywhere at once.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row, SqlitePool};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
@@ -12,10 +12,25 @@ use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{connect_options, database, migration, open_pool};
+use crate::writer::{BatchBackend, BatchWriter};
 
 #[derive(Debug, Clone)]
 pub struct SqliteKeyStore {
     pool: SqlitePool,
+    /// Writes are group-committed like the vault's: a burst of new customers shares one sync.
+    writer: BatchWriter<KeyOp, bool>,
+}
+
+/// A change to the key store. Each reports whether it changed a row.
+#[derive(Debug)]
+enum KeyOp {
+    Put(StoredKey),
+    Destroy(CustomerId),
+    Rewrap {
+        customer: CustomerId,
+        from_kek_version: u32,
+        wrapped: WrappedKey,
+    },
 }
 
 impl SqliteKeyStore {
@@ -28,9 +43,12 @@ impl SqliteKeyStore {
             "data keys",
             include_str!("../../migrations/sqlite-keys/0001_data_keys.sql"),
         )]);
-        Ok(SqliteKeyStore {
-            pool: open_pool(&options, &migrator).await?,
-        })
+        let pool = open_pool(&options, &migrator).await?;
+        let conn = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(database)?;
+        let writer = BatchWriter::spawn(KeyWriter { conn });
+        Ok(SqliteKeyStore { pool, writer })
     }
 
     pub async fn close(&self) {
@@ -38,18 +56,100 @@ impl SqliteKeyStore {
     }
 }
 
+struct KeyWriter {
+    conn: SqliteConnection,
+}
+
 #[async_trait]
-impl KeyStore for SqliteKeyStore {
-    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) VALUES (?, ?, ?, ?)")
+impl BatchBackend for KeyWriter {
+    type Op = KeyOp;
+    type Done = bool;
+
+    async fn apply(&mut self, batch: &[KeyOp]) -> Result<Vec<bool>, StoreError> {
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut self.conn)
+            .await
+            .map_err(database)?;
+        let mut changed = Vec::with_capacity(batch.len());
+        for op in batch {
+            match apply_key_op(&mut self.conn, op).await {
+                Ok(c) => changed.push(c),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                    return Err(e);
+                }
+            }
+        }
+        sqlx::query("COMMIT")
+            .execute(&mut self.conn)
+            .await
+            .map_err(database)?;
+        let destroyed = batch
+            .iter()
+            .zip(&changed)
+            .any(|(op, c)| *c && matches!(op, KeyOp::Destroy(_)));
+        if destroyed {
+            // The write-ahead log still holds the pages as they were before the delete: fold
+            // it into the database (where secure_delete zeroed the rows) and truncate it.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut self.conn)
+                .await
+                .map_err(database)?;
+        }
+        Ok(changed)
+    }
+}
+
+async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, StoreError> {
+    let done = match op {
+        KeyOp::Put(key) => {
+            sqlx::query(
+                "INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) \
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
             .bind(key.customer.as_str())
             .bind(i64::from(key.key_version))
             .bind(i64::from(key.wrapped.kek_version))
             .bind(&key.wrapped.bytes)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map_err(database)?;
-        Ok(())
+        }
+        KeyOp::Destroy(customer) => {
+            sqlx::query("DELETE FROM data_keys WHERE customer_id = ?")
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+        }
+        KeyOp::Rewrap {
+            customer,
+            from_kek_version,
+            wrapped,
+        } => {
+            sqlx::query(
+                "UPDATE data_keys SET kek_version = ?, wrapped_key = ? \
+             WHERE customer_id = ? AND kek_version = ?",
+            )
+            .bind(i64::from(wrapped.kek_version))
+            .bind(&wrapped.bytes)
+            .bind(customer.as_str())
+            .bind(i64::from(*from_kek_version))
+            .execute(&mut *conn)
+            .await
+        }
+    };
+    Ok(done.map_err(database)?.rows_affected() > 0)
+}
+
+#[async_trait]
+impl KeyStore for SqliteKeyStore {
+    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
+        if self.writer.submit(KeyOp::Put(key.clone())).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(
+                "a data key already exists for this customer".into(),
+            ))
+        }
     }
 
     async fn get(&self, customer: &CustomerId) -> Result<Option<StoredKey>, StoreError> {
@@ -64,18 +164,7 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM data_keys WHERE customer_id = ?")
-            .bind(customer.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(database)?;
-        // The write-ahead log still holds the page as it was before the delete: fold it into
-        // the database (where secure_delete zeroed the row) and truncate it.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-            .map_err(database)?;
-        Ok(done.rows_affected() > 0)
+        self.writer.submit(KeyOp::Destroy(customer.clone())).await
     }
 
     async fn rewrap(
@@ -84,17 +173,12 @@ impl KeyStore for SqliteKeyStore {
         from_kek_version: u32,
         wrapped: &WrappedKey,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE data_keys SET kek_version = ?, wrapped_key = ? WHERE customer_id = ? AND kek_version = ?",
-        )
-        .bind(i64::from(wrapped.kek_version))
-        .bind(&wrapped.bytes)
-        .bind(customer.as_str())
-        .bind(i64::from(from_kek_version))
-        .execute(&self.pool)
-        .await
-        .map_err(database)?;
-        Ok(done.rows_affected() > 0)
+        let op = KeyOp::Rewrap {
+            customer: customer.clone(),
+            from_kek_version,
+            wrapped: wrapped.clone(),
+        };
+        self.writer.submit(op).await
     }
 
     async fn keys_not_wrapped_under(

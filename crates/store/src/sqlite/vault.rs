@@ -46,6 +46,9 @@ struct SqliteWriter {
 
 #[async_trait]
 impl BatchBackend for SqliteWriter {
+    type Op = Transaction;
+    type Done = Result<(), Conflict>;
+
     async fn apply(
         &mut self,
         batch: &[Transaction],
