@@ -3,8 +3,8 @@
 #   source .ci/postgres.sh && start_postgres
 #
 # starts a fresh cluster on 127.0.0.1 and a private unix socket, exports
-# CUSTODIAN_TEST_POSTGRES_URL (an admin URL, as the store's postgres tests expect) and
-# CUSTODIAN_TEST_PG_BIN (where pg_dump is), and arranges for the cluster to be stopped and
+# CUSTODIAN_TEST_POSTGRES_URL (an admin URL, as the store's postgres tests expect), puts the
+# cluster's binaries (pg_dump) first on PATH, and arranges for the cluster to be stopped and
 # deleted when the calling shell exits, whatever the outcome. It fails loudly when no
 # cluster can be started: CI must never skip the PostgreSQL tests silently.
 #
@@ -124,7 +124,7 @@ start_postgres() {
   fi
 
   export CUSTODIAN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
-  export CUSTODIAN_TEST_PG_BIN=$PG_CI_BIN
+  export PATH="$PG_CI_BIN:$PATH"
   PG_CI_PORT=$port
   echo "postgres: $("$PG_CI_BIN/postgres" --version) on 127.0.0.1:$port" \
     "(started in $((SECONDS - started_at)) s)"
@@ -140,7 +140,7 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   set -euo pipefail
   start_postgres
   echo "CUSTODIAN_TEST_POSTGRES_URL=$CUSTODIAN_TEST_POSTGRES_URL"
-  echo "CUSTODIAN_TEST_PG_BIN=$CUSTODIAN_TEST_PG_BIN"
+  echo "pg_dump: $PG_CI_BIN/pg_dump"
   echo "running until interrupted (Ctrl-C stops and deletes the cluster)"
   while sleep 3600; do :; done
 fi

@@ -29,8 +29,6 @@ use sqlx::{ConnectOptions, Connection};
 use crate::suite::{Backend, Fixture, marker_customer};
 
 const URL_VAR: &str = "CUSTODIAN_TEST_POSTGRES_URL";
-/// Where `.ci/postgres.sh` says the cluster's binaries are (for `pg_dump`).
-const BIN_VAR: &str = "CUSTODIAN_TEST_PG_BIN";
 
 pub async fn backend() -> Option<Backend> {
     let db = TestDatabase::create().await?;
@@ -156,11 +154,16 @@ fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-/// The `pg_dump` matching the test cluster: from `CUSTODIAN_TEST_PG_BIN`, else the newest
-/// server installation, else the one on `PATH`.
+/// The `pg_dump` for the test cluster: the first on `PATH` (`.ci/postgres.sh` puts the
+/// cluster's own there), else the newest server installation's.
 fn pg_dump_binary() -> PathBuf {
-    if let Some(dir) = std::env::var_os(BIN_VAR) {
-        return PathBuf::from(dir).join("pg_dump");
+    let on_path = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("pg_dump"))
+        .find(|path| path.is_file());
+    if let Some(path) = on_path {
+        return path;
     }
     let mut installed: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
