@@ -60,6 +60,9 @@ pub struct AuditEntry {
     pub seq: u64,
     pub prev_hash: String,
     pub hash: String,
+    /// The customer the event concerns, copied out of it (not hashed twice) so stores can
+    /// index it for breach-impact queries.
+    pub customer: Option<String>,
     /// The event exactly as hashed (JSON of [`AuditEvent`]).
     pub event: Vec<u8>,
 }
@@ -67,11 +70,13 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// Chains `event` after the entry with `prev_hash` at `seq - 1`.
     pub fn chain(seq: u64, prev_hash: &str, event: &AuditEvent) -> AuditEntry {
+        let customer = event.customer.clone();
         let event = event.to_bytes();
         AuditEntry {
             seq,
             prev_hash: prev_hash.to_owned(),
             hash: entry_hash(seq, prev_hash, &event),
+            customer,
             event,
         }
     }

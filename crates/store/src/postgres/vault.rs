@@ -165,7 +165,6 @@ async fn apply_batch(
 }
 
 async fn insert_entry(conn: &mut PgConnection, entry: &AuditEntry) -> Result<(), StoreError> {
-    let customer = entry.decode().and_then(|e| e.customer);
     sqlx::query(
         "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -173,7 +172,7 @@ async fn insert_entry(conn: &mut PgConnection, entry: &AuditEntry) -> Result<(),
     .bind(seq_param(entry.seq)?)
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
-    .bind(customer)
+    .bind(&entry.customer)
     .bind(&entry.event)
     .execute(&mut *conn)
     .await
@@ -383,7 +382,7 @@ impl VaultStore for PgVault {
 
     async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         sqlx::query(
-            "SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > $1 \
+            "SELECT seq, prev_hash, hash, customer_id, event FROM audit_log WHERE seq > $1 \
              ORDER BY seq LIMIT $2",
         )
         .bind(seq_param(after)?)
@@ -397,6 +396,7 @@ impl VaultStore for PgVault {
                 seq: seq_of(row, "seq")?,
                 prev_hash: row.try_get("prev_hash").map_err(database)?,
                 hash: row.try_get("hash").map_err(database)?,
+                customer: row.try_get("customer_id").map_err(database)?,
                 event: row.try_get("event").map_err(database)?,
             })
         })

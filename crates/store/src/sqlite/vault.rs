@@ -138,14 +138,13 @@ async fn apply_batch(
 }
 
 async fn insert_entry(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), StoreError> {
-    let customer = entry.decode().and_then(|e| e.customer);
     sqlx::query(
         "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(seq_param(entry.seq)?)
     .bind(&entry.prev_hash)
     .bind(&entry.hash)
-    .bind(customer)
+    .bind(&entry.customer)
     .bind(&entry.event)
     .execute(&mut *conn)
     .await
@@ -169,6 +168,8 @@ async fn apply_writes(
     conn: &mut SqliteConnection,
     writes: &[Write],
 ) -> Result<Result<(), Conflict>, StoreError> {
+    // Customers known to be live in this transaction, so a customer's several writes check once.
+    let mut live_here: Vec<&CustomerId> = Vec::new();
     for write in writes {
         match write {
             Write::CreateCustomer { id, created_at } => {
@@ -183,14 +184,18 @@ async fn apply_writes(
                 if done.rows_affected() == 0 {
                     return Ok(Err(Conflict::CustomerExists(id.clone())));
                 }
+                live_here.push(id);
             }
             Write::PutField {
                 customer,
                 value,
                 at,
             } => {
-                if !live(conn, customer).await? {
-                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                if !live_here.contains(&customer) {
+                    if !live(conn, customer).await? {
+                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                    }
+                    live_here.push(customer);
                 }
                 sqlx::query(
                     "INSERT INTO customer_fields (customer_id, field, sealed, key_version, updated_at) \
@@ -207,8 +212,11 @@ async fn apply_writes(
                 .map_err(database)?;
             }
             Write::PutHistory { customer, entry } => {
-                if !live(conn, customer).await? {
-                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                if !live_here.contains(&customer) {
+                    if !live(conn, customer).await? {
+                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                    }
+                    live_here.push(customer);
                 }
                 sqlx::query(
                     "INSERT INTO field_history (id, customer_id, field, sealed, key_version, replaced_at) \
@@ -229,8 +237,11 @@ async fn apply_writes(
                 kind,
                 hash,
             } => {
-                if !live(conn, customer).await? {
-                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                if !live_here.contains(&customer) {
+                    if !live(conn, customer).await? {
+                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                    }
+                    live_here.push(customer);
                 }
                 let query = match hash {
                     Some(hash) => sqlx::query(
@@ -346,7 +357,7 @@ impl VaultStore for SqliteVault {
 
     async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         sqlx::query(
-            "SELECT seq, prev_hash, hash, event FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, prev_hash, hash, customer_id, event FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(seq_param(after)?)
         .bind(i64::from(limit))
@@ -359,6 +370,7 @@ impl VaultStore for SqliteVault {
                 seq: seq_of(row, "seq")?,
                 prev_hash: row.try_get("prev_hash").map_err(database)?,
                 hash: row.try_get("hash").map_err(database)?,
+                customer: row.try_get("customer_id").map_err(database)?,
                 event: row.try_get("event").map_err(database)?,
             })
         })
