@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use custodian_core::audit::{ChainBreak, ChainVerifier};
 use custodian_core::clock::SystemClock;
+use custodian_core::health::Health;
+use custodian_core::notice::NoticeArchive;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
-use custodian_store::{SqliteKeyStore, SqliteStore};
+use custodian_store::{PgKeyStore, PgStore, SqliteKeyStore, SqliteStore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Config;
@@ -23,42 +25,114 @@ const KEY_STORE_FILE: &str = "data-keys.db";
 
 /// The database, the vault's storage in it, the data-key store, and the keys.
 pub struct Opened {
-    pub store: SqliteStore,
+    pub archive: Arc<dyn NoticeArchive>,
+    pub health: Arc<dyn Health>,
     pub vault_store: Arc<dyn VaultStore>,
-    pub key_store: Arc<SqliteKeyStore>,
+    pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
+    data: Data,
+    key_data: KeyData,
+}
+
+/// The backends behind the trait objects, kept to close them.
+enum Data {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+enum KeyData {
+    Sqlite(SqliteKeyStore),
+    Postgres(PgKeyStore),
 }
 
 impl Opened {
     pub async fn close(&self) {
-        self.store.close().await;
-        self.key_store.close().await;
+        match &self.data {
+            Data::Sqlite(s) => s.close().await,
+            Data::Postgres(s) => s.close().await,
+        }
+        match &self.key_data {
+            KeyData::Sqlite(s) => s.close().await,
+            KeyData::Postgres(s) => s.close().await,
+        }
     }
 }
 
-/// Opens what `serve` and the admin commands share. Creates the data directory, the key
-/// files and the database on first use.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens what `serve` and the admin commands share: SQLite files by default, PostgreSQL for
+/// a `postgres://` URL. Creates the data directory, the key files and the databases on first
+/// use. Errors never quote a URL: it may hold a password.
 pub async fn open(config: &Config) -> Result<Opened, Failure> {
     crate::serve::create_private_dir(&config.data_dir, "data directory")?;
     let keys_dir = config.keys_dir();
     crate::serve::create_private_dir(&keys_dir, "key directory")?;
     let keys = Keys::load(config)?;
-    let key_store = SqliteKeyStore::open(&keys_dir.join(KEY_STORE_FILE).to_string_lossy())
-        .await
-        .map_err(|e| Failure::invalid(format!("error: cannot open the data-key store: {e}")))?;
-    let store = SqliteStore::open(&config.database())
-        .await
-        .map_err(|e| Failure::invalid(format!("error: cannot open the database: {e}")))?;
-    let vault_store = store
-        .vault(keys.audit.clone())
-        .await
-        .map_err(|e| Failure::invalid(format!("error: cannot open the vault: {e}")))?;
-    Ok(Opened {
-        store,
-        vault_store: Arc::new(vault_store),
-        key_store: Arc::new(key_store),
-        keys,
-    })
+    let cannot = |what: &str, e: custodian_core::StoreError| {
+        Failure::invalid(format!("error: cannot open {what}: {e}"))
+    };
+
+    let (key_store, key_data): (Arc<dyn KeyStore>, KeyData) = match &config.keys.database_url {
+        Some(url) if is_postgres(url.expose()) => {
+            let s = PgKeyStore::open(url.expose())
+                .await
+                .map_err(|e| cannot("the data-key store", e))?;
+            (Arc::new(s.clone()), KeyData::Postgres(s))
+        }
+        Some(_) => {
+            return Err(Failure::invalid(
+                "error: `keys.database_url` must be a `postgres://` URL",
+            ));
+        }
+        None => {
+            let path = keys_dir.join(KEY_STORE_FILE);
+            let s = SqliteKeyStore::open(&path.to_string_lossy())
+                .await
+                .map_err(|e| cannot("the data-key store", e))?;
+            (Arc::new(s.clone()), KeyData::Sqlite(s))
+        }
+    };
+    let database = config.database();
+    let opened = if is_postgres(&database) {
+        let s = PgStore::open(&database)
+            .await
+            .map_err(|e| cannot("the database", e))?;
+        let vault = s
+            .vault(keys.audit.clone())
+            .await
+            .map_err(|e| cannot("the vault", e))?;
+        let store = Arc::new(s.clone());
+        Opened {
+            archive: store.clone(),
+            health: store,
+            vault_store: Arc::new(vault),
+            key_store,
+            keys,
+            data: Data::Postgres(s),
+            key_data,
+        }
+    } else {
+        let s = SqliteStore::open(&database)
+            .await
+            .map_err(|e| cannot("the database", e))?;
+        let vault = s
+            .vault(keys.audit.clone())
+            .await
+            .map_err(|e| cannot("the vault", e))?;
+        let store = Arc::new(s.clone());
+        Opened {
+            archive: store.clone(),
+            health: store,
+            vault_store: Arc::new(vault),
+            key_store,
+            keys,
+            data: Data::Sqlite(s),
+            key_data,
+        }
+    };
+    Ok(opened)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

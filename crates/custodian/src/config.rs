@@ -27,6 +27,7 @@ const KEYS: &[&str] = &[
     "http.request_timeout_secs",
     "http.shutdown_grace_secs",
     "keys.dir",
+    "keys.database_url",
     "keys.master",
     "keys.index",
     "keys.audit",
@@ -53,8 +54,11 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// Default: `<data_dir>/keys`.
+    /// Default: beside the data directory, `<data_dir>-keys`.
     pub dir: Option<PathBuf>,
+    /// Where customers' wrapped data keys are kept. Default: `data-keys.db` (SQLite) in `dir`;
+    /// a `postgres://` URL (a database of its own, never the data's) for several instances.
+    pub database_url: Option<Secret>,
     /// Master keys as `1:<base64>,2:<base64>`; the highest version wraps new keys.
     pub master: Option<Secret>,
     /// The blind-index key (base64, 32 bytes). Default: the file `index.key` in `dir`.
@@ -210,7 +214,7 @@ impl Config {
         self.keys
             .dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("keys"))
+            .unwrap_or_else(|| default_keys_dir(&self.data_dir))
     }
 
     /// Where the database lives, as a `sqlite://` URL or a path.
@@ -223,6 +227,19 @@ impl Config {
                 .to_string_lossy()
                 .into_owned(),
         }
+    }
+}
+
+/// Beside the data directory, never inside it: `./data` keeps its keys in `./data-keys`, so a
+/// backup of the data directory holds no key and erasure by key destruction reaches it.
+fn default_keys_dir(data_dir: &Path) -> PathBuf {
+    match data_dir.file_name() {
+        Some(name) => {
+            let mut keys = name.to_os_string();
+            keys.push("-keys");
+            data_dir.with_file_name(keys)
+        }
+        None => data_dir.join("..").join("custodian-keys"),
     }
 }
 

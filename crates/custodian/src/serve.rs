@@ -9,7 +9,7 @@ use custodian_core::StoreError;
 use custodian_core::clock::SystemClock;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
 use custodian_core::vault::Vault;
-use custodian_crypto::{KeyWrapper, LocalKeyring};
+use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
 use custodian_http::{AppState, HttpConfig};
 use custodian_policy::NoticeVersion;
@@ -41,10 +41,16 @@ async fn serve(
 ) -> Result<(), Failure> {
     let tokens = api_tokens(config.api.tokens.as_ref())?;
     let opened = admin::open(&config).await?;
-    let store = &opened.store;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
-    match publish_current_notice(&policy, &source.text, store, clock.as_ref()).await {
+    match publish_current_notice(
+        &policy,
+        &source.text,
+        opened.archive.as_ref(),
+        clock.as_ref(),
+    )
+    .await
+    {
         Ok(PublishOutcome::Published) => tracing::info!(
             version = %version.version, content_hash = %version.content_hash, "published a new notice version"
         ),
@@ -61,7 +67,6 @@ async fn serve(
         }
     }
 
-    let store = Arc::new(opened.store.clone());
     let keys = &opened.keys;
     let http = HttpConfig {
         max_body_bytes: config.http.max_body_bytes,
@@ -77,11 +82,10 @@ async fn serve(
         clock.clone(),
     );
     log_keys(keys, &tokens);
-    let reloader = tokio::spawn(reload_keys(keys.keyring.clone()));
     let state = AppState::new(
         policy,
-        store.clone(),
-        store.clone(),
+        opened.archive.clone(),
+        opened.health.clone(),
         vault,
         tokens,
         clock,
@@ -123,7 +127,6 @@ async fn serve(
             }
         }
     };
-    reloader.abort();
     opened.close().await;
     match result {
         Ok(Ok(())) => {
@@ -156,21 +159,6 @@ fn log_keys(keys: &Keys, tokens: &TokenTable) {
     } else {
         let names: Vec<&str> = tokens.names().collect();
         tracing::info!(integrations = %names.join(","), "API tokens loaded");
-    }
-}
-
-/// How often the key directory is re-read, so that a `keys rotate` run in another process
-/// soon has new data keys wrapped under the version it added.
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
-
-async fn reload_keys(keyring: Arc<LocalKeyring>) {
-    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        if let Err(e) = keyring.reload() {
-            tracing::warn!(error = %e, "re-reading the master keys failed; keeping those loaded");
-        }
     }
 }
 

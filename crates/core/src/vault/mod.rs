@@ -675,6 +675,7 @@ impl Vault {
     /// database, and in every backup of it, since keys are never kept with the data — becomes
     /// unreadable at once. Their rows are then purged.
     pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
+        self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.erase", id).await?;
         if stored.erased {
             return Err(reject(
