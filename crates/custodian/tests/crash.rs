@@ -10,86 +10,13 @@
     reason = "tests fail loudly"
 )]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-const TOKEN: &str = "crash-test-token-0123456789abcdef0123456789";
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn custodian(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
-    command
-        .current_dir(dir)
-        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
-        .env("CUSTODIAN_DATA_DIR", dir.join("data"))
-        .env("CUSTODIAN_API__TOKENS", format!("loadgen={TOKEN}"))
-        .env_remove("CUSTODIAN_CONFIG");
-    command
-}
-
-fn start(dir: &Path) -> Server {
-    let mut child = custodian(dir)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut server = Server {
-        child,
-        address: String::new(),
-    };
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while let Ok(line) = received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if let Some((_, address)) = line.split_once("listening on ") {
-            server.address = address.trim().to_owned();
-            return server;
-        }
-    }
-    panic!("the server did not start");
-}
-
-/// One request over a fresh connection; `None` if the server went away mid-request.
-fn request(address: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
+use common::{Server, custodian, request, start};
 
 #[test]
 fn acknowledged_writes_survive_sigkill() {
@@ -98,7 +25,7 @@ fn acknowledged_writes_survive_sigkill() {
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let mut next = 0usize;
     for round in 0..5 {
-        let server = start(dir.path());
+        let server = start(dir.path(), &[]);
         // Everything acknowledged before this crash must still be there.
         for (id, email) in acknowledged.lock().unwrap().iter() {
             let (status, body) = request(
@@ -145,7 +72,7 @@ fn acknowledged_writes_survive_sigkill() {
             .collect();
         next += 1_000_000;
         std::thread::sleep(Duration::from_millis(300 + 150 * round as u64));
-        let mut server = server;
+        let mut server: Server = server;
         server.child.kill().unwrap(); // SIGKILL: no shutdown, no flush
         server.child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
@@ -155,7 +82,7 @@ fn acknowledged_writes_survive_sigkill() {
     }
     let total = acknowledged.lock().unwrap().len();
     assert!(total > 50, "the load generated only {total} writes");
-    let server = start(dir.path());
+    let server = start(dir.path(), &[]);
     for (id, email) in acknowledged.lock().unwrap().iter() {
         let (status, body) = request(
             &server.address,

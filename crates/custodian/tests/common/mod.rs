@@ -1,0 +1,96 @@
+//! A running `custodian serve` for end-to-end tests, and a raw HTTP/1.1 client: no client
+//! library, so the tests stay cheap to build.
+
+#![allow(dead_code, reason = "each test binary uses part of this module")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "end-to-end-token-0123456789abcdef0123456789";
+
+/// A running server, killed if the test ends before stopping it.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+    /// Every line the server has logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `custodian` with its data under `dir` and one integration token.
+pub fn custodian(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custodian"));
+    command
+        .current_dir(dir)
+        .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
+        .env("CUSTODIAN_DATA_DIR", dir.join("data"))
+        .env("CUSTODIAN_API__TOKENS", format!("e2e={TOKEN}"))
+        .env_remove("CUSTODIAN_CONFIG");
+    command
+}
+
+pub fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
+    let mut command = custodian(dir);
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut server = Server {
+        child,
+        address: String::new(),
+        log: log.clone(),
+    };
+    let (lines, received) = mpsc::channel();
+    // Drains the log for the server's whole life, so it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.lock().unwrap().push(line.clone());
+            let _ = lines.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Ok(line) = received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if let Some((_, address)) = line.split_once("listening on ") {
+            server.address = address.trim().to_owned();
+            return server;
+        }
+    }
+    panic!("the server did not start: {:?}", server.log.lock().unwrap());
+}
+
+/// One request over a fresh connection; `None` if the server went away mid-request.
+pub fn request(address: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
