@@ -27,6 +27,8 @@ struct Options {
     custodian: PathBuf,
     clients: usize,
     requests: usize,
+    /// Load an already running server (for profiling) instead of starting one.
+    address: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -34,6 +36,7 @@ fn options() -> Result<Options, String> {
         custodian: PathBuf::from("target/release/custodian"),
         clients: 32,
         requests: 4000,
+        address: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -44,6 +47,7 @@ fn options() -> Result<Options, String> {
             "--custodian" => o.custodian = PathBuf::from(value),
             "--clients" => o.clients = value.parse().map_err(|_| "bad --clients")?,
             "--requests" => o.requests = value.parse().map_err(|_| "bad --requests")?,
+            "--address" => o.address = Some(value),
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -61,7 +65,13 @@ async fn main() -> Result<(), String> {
     // the ratio is taken against the mean of the two.
     let before = raw_inserts(&dir.path().join("reference-1.db"), o.requests, 900).await?;
 
-    let (mut server, addr) = start(&o.custodian, dir.path()).await?;
+    let (mut server, addr) = match &o.address {
+        Some(address) => (None, address.clone()),
+        None => {
+            let (child, address) = start(&o.custodian, dir.path()).await?;
+            (Some(child), address)
+        }
+    };
     let created = run(&addr, o.clients, o.requests, Phase::Create).await?;
     let read = run(
         &addr,
@@ -70,7 +80,9 @@ async fn main() -> Result<(), String> {
         Phase::Read(created.ids.clone()),
     )
     .await?;
-    let _ = server.kill().await;
+    if let Some(server) = server.as_mut() {
+        let _ = server.kill().await;
+    }
     let after = raw_inserts(&dir.path().join("reference-2.db"), o.requests, 900).await?;
     let reference = Stats {
         rate: (before.rate + after.rate) / 2.0,

@@ -1,13 +1,15 @@
 //! The vault on SQLite: reads through the pool, writes through one group-commit writer with
 //! a connection of its own.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
-use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
+use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
     BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, Transaction, VaultStore,
@@ -15,7 +17,7 @@ use custodian_core::vault::{
 };
 
 use super::{SqliteStore, database};
-use crate::writer::{BatchBackend, ChainHead, Writer};
+use crate::writer::{BatchBackend, ChainHead, CustomerState, Writer, admit, customers_in};
 
 /// The vault's storage on SQLite. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -75,11 +77,173 @@ impl BatchBackend for SqliteWriter {
     }
 }
 
+/// Rows per multi-row statement: well under SQLite's limit of 32766 bound values.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Applies a batch with a handful of statements in all, whatever its size: each statement a
+/// round trip to SQLite's worker thread, which is what bounds throughput, not the sync.
+/// Which transactions apply is decided first, in order, by [`admit`]; the admitted writes are
+/// then grouped by kind, in an order that gives the same result as applying them one by one.
 async fn apply_batch(
     conn: &mut SqliteConnection,
     signer: &CheckpointSigner,
     batch: &[Transaction],
 ) -> Result<Vec<Result<(), Conflict>>, StoreError> {
+    let outcomes = admit(batch, customer_states(conn, &customers_in(batch)).await?);
+    let admitted: Vec<&Transaction> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| o.is_ok())
+        .map(|(tx, _)| tx)
+        .collect();
+
+    let mut creates = Vec::new();
+    let mut fields = Vec::new();
+    let mut history = Vec::new();
+    // Only the last index write per (customer, kind) matters: nothing reads in between.
+    let mut indexes: Vec<(&CustomerId, &str, Option<&[u8; 32]>)> = Vec::new();
+    let mut purges = Vec::new();
+    for write in admitted.iter().flat_map(|tx| &tx.writes) {
+        match write {
+            Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
+            Write::PutField {
+                customer,
+                value,
+                at,
+            } => fields.push((customer, value, at)),
+            Write::PutHistory { customer, entry } => history.push((customer, entry)),
+            Write::SetIndex {
+                customer,
+                kind,
+                hash,
+            } => {
+                indexes.retain(|(c, k, _)| !(*c == customer && *k == kind.as_str()));
+                indexes.push((customer, kind, hash.as_ref()));
+            }
+            Write::PurgeCustomer { customer, at } => purges.push((customer, at)),
+        }
+    }
+    for chunk in creates.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO customers (id, created_at) ");
+        q.push_values(chunk, |mut row, (id, at)| {
+            row.push_bind(id.as_str().to_owned())
+                .push_bind(at.to_string());
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for chunk in fields.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO customer_fields (customer_id, field, sealed, key_version, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, (customer, value, at)| {
+            row.push_bind(customer.as_str().to_owned())
+                .push_bind(value.field.clone())
+                .push_bind(value.sealed.clone())
+                .push_bind(i64::from(value.key_version))
+                .push_bind(at.to_string());
+        });
+        // Rows are applied in order, so a later correction of the same field wins.
+        q.push(
+            " ON CONFLICT (customer_id, field) DO UPDATE SET sealed = excluded.sealed, \
+             key_version = excluded.key_version, updated_at = excluded.updated_at",
+        );
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for chunk in history.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO field_history (id, customer_id, field, sealed, key_version, replaced_at) ",
+        );
+        q.push_values(chunk, |mut row, (customer, entry)| {
+            row.push_bind(entry.id.as_str().to_owned())
+                .push_bind(customer.as_str().to_owned())
+                .push_bind(entry.value.field.clone())
+                .push_bind(entry.value.sealed.clone())
+                .push_bind(i64::from(entry.value.key_version))
+                .push_bind(entry.replaced_at.to_string());
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    let (set, removed): (Vec<_>, Vec<_>) = indexes.into_iter().partition(|(_, _, h)| h.is_some());
+    for chunk in set.chunks(ROWS_PER_STATEMENT) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO blind_indexes (customer_id, kind, hash) ");
+        q.push_values(chunk, |mut row, (customer, kind, hash)| {
+            row.push_bind(customer.as_str().to_owned())
+                .push_bind((*kind).to_owned())
+                .push_bind(hash.map(|h| h.to_vec()).unwrap_or_default());
+        });
+        q.push(" ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash");
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for (customer, kind, _) in removed {
+        sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
+            .bind(customer.as_str())
+            .bind(kind)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    // Last: an erasure removes whatever the batch wrote for the customer before it.
+    for (customer, at) in purges {
+        sqlx::query("UPDATE customers SET erased_at = ? WHERE id = ?")
+            .bind(at.to_string())
+            .bind(customer.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        for table in ["customer_fields", "field_history", "blind_indexes"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE customer_id = ?"
+            )))
+            .bind(customer.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        }
+    }
+    append_audit(conn, signer, &admitted).await?;
+    Ok(outcomes)
+}
+
+/// The state before the batch of every customer it touches.
+async fn customer_states(
+    conn: &mut SqliteConnection,
+    ids: &[&CustomerId],
+) -> Result<HashMap<CustomerId, CustomerState>, StoreError> {
+    let mut states = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, erased_at IS NULL AS live FROM customers WHERE id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_str().to_owned());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(database)? {
+            let live: bool = row.try_get("live").map_err(database)?;
+            let state = if live {
+                CustomerState::Live
+            } else {
+                CustomerState::Erased
+            };
+            states.insert(customer_id(&row, "id")?, state);
+        }
+    }
+    Ok(states)
+}
+
+/// Chains the admitted transactions' audit events after the current head, in one statement
+/// per chunk, and writes a signed checkpoint when one is due.
+async fn append_audit(
+    conn: &mut SqliteConnection,
+    signer: &CheckpointSigner,
+    admitted: &[&Transaction],
+) -> Result<(), StoreError> {
+    let events: Vec<&AuditEvent> = admitted.iter().flat_map(|tx| &tx.audit).collect();
+    let Some(last_event) = events.last() else {
+        return Ok(());
+    };
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await
@@ -92,30 +256,30 @@ async fn apply_batch(
         })
         .transpose()?;
     let mut head = ChainHead::new(last);
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut last_event_at = None;
-    for tx in batch {
-        sqlx::query("SAVEPOINT tx")
-            .execute(&mut *conn)
-            .await
-            .map_err(database)?;
-        let outcome = apply_writes(conn, &tx.writes).await?;
-        if outcome.is_ok() {
-            for entry in head.append(&tx.audit) {
-                insert_entry(conn, &entry).await?;
-            }
-            last_event_at = tx.audit.last().map(|e| e.at).or(last_event_at);
-        } else {
-            sqlx::query("ROLLBACK TO tx")
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
+    let entries: Vec<AuditEntry> = events
+        .iter()
+        .flat_map(|e| head.append(std::slice::from_ref(*e)))
+        .collect();
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) ",
+        );
+        let mut bad_seq = false;
+        q.push_values(chunk, |mut row, entry| {
+            let seq = i64::try_from(entry.seq).unwrap_or_else(|_| {
+                bad_seq = true;
+                0
+            });
+            row.push_bind(seq)
+                .push_bind(entry.prev_hash.clone())
+                .push_bind(entry.hash.clone())
+                .push_bind(entry.customer.clone())
+                .push_bind(entry.event.clone());
+        });
+        if bad_seq {
+            return Err(StoreError::Corrupt("sequence number out of range".into()));
         }
-        sqlx::query("RELEASE tx")
-            .execute(&mut *conn)
-            .await
-            .map_err(database)?;
-        outcomes.push(outcome);
+        q.build().execute(&mut *conn).await.map_err(database)?;
     }
     let last_checkpoint_at =
         sqlx::query("SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
@@ -124,7 +288,7 @@ async fn apply_batch(
             .map_err(database)?
             .map(|row| timestamp(&row, "at"))
             .transpose()?;
-    if let Some(c) = head.checkpoint_due(signer, last_event_at, last_checkpoint_at) {
+    if let Some(c) = head.checkpoint_due(signer, Some(last_event.at), last_checkpoint_at) {
         sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, mac) VALUES (?, ?, ?, ?)")
             .bind(seq_param(c.seq)?)
             .bind(&c.hash)
@@ -138,156 +302,7 @@ async fn apply_batch(
         // a hash).
         tracing::info!(seq = c.seq, hash = %c.hash, "audit checkpoint");
     }
-    Ok(outcomes)
-}
-
-async fn insert_entry(conn: &mut SqliteConnection, entry: &AuditEntry) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_log (seq, prev_hash, hash, customer_id, event) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(seq_param(entry.seq)?)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .bind(&entry.customer)
-    .bind(&entry.event)
-    .execute(&mut *conn)
-    .await
-    .map_err(database)?;
     Ok(())
-}
-
-/// Whether the customer exists and still has a key.
-async fn live(conn: &mut SqliteConnection, customer: &CustomerId) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query("SELECT 1 FROM customers WHERE id = ? AND erased_at IS NULL")
-            .bind(customer.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(database)?
-            .is_some(),
-    )
-}
-
-async fn apply_writes(
-    conn: &mut SqliteConnection,
-    writes: &[Write],
-) -> Result<Result<(), Conflict>, StoreError> {
-    // Customers known to be live in this transaction, so a customer's several writes check once.
-    let mut live_here: Vec<&CustomerId> = Vec::new();
-    for write in writes {
-        match write {
-            Write::CreateCustomer { id, created_at } => {
-                let done = sqlx::query(
-                    "INSERT INTO customers (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                )
-                .bind(id.as_str())
-                .bind(created_at.to_string())
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-                if done.rows_affected() == 0 {
-                    return Ok(Err(Conflict::CustomerExists(id.clone())));
-                }
-                live_here.push(id);
-            }
-            Write::PutField {
-                customer,
-                value,
-                at,
-            } => {
-                if !live_here.contains(&customer) {
-                    if !live(conn, customer).await? {
-                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
-                    }
-                    live_here.push(customer);
-                }
-                sqlx::query(
-                    "INSERT INTO customer_fields (customer_id, field, sealed, key_version, updated_at) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (customer_id, field) DO UPDATE SET \
-                     sealed = excluded.sealed, key_version = excluded.key_version, updated_at = excluded.updated_at",
-                )
-                .bind(customer.as_str())
-                .bind(&value.field)
-                .bind(&value.sealed)
-                .bind(i64::from(value.key_version))
-                .bind(at.to_string())
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-            }
-            Write::PutHistory { customer, entry } => {
-                if !live_here.contains(&customer) {
-                    if !live(conn, customer).await? {
-                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
-                    }
-                    live_here.push(customer);
-                }
-                sqlx::query(
-                    "INSERT INTO field_history (id, customer_id, field, sealed, key_version, replaced_at) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(entry.id.as_str())
-                .bind(customer.as_str())
-                .bind(&entry.value.field)
-                .bind(&entry.value.sealed)
-                .bind(i64::from(entry.value.key_version))
-                .bind(entry.replaced_at.to_string())
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-            }
-            Write::SetIndex {
-                customer,
-                kind,
-                hash,
-            } => {
-                if !live_here.contains(&customer) {
-                    if !live(conn, customer).await? {
-                        return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
-                    }
-                    live_here.push(customer);
-                }
-                let query = match hash {
-                    Some(hash) => sqlx::query(
-                        "INSERT INTO blind_indexes (customer_id, kind, hash) VALUES (?, ?, ?) \
-                         ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash",
-                    )
-                    .bind(customer.as_str())
-                    .bind(kind)
-                    .bind(hash.to_vec()),
-                    None => {
-                        sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
-                            .bind(customer.as_str())
-                            .bind(kind)
-                    }
-                };
-                query.execute(&mut *conn).await.map_err(database)?;
-            }
-            Write::PurgeCustomer { customer, at } => {
-                let done = sqlx::query(
-                    "UPDATE customers SET erased_at = ? WHERE id = ? AND erased_at IS NULL",
-                )
-                .bind(at.to_string())
-                .bind(customer.as_str())
-                .execute(&mut *conn)
-                .await
-                .map_err(database)?;
-                if done.rows_affected() == 0 {
-                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
-                }
-                for table in ["customer_fields", "field_history", "blind_indexes"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE customer_id = ?"
-                    )))
-                    .bind(customer.as_str())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(database)?;
-                }
-            }
-        }
-    }
-    Ok(Ok(()))
 }
 
 #[async_trait]
