@@ -198,7 +198,7 @@ impl Config {
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
             !matches!(
                 classify(key.as_str()),
-                EnvKey::ConfigFile | EnvKey::Secret(_)
+                EnvKey::ConfigFile | EnvKey::Test | EnvKey::Secret(_)
             )
         }));
         for (path, value) in secrets()? {
@@ -245,6 +245,8 @@ fn default_keys_dir(data_dir: &Path) -> PathBuf {
 
 enum EnvKey {
     ConfigFile,
+    /// `CUSTODIAN_TEST_*`: settings of the project's own test suites, not of the service.
+    Test,
     /// `<KEY>_FILE`: the value of KEY (a dotted path) is in the named file.
     Secret(String),
     Other,
@@ -256,6 +258,9 @@ fn classify(name: &str) -> EnvKey {
     let path = name.to_ascii_lowercase().replace("__", ".");
     if path == "config" {
         return EnvKey::ConfigFile;
+    }
+    if path.starts_with("test_") {
+        return EnvKey::Test;
     }
     if KEYS.contains(&path.as_str()) {
         return EnvKey::Other;

@@ -355,7 +355,7 @@ impl VaultStore for SqliteVault {
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError> {
         sqlx::query(
             "SELECT id, field, sealed, key_version, replaced_at FROM field_history \
-             WHERE customer_id = ? ORDER BY replaced_at, rowid",
+             WHERE customer_id = ? ORDER BY rowid",
         )
         .bind(id.as_str())
         .fetch_all(&self.pool)
