@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
@@ -70,16 +70,13 @@ impl BatchBackend for KeyWriter {
             .execute(&mut self.conn)
             .await
             .map_err(database)?;
-        let mut changed = Vec::with_capacity(batch.len());
-        for op in batch {
-            match apply_key_op(&mut self.conn, op).await {
-                Ok(c) => changed.push(c),
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
-                    return Err(e);
-                }
+        let changed = match apply_key_ops(&mut self.conn, batch).await {
+            Ok(changed) => changed,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+                return Err(e);
             }
-        }
+        };
         sqlx::query("COMMIT")
             .execute(&mut self.conn)
             .await
@@ -98,6 +95,45 @@ impl BatchBackend for KeyWriter {
         }
         Ok(changed)
     }
+}
+
+/// New keys go in with one statement per batch (a burst of sign-ups is the common case);
+/// the rare destroys and re-wraps follow one by one, in order.
+async fn apply_key_ops(
+    conn: &mut SqliteConnection,
+    batch: &[KeyOp],
+) -> Result<Vec<bool>, StoreError> {
+    let puts: Vec<&StoredKey> = batch
+        .iter()
+        .filter_map(|op| match op {
+            KeyOp::Put(key) => Some(key),
+            _ => None,
+        })
+        .collect();
+    let mut inserted: Vec<String> = Vec::new();
+    for chunk in puts.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) ",
+        );
+        q.push_values(chunk, |mut row, key| {
+            row.push_bind(key.customer.as_str().to_owned())
+                .push_bind(i64::from(key.key_version))
+                .push_bind(i64::from(key.wrapped.kek_version))
+                .push_bind(key.wrapped.bytes.clone());
+        });
+        q.push(" ON CONFLICT DO NOTHING RETURNING customer_id");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(database)? {
+            inserted.push(row.try_get("customer_id").map_err(database)?);
+        }
+    }
+    let mut changed = Vec::with_capacity(batch.len());
+    for op in batch {
+        changed.push(match op {
+            KeyOp::Put(key) => inserted.iter().any(|id| id == key.customer.as_str()),
+            other => apply_key_op(conn, other).await?,
+        });
+    }
+    Ok(changed)
 }
 
 async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, StoreError> {
