@@ -34,7 +34,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut o = Options {
         custodian: PathBuf::from("target/release/custodian"),
-        clients: 32,
+        clients: 64,
         requests: 4000,
         address: None,
     };
