@@ -58,6 +58,14 @@ impl Opened {
     }
 }
 
+/// The data database seen through each port, and the backend itself.
+type DataStores = (
+    Arc<dyn NoticeArchive>,
+    Arc<dyn Health>,
+    Arc<dyn VaultStore>,
+    Data,
+);
+
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -95,7 +103,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         }
     };
     let database = config.database();
-    let opened = if is_postgres(&database) {
+    let (archive, health, vault_store, data): DataStores = if is_postgres(&database) {
         let s = PgStore::open(&database)
             .await
             .map_err(|e| cannot("the database", e))?;
@@ -103,16 +111,12 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             .vault(keys.audit.clone())
             .await
             .map_err(|e| cannot("the vault", e))?;
-        let store = Arc::new(s.clone());
-        Opened {
-            archive: store.clone(),
-            health: store,
-            vault_store: Arc::new(vault),
-            key_store,
-            keys,
-            data: Data::Postgres(s),
-            key_data,
-        }
+        (
+            Arc::new(s.clone()),
+            Arc::new(s.clone()),
+            Arc::new(vault),
+            Data::Postgres(s),
+        )
     } else {
         let s = SqliteStore::open(&database)
             .await
@@ -121,18 +125,22 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             .vault(keys.audit.clone())
             .await
             .map_err(|e| cannot("the vault", e))?;
-        let store = Arc::new(s.clone());
-        Opened {
-            archive: store.clone(),
-            health: store,
-            vault_store: Arc::new(vault),
-            key_store,
-            keys,
-            data: Data::Sqlite(s),
-            key_data,
-        }
+        (
+            Arc::new(s.clone()),
+            Arc::new(s.clone()),
+            Arc::new(vault),
+            Data::Sqlite(s),
+        )
     };
-    Ok(opened)
+    Ok(Opened {
+        archive,
+        health,
+        vault_store,
+        key_store,
+        keys,
+        data,
+        key_data,
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

@@ -182,15 +182,17 @@ impl Vault {
         }
     }
 
-    async fn audit_only(&self, event: AuditEvent) -> Result<(), VaultError> {
+    /// Commits writes with the audit events describing them; a failed precondition becomes
+    /// the caller's error.
+    async fn commit(&self, writes: Vec<Write>, audit: Vec<AuditEvent>) -> Result<(), VaultError> {
         self.store
-            .commit(Transaction {
-                writes: Vec::new(),
-                audit: vec![event],
-            })
+            .commit(Transaction { writes, audit })
             .await?
-            .map_err(conflict)?;
-        Ok(())
+            .map_err(conflict)
+    }
+
+    async fn audit_only(&self, event: AuditEvent) -> Result<(), VaultError> {
+        self.commit(Vec::new(), vec![event]).await
     }
 
     /// Checks the fields of a create or correct request against the policy and `purpose`,
@@ -362,17 +364,11 @@ impl Vault {
             }
             note(&mut event, category, &name);
         }
-        let committed = self
-            .store
-            .commit(Transaction {
-                writes,
-                audit: vec![event],
-            })
-            .await;
-        if !matches!(committed, Ok(Ok(()))) {
+        if let Err(e) = self.commit(writes, vec![event]).await {
+            // Nothing of the customer was stored: their key must not outlive them.
             let _ = self.key_store.destroy(&id).await;
+            return Err(e);
         }
-        committed?.map_err(conflict)?;
         Ok(id)
     }
 
@@ -531,13 +527,7 @@ impl Vault {
             }
             note(&mut event, category, &name);
         }
-        self.store
-            .commit(Transaction {
-                writes,
-                audit: vec![event],
-            })
-            .await?
-            .map_err(conflict)?;
+        self.commit(writes, vec![event]).await?;
         Ok(())
     }
 
@@ -603,13 +593,7 @@ impl Vault {
             note(&mut e, category, &name);
             events.push(e);
         }
-        self.store
-            .commit(Transaction {
-                writes: Vec::new(),
-                audit: events,
-            })
-            .await?
-            .map_err(conflict)?;
+        self.commit(Vec::new(), events).await?;
         Ok(found)
     }
 
@@ -697,13 +681,7 @@ impl Vault {
             customer: id.clone(),
             at: self.clock.now(),
         }];
-        self.store
-            .commit(Transaction {
-                writes,
-                audit: vec![event],
-            })
-            .await?
-            .map_err(conflict)?;
+        self.commit(writes, vec![event]).await?;
         Ok(())
     }
 
