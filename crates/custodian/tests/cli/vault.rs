@@ -126,32 +126,63 @@ fn audit_verify_passes_then_finds_a_tampered_entry() {
             .unwrap(),
         );
 
-    // An attacker with write access to the database rewrites what entry 1 says was done.
-    let db = data.join("custodian.db");
+    // An attacker with write access to the database (but not the audit key) edits, deletes,
+    // reorders or truncates the log: each is found, at the first broken entry.
+    let keys = dir.path().join("data-keys");
+    let cases = [
+        (
+            "UPDATE audit_log SET event = CAST(replace(CAST(event AS TEXT), 'customer.create', 'customer.forged') AS BLOB) WHERE seq = 1",
+            "entry 1 was altered",
+        ),
+        (
+            "DELETE FROM audit_log WHERE seq = 1",
+            "entry 2 follows entry 0",
+        ),
+        (
+            "CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (1, 2); \
+             UPDATE audit_log SET prev_hash = (SELECT prev_hash FROM t WHERE seq = 2), hash = (SELECT hash FROM t WHERE seq = 2), event = (SELECT event FROM t WHERE seq = 2) WHERE seq = 1; \
+             UPDATE audit_log SET prev_hash = (SELECT prev_hash FROM t WHERE seq = 1), hash = (SELECT hash FROM t WHERE seq = 1), event = (SELECT event FROM t WHERE seq = 1) WHERE seq = 2",
+            "entry 1 does not carry the hash of the entry before it",
+        ),
+        (
+            "DELETE FROM audit_log WHERE seq >= (SELECT MAX(seq) FROM audit_checkpoints)",
+            "the log was truncated",
+        ),
+    ];
+    for (n, (tamper, finding)) in cases.into_iter().enumerate() {
+        let copy = dir.path().join(format!("tampered-{n}"));
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(&data).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+        tamper_with(&copy.join("custodian.db"), tamper);
+        custodian(dir.path())
+            .args(["audit", "verify"])
+            .env("CUSTODIAN_DATA_DIR", &copy)
+            .env("CUSTODIAN_KEYS__DIR", &keys)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(finding));
+    }
+}
+
+/// Runs `sql` on the database behind the service's back, append-only triggers dropped first.
+fn tamper_with(db: &std::path::Path, sql: &str) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         use sqlx::Connection;
         let url = format!("sqlite://{}", db.display());
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update")
+        sqlx::raw_sql("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
             .execute(&mut conn)
             .await
             .unwrap();
-        let changed = sqlx::query(
-            "UPDATE audit_log SET event = CAST(replace(CAST(event AS TEXT), 'customer.create', 'customer.forged') AS BLOB) WHERE seq = 1",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        assert_eq!(changed.rows_affected(), 1);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     });
-
-    custodian(dir.path())
-        .args(["audit", "verify"])
-        .env("CUSTODIAN_DATA_DIR", &data)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("entry 1 was altered"));
 }
 
 #[test]
