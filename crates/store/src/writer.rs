@@ -174,13 +174,7 @@ pub(crate) enum CustomerState {
 pub(crate) fn customers_in(batch: &[Transaction]) -> Vec<&CustomerId> {
     let mut ids: Vec<&CustomerId> = Vec::new();
     for write in batch.iter().flat_map(|tx| &tx.writes) {
-        let id = match write {
-            Write::CreateCustomer { id, .. } => id,
-            Write::PutField { customer, .. }
-            | Write::PutHistory { customer, .. }
-            | Write::SetIndex { customer, .. }
-            | Write::PurgeCustomer { customer, .. } => customer,
-        };
+        let id = write_customer(write);
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -188,56 +182,145 @@ pub(crate) fn customers_in(batch: &[Transaction]) -> Vec<&CustomerId> {
     ids
 }
 
-/// Decides, in order, which transactions of a batch can apply, from the state of the
-/// customers they touch before the batch: exactly what applying them one by one would decide.
-/// A backend can then write the admitted ones with a few statements for the whole batch
-/// instead of a few per write.
-pub(crate) fn admit(
-    batch: &[Transaction],
-    mut state: HashMap<CustomerId, CustomerState>,
-) -> Vec<Result<(), Conflict>> {
+/// The customers whose field values the batch's preconditions need.
+pub(crate) fn customers_expected_in(batch: &[Transaction]) -> Vec<&CustomerId> {
+    let mut ids: Vec<&CustomerId> = Vec::new();
+    for write in batch.iter().flat_map(|tx| &tx.writes) {
+        if let Write::ExpectField { customer, .. } = write
+            && !ids.contains(&customer)
+        {
+            ids.push(customer);
+        }
+    }
+    ids
+}
+
+fn write_customer(write: &Write) -> &CustomerId {
+    match write {
+        Write::CreateCustomer { id, .. } => id,
+        Write::ExpectField { customer, .. }
+        | Write::PutField { customer, .. }
+        | Write::PutHistory { customer, .. }
+        | Write::SetIndex { customer, .. }
+        | Write::PurgeCustomer { customer, .. } => customer,
+    }
+}
+
+/// What a batch needs to know before anything is written: the state of every customer it
+/// touches, and the current sealed value of every field a precondition names.
+#[derive(Debug, Default)]
+pub(crate) struct BatchState {
+    pub customers: HashMap<CustomerId, CustomerState>,
+    pub fields: HashMap<(CustomerId, String), Vec<u8>>,
+}
+
+/// Decides, in order, which transactions of a batch can apply, from the state before the
+/// batch: exactly what applying them one by one would decide. A backend can then write the
+/// admitted ones with a few statements for the whole batch instead of a few per write.
+pub(crate) fn admit(batch: &[Transaction], mut state: BatchState) -> Vec<Result<(), Conflict>> {
     batch
         .iter()
         .map(|tx| {
-            let mut changed: Vec<(&CustomerId, CustomerState)> = Vec::new();
-            let now = |id: &CustomerId, changed: &[(&CustomerId, CustomerState)]| {
-                changed
-                    .iter()
-                    .rev()
-                    .find(|(c, _)| *c == id)
-                    .map(|(_, s)| *s)
-                    .or_else(|| state.get(id).copied())
-                    .unwrap_or(CustomerState::Absent)
-            };
-            for write in &tx.writes {
-                match write {
-                    Write::CreateCustomer { id, .. } => {
-                        if now(id, &changed) != CustomerState::Absent {
-                            return Err(Conflict::CustomerExists(id.clone()));
+            let outcome = stage(&state, tx);
+            if let Ok(changes) = &outcome {
+                for change in changes {
+                    match change {
+                        Change::Customer(id, s) => {
+                            state.customers.insert((*id).clone(), *s);
+                            if *s == CustomerState::Erased {
+                                state.fields.retain(|(c, _), _| c != *id);
+                            }
                         }
-                        changed.push((id, CustomerState::Live));
-                    }
-                    Write::PurgeCustomer { customer, .. } => {
-                        if now(customer, &changed) != CustomerState::Live {
-                            return Err(Conflict::NoSuchCustomer(customer.clone()));
-                        }
-                        changed.push((customer, CustomerState::Erased));
-                    }
-                    Write::PutField { customer, .. }
-                    | Write::PutHistory { customer, .. }
-                    | Write::SetIndex { customer, .. } => {
-                        if now(customer, &changed) != CustomerState::Live {
-                            return Err(Conflict::NoSuchCustomer(customer.clone()));
+                        Change::Field(id, field, sealed) => {
+                            state
+                                .fields
+                                .insert(((*id).clone(), (*field).to_owned()), sealed.to_vec());
                         }
                     }
                 }
             }
-            for (id, s) in changed {
-                state.insert(id.clone(), s);
-            }
-            Ok(())
+            outcome.map(|_| ())
         })
         .collect()
+}
+
+/// A change one transaction would make to the batch's state.
+enum Change<'a> {
+    Customer(&'a CustomerId, CustomerState),
+    Field(&'a CustomerId, &'a str, &'a [u8]),
+}
+
+/// Checks one transaction's preconditions against the state, returning what it changes.
+fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>, Conflict> {
+    let mut changes: Vec<Change<'a>> = Vec::new();
+    let customer_now = |id: &CustomerId, changes: &[Change<'_>]| {
+        changes
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                Change::Customer(c, s) if *c == id => Some(*s),
+                _ => None,
+            })
+            .or_else(|| state.customers.get(id).copied())
+            .unwrap_or(CustomerState::Absent)
+    };
+    let live = |id: &CustomerId, changes: &[Change<'_>]| {
+        if customer_now(id, changes) == CustomerState::Live {
+            Ok(())
+        } else {
+            Err(Conflict::NoSuchCustomer(id.clone()))
+        }
+    };
+    for write in &tx.writes {
+        match write {
+            Write::CreateCustomer { id, .. } => {
+                if customer_now(id, &changes) != CustomerState::Absent {
+                    return Err(Conflict::CustomerExists(id.clone()));
+                }
+                changes.push(Change::Customer(id, CustomerState::Live));
+            }
+            Write::PurgeCustomer { customer, .. } => {
+                live(customer, &changes)?;
+                changes.push(Change::Customer(customer, CustomerState::Erased));
+            }
+            Write::ExpectField {
+                customer,
+                field,
+                sealed,
+            } => {
+                live(customer, &changes)?;
+                let now: Option<&[u8]> = changes
+                    .iter()
+                    .rev()
+                    .find_map(|c| match c {
+                        Change::Field(c, f, v) if *c == customer && *f == field => Some(*v),
+                        _ => None,
+                    })
+                    .or_else(|| {
+                        state
+                            .fields
+                            .get(&(customer.clone(), field.clone()))
+                            .map(Vec::as_slice)
+                    });
+                if now != sealed.as_deref() {
+                    return Err(Conflict::FieldChanged {
+                        customer: customer.clone(),
+                        field: field.clone(),
+                    });
+                }
+            }
+            Write::PutField {
+                customer, value, ..
+            } => {
+                live(customer, &changes)?;
+                changes.push(Change::Field(customer, &value.field, &value.sealed));
+            }
+            Write::PutHistory { customer, .. } | Write::SetIndex { customer, .. } => {
+                live(customer, &changes)?;
+            }
+        }
+    }
+    Ok(changes)
 }
 
 #[cfg(test)]
@@ -288,7 +371,44 @@ mod tests {
             (id(5), CustomerState::Live),
             (id(6), CustomerState::Erased),
         ]);
+        let state = BatchState {
+            customers: state,
+            fields: HashMap::new(),
+        };
         let ok: Vec<bool> = admit(&batch, state).iter().map(Result::is_ok).collect();
         assert_eq!(ok, [true, false, false, true, false, false, true]);
+    }
+
+    #[test]
+    fn a_correction_expecting_a_value_that_changed_is_refused() {
+        let at = Timestamp::UNIX_EPOCH;
+        let expect = |v: Option<&[u8]>| Write::ExpectField {
+            customer: id(1),
+            field: "f".into(),
+            sealed: v.map(<[u8]>::to_vec),
+        };
+        let put = |v: &[u8]| Write::PutField {
+            customer: id(1),
+            value: custodian_core::vault::SealedField {
+                field: "f".into(),
+                sealed: v.to_vec(),
+                key_version: 1,
+            },
+            at,
+        };
+        let batch = vec![
+            tx(vec![expect(Some(b"a")), put(b"b")]), // a → b: ok
+            tx(vec![expect(Some(b"a")), put(b"c")]), // also read a: refused, b would be lost
+            tx(vec![expect(Some(b"b")), put(b"c")]), // read b: ok
+            tx(vec![expect(None), put(b"d")]),       // expected it unset: refused
+        ];
+        let state = BatchState {
+            customers: HashMap::from([(id(1), CustomerState::Live)]),
+            fields: HashMap::from([((id(1), "f".to_owned()), b"a".to_vec())]),
+        };
+        let outcomes = admit(&batch, state);
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
+        assert!(matches!(outcomes[1], Err(Conflict::FieldChanged { .. })));
+        assert!(matches!(outcomes[3], Err(Conflict::FieldChanged { .. })));
     }
 }

@@ -71,12 +71,30 @@ pub struct HistoryView {
     pub value: Disclosure,
 }
 
-/// What to look a customer up by.
-#[derive(Debug)]
+/// What to look a customer up by. Its `Debug` shows the kind, never the value.
 pub enum Lookup {
     Email(String),
     Phone(String),
 }
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lookup::Email(_) => f.write_str("Lookup::Email(<redacted>)"),
+            Lookup::Phone(_) => f.write_str("Lookup::Phone(<redacted>)"),
+        }
+    }
+}
+
+/// A customer's data key in the clear, with its version (part of every field binding).
+struct OpenKey {
+    key: DataKey,
+    version: u32,
+}
+
+/// How often a correction is retried when another correction of the same field got there
+/// first.
+const CORRECTION_ATTEMPTS: usize = 5;
 
 /// Progress of a master-key rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,17 +200,70 @@ impl Vault {
         }
     }
 
-    /// Commits writes with the audit events describing them; a failed precondition becomes
-    /// the caller's error.
+    /// Commits writes with the audit events describing them. A failed precondition is
+    /// returned as such: nothing of the transaction was written.
+    async fn try_commit(
+        &self,
+        writes: Vec<Write>,
+        audit: Vec<AuditEvent>,
+    ) -> Result<Result<(), Conflict>, VaultError> {
+        Ok(self.store.commit(Transaction { writes, audit }).await?)
+    }
+
+    /// Commits writes with their audit events; if a precondition fails, the attempt is
+    /// recorded as refused and becomes the caller's error.
     async fn commit(&self, writes: Vec<Write>, audit: Vec<AuditEvent>) -> Result<(), VaultError> {
+        match self.try_commit(writes, audit.clone()).await? {
+            Ok(()) => Ok(()),
+            Err(c) => {
+                self.record_refusal(audit).await?;
+                Err(conflict(c))
+            }
+        }
+    }
+
+    /// Keeps the events of a refused attempt in the log, as refusals.
+    async fn record_refusal(&self, audit: Vec<AuditEvent>) -> Result<(), VaultError> {
+        let refused = audit
+            .into_iter()
+            .map(|mut e| {
+                let fields = std::mem::take(&mut e.fields);
+                e.withheld
+                    .extend(fields.into_iter().map(|f| format!("{f}:refused")));
+                e.decision = Decision::Denied;
+                e
+            })
+            .collect();
+        self.audit_events(refused).await
+    }
+
+    async fn audit_events(&self, events: Vec<AuditEvent>) -> Result<(), VaultError> {
+        // Audit-only transactions have no precondition to fail.
         self.store
-            .commit(Transaction { writes, audit })
+            .commit(Transaction {
+                writes: Vec::new(),
+                audit: events,
+            })
             .await?
             .map_err(conflict)
     }
 
+    /// Records a refused attempt on a customer and returns the error to give the caller.
+    async fn refuse(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        id: &CustomerId,
+        error: VaultError,
+    ) -> Result<VaultError, VaultError> {
+        let mut event = self.event(ctx, action, Some(id));
+        event.decision = Decision::Denied;
+        self.audit_only(event).await?;
+        Ok(error)
+    }
+
     async fn audit_only(&self, event: AuditEvent) -> Result<(), VaultError> {
-        self.commit(Vec::new(), vec![event]).await
+        self.audit_events(vec![event]).await
     }
 
     /// Checks the fields of a create or correct request against the policy and `purpose`,
@@ -209,7 +280,7 @@ impl Vault {
                 return Err(reject(
                     ErrorCode::UndeclaredField,
                     format!("field `{}` is not declared in the policy", shown(name)),
-                    name,
+                    shown(name),
                 ));
             };
             if category.section != Section::Account {
@@ -249,7 +320,7 @@ impl Vault {
 
     fn seal_field(
         &self,
-        key: &DataKey,
+        key: &OpenKey,
         customer: &CustomerId,
         record: &str,
         field: &str,
@@ -259,18 +330,18 @@ impl Vault {
             customer: customer.as_str(),
             record,
             field,
-            key_version: 1,
+            key_version: key.version,
         };
         Ok(SealedField {
             field: field.to_owned(),
-            sealed: seal(key, &binding, value)?,
-            key_version: 1,
+            sealed: seal(&key.key, &binding, value)?,
+            key_version: key.version,
         })
     }
 
     fn open_field(
         &self,
-        key: &DataKey,
+        key: &OpenKey,
         customer: &CustomerId,
         record: &str,
         value: &SealedField,
@@ -281,7 +352,7 @@ impl Vault {
             field: &value.field,
             key_version: value.key_version,
         };
-        let text = open(key, &binding, &value.sealed)?.into_string()?;
+        let text = open(&key.key, &binding, &value.sealed)?.into_string()?;
         Ok(Personal::new(text.to_string()))
     }
 
@@ -291,23 +362,24 @@ impl Vault {
             .then(|| self.index.index(reference, value.expose()))
     }
 
-    async fn unwrap_key(&self, key: &StoredKey) -> Result<DataKey, VaultError> {
-        Ok(self
-            .keys
-            .unwrap(
-                &key.wrapped,
-                key_context(&key.customer, key.key_version).as_bytes(),
-            )
-            .await?)
+    async fn unwrap_key(&self, key: &StoredKey) -> Result<OpenKey, VaultError> {
+        let context = key_context(&key.customer, key.key_version);
+        Ok(OpenKey {
+            key: self.keys.unwrap(&key.wrapped, context.as_bytes()).await?,
+            version: key.key_version,
+        })
     }
 
-    /// The customer's key, or `None` if they are erased (or their key was destroyed and the
-    /// purge of their rows has not happened yet: they are erased all the same).
-    async fn live_key(&self, stored: &StoredCustomer) -> Result<Option<StoredKey>, VaultError> {
+    /// The customer's key in the clear, if they still have one. Fetched only after the
+    /// decision is recorded, so an erasure acknowledged meanwhile is always honoured.
+    async fn live_key(&self, stored: &StoredCustomer) -> Result<Option<OpenKey>, VaultError> {
         if stored.erased {
             return Ok(None);
         }
-        Ok(self.key_store.get(&stored.id).await?)
+        match self.key_store.get(&stored.id).await? {
+            Some(key) => Ok(Some(self.unwrap_key(&key).await?)),
+            None => Ok(None),
+        }
     }
 
     /// Creates a customer from the fields of `input` (`category.field` → value) collected for
@@ -333,16 +405,23 @@ impl Vault {
             }
         }
         let id = CustomerId::generate()?;
-        let key = DataKey::generate()?;
-        let wrapped = self.keys.wrap(&key, key_context(&id, 1).as_bytes()).await?;
+        let key = OpenKey {
+            key: DataKey::generate()?,
+            version: 1,
+        };
+        let wrapped = self
+            .keys
+            .wrap(&key.key, key_context(&id, key.version).as_bytes())
+            .await?;
         let now = self.clock.now();
         // The key first: a key without a customer is harmless, a customer without a key lost.
-        let stored_key = StoredKey {
-            customer: id.clone(),
-            key_version: 1,
-            wrapped,
-        };
-        self.key_store.put(&stored_key).await?;
+        self.key_store
+            .put(&StoredKey {
+                customer: id.clone(),
+                key_version: key.version,
+                wrapped,
+            })
+            .await?;
         let mut writes = vec![Write::CreateCustomer {
             id: id.clone(),
             created_at: now,
@@ -364,12 +443,16 @@ impl Vault {
             }
             note(&mut event, category, &name);
         }
-        if let Err(e) = self.commit(writes, vec![event]).await {
-            // Nothing of the customer was stored: their key must not outlive them.
-            let _ = self.key_store.destroy(&id).await;
-            return Err(e);
+        match self.try_commit(writes, vec![event.clone()]).await? {
+            Ok(()) => Ok(id),
+            Err(c) => {
+                // Certainly not stored: the key must not outlive the customer. (On a store
+                // error the outcome is unknown, and the key is kept.)
+                let _ = self.key_store.destroy(&id).await;
+                self.record_refusal(vec![event]).await?;
+                Err(conflict(c))
+            }
         }
-        Ok(id)
     }
 
     /// Decides field by field what the context's purpose may see of a customer, records the
@@ -381,22 +464,16 @@ impl Vault {
     ) -> Result<CustomerView, VaultError> {
         let purpose = self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.read", id).await?;
-        let stored_key = self.live_key(&stored).await?;
         let mut event = self.event(ctx, "customer.read", Some(id));
         let mut decisions = BTreeMap::new();
         for (category, field) in self.profile_fields() {
             let name = format!("{}.{}", category.id, field.name);
-            let decision = match (
-                &stored_key,
-                self.engine.decide(&ctx.principal, purpose, category),
-            ) {
-                (None, _) => FieldDecision::Withhold(Withheld::Erased),
-                (Some(_), FieldDecision::Release)
-                    if !stored.fields.iter().any(|f| f.field == name) =>
-                {
+            let decision = match self.engine.decide(&ctx.principal, purpose, category) {
+                _ if stored.erased => FieldDecision::Withhold(Withheld::Erased),
+                FieldDecision::Release if !stored.fields.iter().any(|f| f.field == name) => {
                     FieldDecision::Withhold(Withheld::NotCollected)
                 }
-                (Some(_), decision) => decision,
+                decision => decision,
             };
             match decision {
                 FieldDecision::Release => note(&mut event, category, &name),
@@ -410,14 +487,21 @@ impl Vault {
         // INVARIANT: the decision is durable in the audit log before any plaintext exists.
         self.audit_only(event).await?;
 
-        let key = match &stored_key {
-            Some(k) if decisions.values().any(|d| *d == FieldDecision::Release) => {
-                Some(self.unwrap_key(k).await?)
-            }
-            _ => None,
+        let released = decisions.values().any(|d| *d == FieldDecision::Release);
+        let key = if released {
+            self.live_key(&stored).await?
+        } else {
+            None
         };
+        // The key is gone: the customer was erased (since the decision was recorded, or their
+        // rows come from a backup older than the erasure). Every field reads as erased.
+        let erased = released && key.is_none();
         let mut fields = BTreeMap::new();
         for (name, decision) in decisions {
+            if erased {
+                fields.insert(name, Disclosure::Withheld(Withheld::Erased));
+                continue;
+            }
             let disclosure = match (
                 decision,
                 &key,
@@ -427,7 +511,10 @@ impl Vault {
                     Disclosure::release(&self.open_field(key, id, id.as_str(), sealed)?)
                 }
                 (FieldDecision::Withhold(reason), _, _) => Disclosure::Withheld(reason),
-                _ => Disclosure::Withheld(Withheld::NotCollected),
+                (FieldDecision::Release, None, _) => Disclosure::Withheld(Withheld::Erased),
+                (FieldDecision::Release, Some(_), None) => {
+                    Disclosure::Withheld(Withheld::NotCollected)
+                }
             };
             fields.insert(name, disclosure);
         }
@@ -439,7 +526,7 @@ impl Vault {
         })
     }
 
-    /// Loads a live customer, or records the refused attempt and reports it as not found.
+    /// Loads a customer, or records the refused attempt and reports it as not found.
     async fn load(
         &self,
         ctx: &RequestContext,
@@ -448,20 +535,27 @@ impl Vault {
     ) -> Result<StoredCustomer, VaultError> {
         match self.store.customer(id).await? {
             Some(customer) => Ok(customer),
-            None => {
-                let mut event = self.event(ctx, action, Some(id));
-                event.decision = Decision::Denied;
-                self.audit_only(event).await?;
-                Err(reject(
-                    ErrorCode::CustomerNotFound,
-                    "no customer has this id",
-                    "id",
-                ))
-            }
+            None => Err(self.refuse(ctx, action, id, not_found()).await?),
         }
     }
 
-    /// Corrects fields, keeping each replaced value, sealed, in the customer's history.
+    /// Loads a customer who still has a key, or records the refused attempt.
+    async fn load_live(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        id: &CustomerId,
+    ) -> Result<(StoredCustomer, OpenKey), VaultError> {
+        let stored = self.load(ctx, action, id).await?;
+        match self.live_key(&stored).await? {
+            Some(key) => Ok((stored, key)),
+            None => Err(self.refuse(ctx, action, id, not_found()).await?),
+        }
+    }
+
+    /// Corrects fields, keeping each replaced value, sealed, in the customer's history. Each
+    /// correction expects the values it read; if another correction of the same field got
+    /// there first, it reads again and retries, so no value is ever lost from the history.
     pub async fn correct(
         &self,
         ctx: &RequestContext,
@@ -477,21 +571,40 @@ impl Vault {
                 "fields",
             ));
         }
-        let stored = self.load(ctx, "customer.correct", id).await?;
-        let Some(stored_key) = self.live_key(&stored).await? else {
-            return Err(reject(
-                ErrorCode::CustomerNotFound,
-                "no customer has this id",
-                "id",
-            ));
-        };
-        let key = self.unwrap_key(&stored_key).await?;
+        for _ in 0..CORRECTION_ATTEMPTS {
+            let (writes, event) = self.correction(ctx, id, &values).await?;
+            match self.try_commit(writes, vec![event.clone()]).await? {
+                Ok(()) => return Ok(()),
+                Err(Conflict::FieldChanged { .. }) => continue,
+                Err(c) => {
+                    self.record_refusal(vec![event]).await?;
+                    return Err(conflict(c));
+                }
+            }
+        }
+        Err(VaultError::Rejected(ApiError::unavailable()))
+    }
+
+    /// The writes of one correction attempt, from the customer as they are now.
+    async fn correction(
+        &self,
+        ctx: &RequestContext,
+        id: &CustomerId,
+        values: &[(&Category, &Field, Personal)],
+    ) -> Result<(Vec<Write>, AuditEvent), VaultError> {
+        let (stored, key) = self.load_live(ctx, "customer.correct", id).await?;
         let now = self.clock.now();
         let mut writes = Vec::new();
         let mut event = self.event(ctx, "customer.correct", Some(id));
-        for (category, field, value) in &values {
+        for (category, field, value) in values {
             let name = format!("{}.{}", category.id, field.name);
-            if let Some(old) = stored.fields.iter().find(|f| f.field == name) {
+            let old = stored.fields.iter().find(|f| f.field == name);
+            writes.push(Write::ExpectField {
+                customer: id.clone(),
+                field: name.clone(),
+                sealed: old.map(|o| o.sealed.clone()),
+            });
+            if let Some(old) = old {
                 let old_value = self.open_field(&key, id, id.as_str(), old)?;
                 if old_value.expose() == value.expose() {
                     continue;
@@ -527,8 +640,7 @@ impl Vault {
             }
             note(&mut event, category, &name);
         }
-        self.commit(writes, vec![event]).await?;
-        Ok(())
+        Ok((writes, event))
     }
 
     /// Finds customers by exact email or phone through the blind index, without decrypting.
@@ -605,7 +717,6 @@ impl Vault {
     ) -> Result<Vec<HistoryView>, VaultError> {
         let purpose = self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.history", id).await?;
-        let stored_key = self.live_key(&stored).await?;
         let entries = self.store.history(id).await?;
         let mut event = self.event(ctx, "customer.history", Some(id));
         let mut decided = Vec::new();
@@ -613,9 +724,9 @@ impl Vault {
             let Some((category, _)) = self.policy.field_named(&entry.value.field) else {
                 continue;
             };
-            let decision = match &stored_key {
-                None => FieldDecision::Withhold(Withheld::Erased),
-                Some(_) => self.engine.decide(&ctx.principal, purpose, category),
+            let decision = match self.engine.decide(&ctx.principal, purpose, category) {
+                _ if stored.erased => FieldDecision::Withhold(Withheld::Erased),
+                decision => decision,
             };
             match decision {
                 FieldDecision::Release => note(&mut event, category, &entry.value.field),
@@ -629,11 +740,11 @@ impl Vault {
         }
         event.decision = summary(&event);
         self.audit_only(event).await?;
-        let key = match &stored_key {
-            Some(k) if decided.iter().any(|(_, d)| *d == FieldDecision::Release) => {
-                Some(self.unwrap_key(k).await?)
-            }
-            _ => None,
+        let released = decided.iter().any(|(_, d)| *d == FieldDecision::Release);
+        let key = if released {
+            self.live_key(&stored).await?
+        } else {
+            None
         };
         decided
             .into_iter()
@@ -657,22 +768,32 @@ impl Vault {
 
     /// Erases a customer by destroying their data key: every ciphertext of theirs — in the
     /// database, and in every backup of it, since keys are never kept with the data — becomes
-    /// unreadable at once. Their rows are then purged.
+    /// unreadable at once. Their rows are then purged. The purpose must be one that may use
+    /// the customer's data.
     pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
-        self.purpose(ctx)?;
+        let purpose = self.purpose(ctx)?;
         let stored = self.load(ctx, "customer.erase", id).await?;
         if stored.erased {
-            return Err(reject(
-                ErrorCode::CustomerNotFound,
-                "no customer has this id",
-                "id",
-            ));
+            return Err(self.refuse(ctx, "customer.erase", id, not_found()).await?);
         }
         let mut event = self.event(ctx, "customer.erase", Some(id));
         for sealed in &stored.fields {
-            if let Some((category, _)) = self.policy.field_named(&sealed.field) {
+            if let Some((category, _)) = self.policy.field_named(&sealed.field)
+                && self.engine.decide(&ctx.principal, purpose, category) == FieldDecision::Release
+            {
                 note(&mut event, category, &sealed.field);
             }
+        }
+        if event.fields.is_empty() {
+            let error = reject(
+                ErrorCode::PurposeNotAllowed,
+                format!(
+                    "purpose `{}` may not erase this customer's data",
+                    purpose.id
+                ),
+                "purpose",
+            );
+            return Err(self.refuse(ctx, "customer.erase", id, error).await?);
         }
         // INVARIANT: the key goes first. Once it is destroyed the data is gone whatever
         // happens next; the purge only removes ciphertext nobody can read any more.
@@ -681,23 +802,21 @@ impl Vault {
             customer: id.clone(),
             at: self.clock.now(),
         }];
-        self.commit(writes, vec![event]).await?;
-        Ok(())
+        self.commit(writes, vec![event]).await
     }
 
-    /// Re-wraps every live data key under the active master-key version, `batch` keys per
-    /// transaction. Safe to run while the service serves, and to run again after a crash:
-    /// each pass picks up the keys not yet under the active version.
+    /// Re-wraps every data key under the active master-key version, `batch` keys at a time.
+    /// Safe to run while the service serves, and to run again after a crash: each pass picks
+    /// up the keys not yet under the active version (re-read every batch, so a version added
+    /// meanwhile becomes the target instead of being re-wrapped away from forever).
     pub async fn rewrap_keys(
         &self,
         batch: u32,
         mut progress: impl FnMut(RotationProgress),
     ) -> Result<RotationProgress, VaultError> {
-        let target = self.keys.active_version();
-        let total = self
-            .key_store
-            .key_versions()
-            .await?
+        let versions = self.key_store.key_versions().await?;
+        let mut target = self.keys.active_version();
+        let total = versions
             .iter()
             .filter(|(v, _)| *v != target)
             .map(|(_, n)| n)
@@ -734,6 +853,8 @@ impl Vault {
             self.audit_only(event).await?;
             state.rewrapped += keys.len() as u64;
             state.total = state.total.max(state.rewrapped);
+            target = self.keys.active_version();
+            state.target_version = target;
             progress(state);
         }
     }
@@ -745,6 +866,10 @@ fn note(event: &mut AuditEvent, category: &Category, field: &str) {
         event.categories.push(category.id.to_string());
     }
     event.fields.push(field.to_owned());
+}
+
+fn not_found() -> VaultError {
+    reject(ErrorCode::CustomerNotFound, "no customer has this id", "id")
 }
 
 fn summary(event: &AuditEvent) -> Decision {
@@ -761,6 +886,8 @@ fn conflict(c: Conflict) -> VaultError {
             reject(ErrorCode::CustomerNotFound, "no customer has this id", "id")
         }
         Conflict::CustomerExists(_) => VaultError::Rejected(ApiError::internal()),
+        // Only corrections expect values, and they retry before giving up.
+        Conflict::FieldChanged { .. } => VaultError::Rejected(ApiError::unavailable()),
     }
 }
 

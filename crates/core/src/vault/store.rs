@@ -62,6 +62,15 @@ pub enum Write {
         id: CustomerId,
         created_at: Timestamp,
     },
+    /// A correction's precondition: the field still holds exactly `sealed` (`None`: it is
+    /// unset). If another correction got there first, the transaction is refused with
+    /// [`Conflict::FieldChanged`] and nothing of it is written, so no earlier value is lost
+    /// from the history.
+    ExpectField {
+        customer: CustomerId,
+        field: String,
+        sealed: Option<Vec<u8>>,
+    },
     /// Inserts or replaces the current value of a field.
     PutField {
         customer: CustomerId,
@@ -99,6 +108,8 @@ pub enum Conflict {
     CustomerExists(CustomerId),
     #[error("customer `{0}` does not exist or was erased")]
     NoSuchCustomer(CustomerId),
+    #[error("field `{field}` of customer `{customer}` changed since it was read")]
+    FieldChanged { customer: CustomerId, field: String },
 }
 
 /// The vault's storage. Implementations must:

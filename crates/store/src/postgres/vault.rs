@@ -215,6 +215,31 @@ async fn apply_writes(
                     return Ok(Err(Conflict::CustomerExists(id.clone())));
                 }
             }
+            Write::ExpectField {
+                customer,
+                field,
+                sealed,
+            } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                // The batch holds the audit_head lock, so no other writer can move the field
+                // between this read and the transaction's commit.
+                let now: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT sealed FROM customer_fields WHERE customer_id = $1 AND field = $2",
+                )
+                .bind(customer.as_str())
+                .bind(field)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(database)?;
+                if now != *sealed {
+                    return Ok(Err(Conflict::FieldChanged {
+                        customer: customer.clone(),
+                        field: field.clone(),
+                    }));
+                }
+            }
             Write::PutField {
                 customer,
                 value,

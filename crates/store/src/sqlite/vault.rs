@@ -1,8 +1,6 @@
 //! The vault on SQLite: reads through the pool, writes through one group-commit writer with
 //! a connection of its own.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
@@ -17,7 +15,10 @@ use custodian_core::vault::{
 };
 
 use super::{SqliteStore, database};
-use crate::writer::{BatchBackend, ChainHead, CustomerState, Writer, admit, customers_in};
+use crate::writer::{
+    BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
+    customers_in,
+};
 
 /// The vault's storage on SQLite. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -89,7 +90,7 @@ async fn apply_batch(
     signer: &CheckpointSigner,
     batch: &[Transaction],
 ) -> Result<Vec<Result<(), Conflict>>, StoreError> {
-    let outcomes = admit(batch, customer_states(conn, &customers_in(batch)).await?);
+    let outcomes = admit(batch, batch_state(conn, batch).await?);
     let admitted: Vec<&Transaction> = batch
         .iter()
         .zip(&outcomes)
@@ -106,6 +107,7 @@ async fn apply_batch(
     for write in admitted.iter().flat_map(|tx| &tx.writes) {
         match write {
             Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
+            Write::ExpectField { .. } => {}
             Write::PutField {
                 customer,
                 value,
@@ -205,13 +207,14 @@ async fn apply_batch(
     Ok(outcomes)
 }
 
-/// The state before the batch of every customer it touches.
-async fn customer_states(
+/// The state before the batch of every customer it touches, and the current values of the
+/// fields its preconditions name.
+async fn batch_state(
     conn: &mut SqliteConnection,
-    ids: &[&CustomerId],
-) -> Result<HashMap<CustomerId, CustomerState>, StoreError> {
-    let mut states = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+    batch: &[Transaction],
+) -> Result<BatchState, StoreError> {
+    let mut state = BatchState::default();
+    for chunk in customers_in(batch).chunks(ROWS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT id, erased_at IS NULL AS live FROM customers WHERE id IN (",
         );
@@ -222,15 +225,34 @@ async fn customer_states(
         q.push(")");
         for row in q.build().fetch_all(&mut *conn).await.map_err(database)? {
             let live: bool = row.try_get("live").map_err(database)?;
-            let state = if live {
+            let s = if live {
                 CustomerState::Live
             } else {
                 CustomerState::Erased
             };
-            states.insert(customer_id(&row, "id")?, state);
+            state.customers.insert(customer_id(&row, "id")?, s);
         }
     }
-    Ok(states)
+    for chunk in customers_expected_in(batch).chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT customer_id, field, sealed FROM customer_fields WHERE customer_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_str().to_owned());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(database)? {
+            let key = (
+                customer_id(&row, "customer_id")?,
+                row.try_get("field").map_err(database)?,
+            );
+            state
+                .fields
+                .insert(key, row.try_get("sealed").map_err(database)?);
+        }
+    }
+    Ok(state)
 }
 
 /// Chains the admitted transactions' audit events after the current head, in one statement
