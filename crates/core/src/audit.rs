@@ -203,6 +203,11 @@ impl ChainVerifier {
         if entry_hash(entry.seq, &entry.prev_hash, &entry.event) != entry.hash {
             return Err(ChainBreak::Altered { seq: entry.seq });
         }
+        // The customer column is a copy of the hashed event's, kept for breach-impact
+        // queries: it must say the same.
+        if entry.decode().map(|e| e.customer) != Some(entry.customer.clone()) {
+            return Err(ChainBreak::Altered { seq: entry.seq });
+        }
         while let Some(c) = self
             .checkpoints
             .get(self.next_checkpoint)
@@ -334,6 +339,16 @@ mod tests {
         assert_eq!(
             verify(&entries, vec![checkpoint]),
             Err(ChainBreak::CheckpointMismatch { seq: 10 })
+        );
+    }
+
+    #[test]
+    fn a_customer_column_that_disagrees_with_the_event_is_found() {
+        let mut entries = chain(5);
+        entries[2].customer = Some("cus_00000000000000000000000000000063".into());
+        assert_eq!(
+            verify(&entries, vec![]),
+            Err(ChainBreak::Altered { seq: 3 })
         );
     }
 

@@ -96,7 +96,9 @@ impl LocalKeyring {
             let (version, encoded) = match item.split_once(':') {
                 Some((v, k)) => {
                     let v = v.trim().parse::<u32>().map_err(|_| {
-                        CryptoError::InvalidKey(format!("bad master key version `{v}`"))
+                        CryptoError::InvalidKey(
+                            "a master key version is not a number (write `N:<base64>`)".into(),
+                        )
                     })?;
                     (v, k)
                 }

@@ -66,6 +66,14 @@ type DataStores = (
     Data,
 );
 
+/// Whether `inner` is `outer` or lies below it (both exist).
+fn is_inside(inner: &std::path::Path, outer: &std::path::Path) -> bool {
+    match (inner.canonicalize(), outer.canonicalize()) {
+        (Ok(inner), Ok(outer)) => inner.starts_with(outer),
+        _ => false,
+    }
+}
+
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -77,6 +85,11 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
     crate::serve::create_private_dir(&config.data_dir, "data directory")?;
     let keys_dir = config.keys_dir();
     crate::serve::create_private_dir(&keys_dir, "key directory")?;
+    if is_inside(&keys_dir, &config.data_dir) {
+        return Err(Failure::invalid(
+            "error: `keys.dir` is inside `data_dir`: keep the keys apart, or a backup of the data holds them",
+        ));
+    }
     let keys = Keys::load(config)?;
     let cannot = |what: &str, e: custodian_core::StoreError| {
         Failure::invalid(format!("error: cannot open {what}: {e}"))
@@ -103,6 +116,16 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         }
     };
     let database = config.database();
+    if config
+        .keys
+        .database_url
+        .as_ref()
+        .is_some_and(|k| k.expose() == database)
+    {
+        return Err(Failure::invalid(
+            "error: `keys.database_url` names the data's own database: keep the keys apart, or a backup of the data holds them",
+        ));
+    }
     let (archive, health, vault_store, data): DataStores = if is_postgres(&database) {
         let s = PgStore::open(&database)
             .await
@@ -132,6 +155,28 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             Data::Sqlite(s),
         )
     };
+    // A key store that is new or empty while the data holds customers means the keys are
+    // not where they should be (a moved or missing key directory): starting would show
+    // every customer as erased.
+    let keys_held: u64 = key_store
+        .key_versions()
+        .await
+        .map_err(|e| cannot("the data-key store", e))?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    if keys_held == 0
+        && vault_store
+            .live_customers()
+            .await
+            .map_err(|e| cannot("the vault", e))?
+            > 0
+    {
+        return Err(Failure::invalid(format!(
+            "error: the data-key store in `{}` holds no key but the database holds customers: is `keys.dir` (or `keys.database_url`) right?",
+            keys_dir.display()
+        )));
+    }
     Ok(Opened {
         archive,
         health,

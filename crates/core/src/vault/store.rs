@@ -132,6 +132,9 @@ pub trait VaultStore: Send + Sync {
     /// Customers whose current index of this kind equals `index`.
     async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError>;
 
+    /// How many customers are not erased.
+    async fn live_customers(&self) -> Result<u64, StoreError>;
+
     /// Earlier values of the customer's fields, oldest first.
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError>;
 

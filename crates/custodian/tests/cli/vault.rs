@@ -224,3 +224,33 @@ fn configured_master_keys_need_the_other_keys_too() {
             "re-wrapped 0 data key(s) under master key version 1",
         ));
 }
+
+#[test]
+fn serve_refuses_keys_that_are_missing_or_kept_with_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start_with(dir.path(), &token_env());
+    create(&server.address, 1);
+    stop(&mut server);
+
+    // Pointed at an empty key directory, every customer would look erased: refuse instead.
+    let elsewhere = dir.path().join("empty-keys");
+    custodian(dir.path())
+        .args(["keys", "status"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .env("CUSTODIAN_KEYS__DIR", &elsewhere)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "holds no key but the database holds customers",
+        ));
+
+    // Keys inside the data directory would travel in every backup of the data.
+    custodian(dir.path())
+        .args(["keys", "status"])
+        .env("CUSTODIAN_DATA_DIR", &data)
+        .env("CUSTODIAN_KEYS__DIR", data.join("keys"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`keys.dir` is inside `data_dir`"));
+}

@@ -386,6 +386,14 @@ impl VaultStore for PgVault {
         .collect()
     }
 
+    async fn live_customers(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE erased_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))
+    }
+
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError> {
         // Oldest first by the instant itself, then by insertion (SQLite: text, then rowid).
         sqlx::query(

@@ -11,7 +11,7 @@ use custodian_core::ids::CustomerId;
 use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
-use super::{connect_options, database, migration, open_pool};
+use super::{connect_options, database, end_transaction, migration, open_pool};
 use crate::writer::{BatchBackend, BatchWriter};
 
 #[derive(Debug, Clone)]
@@ -70,28 +70,14 @@ impl BatchBackend for KeyWriter {
             .execute(&mut self.conn)
             .await
             .map_err(database)?;
-        let changed = match apply_key_ops(&mut self.conn, batch).await {
-            Ok(changed) => changed,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
-                return Err(e);
-            }
-        };
-        sqlx::query("COMMIT")
-            .execute(&mut self.conn)
-            .await
-            .map_err(database)?;
+        let outcome = apply_key_ops(&mut self.conn, batch).await;
+        let changed = end_transaction(&mut self.conn, outcome).await?;
         let destroyed = batch
             .iter()
             .zip(&changed)
             .any(|(op, c)| *c && matches!(op, KeyOp::Destroy(_)));
         if destroyed {
-            // The write-ahead log still holds the pages as they were before the delete: fold
-            // it into the database (where secure_delete zeroed the rows) and truncate it.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut self.conn)
-                .await
-                .map_err(database)?;
+            truncate_wal(&mut self.conn).await?;
         }
         Ok(changed)
     }
@@ -134,6 +120,28 @@ async fn apply_key_ops(
         });
     }
     Ok(changed)
+}
+
+/// Folds the write-ahead log into the database (where `secure_delete` zeroed the destroyed
+/// keys) and truncates it: until then the log still holds the pages as they were before the
+/// delete. A reader can keep the checkpoint from finishing, so it is retried; if it still
+/// cannot finish, the next destruction (or the next start) will.
+async fn truncate_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    for _ in 0..20 {
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(database)?;
+        let busy: i64 = row.try_get(0).map_err(database)?;
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tracing::warn!(
+        "the key store's write-ahead log could not be truncated yet; destroyed keys linger in it until the next checkpoint"
+    );
+    Ok(())
 }
 
 async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, StoreError> {

@@ -119,6 +119,27 @@ fn migrator() -> Migrator {
     ])
 }
 
+/// Ends a transaction opened with `BEGIN IMMEDIATE`: commits on success, rolls back
+/// otherwise — also when the commit itself fails, so the connection never stays inside a
+/// transaction and every later batch fails with it.
+async fn end_transaction<T>(
+    conn: &mut sqlx::SqliteConnection,
+    outcome: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let outcome = match outcome {
+        Ok(value) => sqlx::query("COMMIT")
+            .execute(&mut *conn)
+            .await
+            .map(|_| value)
+            .map_err(database),
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    outcome
+}
+
 fn database(e: sqlx::Error) -> StoreError {
     StoreError::Database(Box::new(e))
 }

@@ -14,7 +14,7 @@ use custodian_core::vault::{
     Write,
 };
 
-use super::{SqliteStore, database};
+use super::{SqliteStore, database, end_transaction};
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
     customers_in,
@@ -62,19 +62,8 @@ impl BatchBackend for SqliteWriter {
             .execute(&mut self.conn)
             .await
             .map_err(database)?;
-        match apply_batch(&mut self.conn, &self.signer, batch).await {
-            Ok(outcomes) => {
-                sqlx::query("COMMIT")
-                    .execute(&mut self.conn)
-                    .await
-                    .map_err(database)?;
-                Ok(outcomes)
-            }
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
-                Err(e)
-            }
-        }
+        let outcome = apply_batch(&mut self.conn, &self.signer, batch).await;
+        end_transaction(&mut self.conn, outcome).await
     }
 }
 
@@ -376,6 +365,14 @@ impl VaultStore for SqliteVault {
         .iter()
         .map(|row| customer_id(row, "customer_id"))
         .collect()
+    }
+
+    async fn live_customers(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE erased_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))
     }
 
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError> {
