@@ -20,23 +20,38 @@ use crate::auth::Caller;
 use crate::error::HttpError;
 use crate::request::{BodyShape, CustomerPath, JsonBody, Purpose};
 
-/// `{"fields": {"category.field": value, ...}}`, for creation and correction.
-#[derive(Debug, Deserialize)]
+/// `{"fields": {"category.field": value, ...}}`, for creation and correction. Holds personal
+/// values: its `Debug` names the fields only.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldsBody {
     fields: Map<String, Value>,
+}
+
+impl std::fmt::Debug for FieldsBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldsBody")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl BodyShape for FieldsBody {
     const SHAPE: &'static str = "an object `{\"fields\": {\"<category>.<field>\": <value>}}`";
 }
 
-/// `{"email": "..."}` or `{"phone": "..."}`.
-#[derive(Debug, Deserialize)]
+/// `{"email": "..."}` or `{"phone": "..."}`. Its `Debug` never shows the value.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LookupBody {
     email: Option<String>,
     phone: Option<String>,
+}
+
+impl std::fmt::Debug for LookupBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupBody(<redacted>)")
+    }
 }
 
 impl BodyShape for LookupBody {

@@ -1,6 +1,7 @@
 //! The vault on PostgreSQL: reads through the pool, writes through one group-commit writer
-//! with a connection of its own. Mirrors `sqlite/vault.rs` statement for statement; the
-//! differences are commented where they are.
+//! with a connection of its own. Unlike SQLite's, a batch is applied write by write, each
+//! transaction under a savepoint: PostgreSQL statements cost no thread hand-off, and the
+//! conformance suite holds both to the same behaviour.
 
 use async_trait::async_trait;
 use jiff::Timestamp;

@@ -146,18 +146,8 @@ async fn truncate_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
 
 async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, StoreError> {
     let done = match op {
-        KeyOp::Put(key) => {
-            sqlx::query(
-                "INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) \
-             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(key.customer.as_str())
-            .bind(i64::from(key.key_version))
-            .bind(i64::from(key.wrapped.kek_version))
-            .bind(&key.wrapped.bytes)
-            .execute(&mut *conn)
-            .await
-        }
+        // New keys go in together, in `apply_key_ops`.
+        KeyOp::Put(_) => return Ok(false),
         KeyOp::Destroy(customer) => {
             sqlx::query("DELETE FROM data_keys WHERE customer_id = ?")
                 .bind(customer.as_str())

@@ -154,19 +154,27 @@ async fn apply_batch(
         });
         q.build().execute(&mut *conn).await.map_err(database)?;
     }
-    let (set, removed): (Vec<_>, Vec<_>) = indexes.into_iter().partition(|(_, _, h)| h.is_some());
+    let set: Vec<(&CustomerId, &str, &[u8; 32])> = indexes
+        .iter()
+        .filter_map(|(c, k, h)| h.map(|h| (*c, *k, h)))
+        .collect();
+    let removed: Vec<(&CustomerId, &str)> = indexes
+        .iter()
+        .filter(|(_, _, h)| h.is_none())
+        .map(|(c, k, _)| (*c, *k))
+        .collect();
     for chunk in set.chunks(ROWS_PER_STATEMENT) {
         let mut q =
             QueryBuilder::<Sqlite>::new("INSERT INTO blind_indexes (customer_id, kind, hash) ");
         q.push_values(chunk, |mut row, (customer, kind, hash)| {
             row.push_bind(customer.as_str().to_owned())
                 .push_bind((*kind).to_owned())
-                .push_bind(hash.map(|h| h.to_vec()).unwrap_or_default());
+                .push_bind(hash.to_vec());
         });
         q.push(" ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash");
         q.build().execute(&mut *conn).await.map_err(database)?;
     }
-    for (customer, kind, _) in removed {
+    for (customer, kind) in removed {
         sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
             .bind(customer.as_str())
             .bind(kind)
@@ -267,9 +275,9 @@ async fn append_audit(
         })
         .transpose()?;
     let mut head = ChainHead::new(last);
-    let entries: Vec<AuditEntry> = events
+    let entries: Vec<AuditEntry> = admitted
         .iter()
-        .flat_map(|e| head.append(std::slice::from_ref(*e)))
+        .flat_map(|tx| head.append(&tx.audit))
         .collect();
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Sqlite>::new(
