@@ -77,20 +77,37 @@ pub fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Server {
 
 /// One request over a fresh connection; `None` if the server went away mid-request.
 pub fn request(address: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    request_with(address, method, path, &[], body).map(|(status, _, body)| (status, body))
+}
+
+/// One request with extra headers (`name: value`, written as given); returns the status,
+/// the response's header lines and its body. `None` if the server went away mid-request.
+pub fn request_with(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, Vec<String>, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let header_lines = head.lines().skip(1).map(str::to_owned).collect();
+    Some((status, header_lines, body.to_owned()))
 }

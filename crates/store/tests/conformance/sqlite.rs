@@ -150,3 +150,123 @@ async fn a_destroyed_key_leaves_no_bytes_behind() {
     let found = bytes.windows(marker.len()).any(|w| w == marker.as_slice());
     assert!(!found, "the destroyed key is still in the files");
 }
+
+/// Two handles on one database file, as two processes would have (each its own writer
+/// connection, its own handle on the key database), appending audit events at the same
+/// time: the chain stays one chain — it verifies, from either handle, and holds every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_file_keep_one_audit_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let mut vaults: Vec<Arc<dyn VaultStore>> = Vec::new();
+    for _ in 0..2 {
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        vaults.push(Arc::new(store.vault(crate::suite::signer()).await.unwrap()));
+    }
+    let one = Arc::new(Fixture::new(vaults[0].clone()).await);
+    // The second process's key directory: the same master key, the same key database.
+    let keys_two = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(one.keys_dir.path()).unwrap() {
+        let from = entry.unwrap().path();
+        let name = from.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("master-") {
+            std::fs::copy(&from, keys_two.path().join(name)).unwrap();
+        }
+    }
+    let key_db = one.keys_dir.path().join("data-keys.db");
+    let key_store_two = Arc::new(
+        SqliteKeyStore::open(key_db.to_str().unwrap())
+            .await
+            .unwrap(),
+    );
+    let two = Arc::new(Fixture::with_keys(
+        vaults[1].clone(),
+        keys_two,
+        key_store_two,
+    ));
+
+    // Twenty clients, ten on each handle, each creating five customers one after another:
+    // the two writers commit many batches each, in turns.
+    let mut tasks = Vec::new();
+    for client in 0..20u32 {
+        let f = if client % 2 == 0 {
+            one.clone()
+        } else {
+            two.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut created = Vec::new();
+            for k in 0..5 {
+                let n = client * 5 + k;
+                let input = crate::suite::fields(serde_json::json!({
+                    "account_name.full_name": format!("Hai Tiến Trình {n}"),
+                    "account_email.email": format!("p{n}@example.com"),
+                }));
+                let id = f
+                    .vault
+                    .create(&crate::suite::ctx("account"), &input)
+                    .await
+                    .unwrap();
+                created.push((client % 2, n, id));
+            }
+            created
+        }));
+    }
+    let mut created = Vec::new();
+    for t in tasks {
+        created.extend(t.await.unwrap());
+    }
+    // The premise: one handle carried on the chain the other had written (SQLite's busy
+    // handler tends to let one writer run for a while before the other gets the lock).
+    let handle_of = |customer: &str| {
+        created
+            .iter()
+            .find(|(_, _, id)| id.as_str() == customer)
+            .map(|(h, _, _)| *h)
+            .unwrap()
+    };
+    let order: Vec<u32> = vaults[0]
+        .audit_entries(0, 1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| handle_of(e.customer.as_deref().unwrap()))
+        .collect();
+    let turns = order.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(turns >= 1, "the two handles did not both write: {order:?}");
+
+    for vault in &vaults {
+        let report = crate::suite::verify_chain(vault.as_ref()).await;
+        assert_eq!(report.entries, 100, "{report:?}");
+        assert_eq!(report.last_seq, 100, "{report:?}");
+        let entries = vault.audit_entries(0, 1_000).await.unwrap();
+        let mut named: Vec<String> = entries
+            .iter()
+            .map(|e| e.decode().unwrap())
+            .filter(|e| e.action == "customer.create")
+            .map(|e| e.customer.unwrap())
+            .collect();
+        named.sort();
+        let mut ids: Vec<String> = created.iter().map(|(_, _, id)| id.to_string()).collect();
+        ids.sort();
+        assert_eq!(
+            named, ids,
+            "one creation event per customer, from both processes"
+        );
+    }
+    // Each process reads the other's customers.
+    for (handle, n, id) in &created {
+        let reader = if *handle == 0 { &two } else { &one };
+        let view = reader
+            .vault
+            .read(&crate::suite::ctx("account"), id)
+            .await
+            .unwrap();
+        assert_eq!(
+            view.fields["account_email.email"],
+            Disclosure::Value(format!("p{n}@example.com"))
+        );
+    }
+    let report = crate::suite::verify_chain(vaults[1].as_ref()).await;
+    assert_eq!(report.entries, 200, "{report:?}");
+}

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use custodian_core::access::{Disclosure, Principal, Withheld};
-use custodian_core::audit::{ChainVerifier, CheckpointSigner};
+use custodian_core::audit::{AuditEvent, ChainVerifier, CheckpointSigner, Decision};
 use custodian_core::clock::SystemClock;
-use custodian_core::ids::CustomerId;
+use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::notice::NoticeArchive;
 use custodian_core::vault::KeyStore;
 use custodian_core::vault::{
-    Lookup, RequestContext, Transaction, Vault, VaultError, VaultStore, Write,
+    BlindIndex, Lookup, RequestContext, SealedField, StoredHistory, Transaction, Vault, VaultError,
+    VaultStore, Write,
 };
 use custodian_crypto::{BlindIndexKey, KeyWrapper, LocalKeyring, SecretKey};
 use custodian_policy::{DEFAULT_POLICY, parse};
@@ -40,11 +41,15 @@ macro_rules! conformance_tests {
             the_audit_chain_verifies_and_names_no_values,
             concurrent_commits_are_grouped_and_all_durable,
             rotation_rewraps_every_key_while_serving,
+            concurrent_transactions_apply_as_if_one_by_one,
+            concurrent_corrections_keep_every_earlier_value,
+            an_interrupted_rotation_resumes,
         );
     };
-    (@cases $backend:path; $($case:ident,)+) => {
+    (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
             async fn $case() {
                 let Some(backend) = $backend().await else { return };
                 crate::suite::$case(backend).await;
@@ -479,7 +484,7 @@ pub async fn conflicts_write_nothing_not_even_audit(b: Backend) {
     assert_eq!(event.decision, custodian_core::audit::Decision::Denied);
 }
 
-async fn verify_chain(store: &dyn VaultStore) -> custodian_core::audit::ChainReport {
+pub async fn verify_chain(store: &dyn VaultStore) -> custodian_core::audit::ChainReport {
     let signer = signer();
     let mut verifier =
         ChainVerifier::new(&signer, store.audit_checkpoints().await.unwrap()).unwrap();
@@ -570,14 +575,18 @@ pub async fn rotation_rewraps_every_key_while_serving(b: Backend) {
     }
     assert_eq!(f.keyring.add_version().unwrap(), 2);
     // Reads, writes and new customers keep going during the rotation.
+    let operations = 3 * ids.len();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let busy = {
-        let f = f.clone();
-        let ids = ids.clone();
+        let (f, ids, done) = (f.clone(), ids.clone(), done.clone());
         tokio::spawn(async move {
+            let tick = || done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             for (n, id) in ids.iter().enumerate() {
                 f.vault.read(&ctx("account"), id).await.unwrap();
+                tick();
                 let change = fields(json!({"account_name.full_name": format!("Quay đổi {n}")}));
                 f.vault.correct(&ctx("account"), id, &change).await.unwrap();
+                tick();
                 create(
                     &f,
                     &format!("Mới {n}"),
@@ -585,10 +594,18 @@ pub async fn rotation_rewraps_every_key_while_serving(b: Backend) {
                     &format!("+849300{n:05}"),
                 )
                 .await;
+                tick();
             }
         })
     };
     let first = f.vault.rewrap_keys(7, |_| {}).await.unwrap();
+    // The load really ran during the rotation: it had begun, and had not finished, when the
+    // first pass returned.
+    let during = done.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        during > 0 && during < operations,
+        "{during} of {operations} operations were done when the rotation ended: no overlap"
+    );
     busy.await.unwrap();
     // A second pass (as after a crash, or to catch keys created meanwhile) finishes the job.
     f.vault.rewrap_keys(7, |_| {}).await.unwrap();
@@ -607,5 +624,551 @@ pub async fn rotation_rewraps_every_key_while_serving(b: Backend) {
             Some(format!("Quay đổi {n}"))
         );
     }
+    verify_chain(b.store.as_ref()).await;
+}
+
+/// A stand-in for ciphertext: the store never looks inside.
+fn sealed(field: &str, value: &str) -> SealedField {
+    SealedField {
+        field: field.to_owned(),
+        sealed: value.as_bytes().to_vec(),
+        key_version: 1,
+    }
+}
+
+/// One transaction with one audit event naming it, so the chain shows what was committed.
+fn tx(name: &str, customer: &CustomerId, writes: Vec<Write>) -> Transaction {
+    let event = AuditEvent {
+        at: jiff::Timestamp::UNIX_EPOCH,
+        actor: "system:conformance".into(),
+        action: name.to_owned(),
+        customer: Some(customer.to_string()),
+        categories: Vec::new(),
+        fields: Vec::new(),
+        withheld: Vec::new(),
+        purpose: None,
+        decision: Decision::Allowed,
+        request_id: None,
+    };
+    Transaction {
+        writes,
+        audit: vec![event],
+    }
+}
+
+const EMAIL: &str = "account_email.email";
+const PHONE: &str = "account_phone.phone";
+const NAME: &str = "account_name.full_name";
+
+/// The index hash of step `step` in the run `run` (runs must not share hashes).
+fn hash(run: u8, step: u8) -> [u8; 32] {
+    [run.wrapping_mul(16).wrapping_add(step); 32]
+}
+
+/// Customer `a` is created, written to, indexed and purged, then written to again (refused
+/// three ways); customer `b` is created and has its email corrected twice, each time with
+/// its history and index, and survives a refused transaction that also named `a`.
+fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
+    let at = jiff::Timestamp::UNIX_EPOCH;
+    let history = |customer: &CustomerId, field: &str, value: &str| Write::PutHistory {
+        customer: customer.clone(),
+        entry: StoredHistory {
+            id: HistoryId::generate().unwrap(),
+            replaced_at: at,
+            value: sealed(field, value),
+        },
+    };
+    let put = |customer: &CustomerId, field: &str, value: &str| Write::PutField {
+        customer: customer.clone(),
+        value: sealed(field, value),
+        at,
+    };
+    let index = |customer: &CustomerId, kind: &str, step: u8| Write::SetIndex {
+        customer: customer.clone(),
+        kind: kind.to_owned(),
+        hash: Some(hash(run, step)),
+    };
+    vec![
+        tx(
+            "t0.create",
+            a,
+            vec![
+                Write::CreateCustomer {
+                    id: a.clone(),
+                    created_at: at,
+                },
+                put(a, NAME, "a0"),
+                Write::CreateCustomer {
+                    id: b.clone(),
+                    created_at: at,
+                },
+                put(b, EMAIL, "b0"),
+                index(b, EMAIL, 0),
+            ],
+        ),
+        tx(
+            "t1.correct",
+            b,
+            vec![
+                history(b, EMAIL, "b0"),
+                put(b, EMAIL, "b1"),
+                index(b, EMAIL, 1),
+            ],
+        ),
+        tx(
+            "t2.correct",
+            b,
+            vec![
+                history(b, EMAIL, "b1"),
+                put(b, EMAIL, "b2"),
+                index(b, EMAIL, 2),
+            ],
+        ),
+        tx(
+            "t3.index",
+            a,
+            vec![
+                index(a, EMAIL, 9),
+                history(a, NAME, "a0"),
+                put(a, NAME, "a1"),
+            ],
+        ),
+        tx(
+            "t4.purge",
+            a,
+            vec![Write::PurgeCustomer {
+                customer: a.clone(),
+                at,
+            }],
+        ),
+        tx("t5.write_purged", a, vec![put(a, NAME, "a2")]),
+        tx(
+            "t6.mixed",
+            b,
+            vec![
+                put(b, EMAIL, "b-lost"),
+                index(b, EMAIL, 7),
+                index(a, EMAIL, 8),
+            ],
+        ),
+        tx(
+            "t7.recreate",
+            a,
+            vec![Write::CreateCustomer {
+                id: a.clone(),
+                created_at: at,
+            }],
+        ),
+        tx(
+            "t8.purge_again",
+            a,
+            vec![Write::PurgeCustomer {
+                customer: a.clone(),
+                at,
+            }],
+        ),
+        tx("t9.index", b, vec![index(b, PHONE, 5)]),
+    ]
+}
+
+/// What a customer's rows amount to, without ids or times.
+#[derive(Debug, PartialEq, Eq)]
+struct Rows {
+    erased: bool,
+    fields: Vec<(String, Vec<u8>)>,
+    history: Vec<(String, Vec<u8>)>,
+}
+
+async fn rows(store: &dyn VaultStore, id: &CustomerId) -> Rows {
+    let customer = store.customer(id).await.unwrap().unwrap();
+    let mut fields: Vec<_> = customer
+        .fields
+        .into_iter()
+        .map(|f| (f.field, f.sealed))
+        .collect();
+    fields.sort();
+    let history = store
+        .history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.value.field, h.value.sealed))
+        .collect();
+    Rows {
+        erased: customer.erased,
+        fields,
+        history,
+    }
+}
+
+/// Who each index hash of a run finds: `a`, `b`, or nobody.
+async fn indexes(store: &dyn VaultStore, run: u8, a: &CustomerId, b: &CustomerId) -> Vec<String> {
+    let mut found = Vec::new();
+    for (kind, step) in [
+        (EMAIL, 0),
+        (EMAIL, 1),
+        (EMAIL, 2),
+        (EMAIL, 7),
+        (EMAIL, 8),
+        (EMAIL, 9),
+        (PHONE, 5),
+    ] {
+        let ids = store
+            .find_by_index(&BlindIndex {
+                kind: kind.to_owned(),
+                hash: hash(run, step),
+            })
+            .await
+            .unwrap();
+        let names: Vec<&str> = ids
+            .iter()
+            .map(|id| match id {
+                id if id == a => "a",
+                id if id == b => "b",
+                _ => "someone else",
+            })
+            .collect();
+        found.push(format!("{kind}#{step}:{}", names.join(",")));
+    }
+    found
+}
+
+/// A conflict, without the ids that differ from run to run.
+fn outcome(result: &Result<(), custodian_core::vault::Conflict>) -> String {
+    match result {
+        Ok(()) => "ok".to_owned(),
+        Err(c) => format!("{c:?}").split('(').next().unwrap().to_owned(),
+    }
+}
+
+/// Transactions on the same customers committed at once (so that they share a batch, or a
+/// few) end exactly as if committed one by one, in the order they were submitted: a write to
+/// a customer purged earlier in the same batch is refused, a refused transaction writes
+/// nothing of itself (not even its audit event), and the rest of the batch still applies.
+pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
+    let store = b.store.as_ref();
+    let (a1, b1) = (
+        CustomerId::generate().unwrap(),
+        CustomerId::generate().unwrap(),
+    );
+    let (a2, b2) = (
+        CustomerId::generate().unwrap(),
+        CustomerId::generate().unwrap(),
+    );
+    let before = store.audit_entries(0, 100_000).await.unwrap().len();
+
+    // All at once. `join!` first polls each future in turn, and a commit joins the writer's
+    // queue on its first poll: they are submitted in the script's order.
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9]: [Transaction; 10] =
+        script(1, &a1, &b1).try_into().unwrap();
+    let r = tokio::join!(
+        store.commit(t0),
+        store.commit(t1),
+        store.commit(t2),
+        store.commit(t3),
+        store.commit(t4),
+        store.commit(t5),
+        store.commit(t6),
+        store.commit(t7),
+        store.commit(t8),
+        store.commit(t9),
+    );
+    let together: Vec<String> = [r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9]
+        .iter()
+        .map(|r| outcome(r.as_ref().unwrap()))
+        .collect();
+    let audited: Vec<String> = store.audit_entries(0, 100_000).await.unwrap()[before..]
+        .iter()
+        .map(|e| e.decode().unwrap().action)
+        .collect();
+
+    // One by one.
+    let mut one_by_one = Vec::new();
+    for t in script(2, &a2, &b2) {
+        one_by_one.push(outcome(&store.commit(t).await.unwrap()));
+    }
+
+    assert_eq!(
+        together,
+        [
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "NoSuchCustomer",
+            "NoSuchCustomer",
+            "CustomerExists",
+            "NoSuchCustomer",
+            "ok"
+        ]
+    );
+    assert_eq!(together, one_by_one);
+    assert_eq!(
+        audited,
+        [
+            "t0.create",
+            "t1.correct",
+            "t2.correct",
+            "t3.index",
+            "t4.purge",
+            "t9.index"
+        ],
+        "the chain holds the admitted transactions, in order, and nothing of the refused"
+    );
+    let (ra, rb) = (rows(store, &a1).await, rows(store, &b1).await);
+    assert_eq!(ra, rows(store, &a2).await);
+    assert_eq!(rb, rows(store, &b2).await);
+    assert_eq!(
+        indexes(store, 1, &a1, &b1).await,
+        indexes(store, 2, &a2, &b2).await
+    );
+    // And what one by one means, spelled out.
+    assert_eq!(
+        ra,
+        Rows {
+            erased: true,
+            fields: vec![],
+            history: vec![]
+        },
+        "a purged customer keeps no field, history or index"
+    );
+    assert_eq!(
+        rb,
+        Rows {
+            erased: false,
+            fields: vec![(EMAIL.to_owned(), b"b2".to_vec())],
+            history: vec![
+                (EMAIL.to_owned(), b"b0".to_vec()),
+                (EMAIL.to_owned(), b"b1".to_vec())
+            ],
+        }
+    );
+    assert_eq!(
+        indexes(store, 1, &a1, &b1).await,
+        [
+            "account_email.email#0:",
+            "account_email.email#1:",
+            "account_email.email#2:b",
+            "account_email.email#7:",
+            "account_email.email#8:",
+            "account_email.email#9:",
+            "account_phone.phone#5:b",
+        ]
+    );
+    verify_chain(store).await;
+
+    // Through the vault: an erasure racing corrections of the same customer. Whichever
+    // correction lands, the customer ends erased, with nothing left behind.
+    let f = Fixture::new(b.store.clone()).await;
+    let c = create(&f, "Đua Xoá", "dua.xoa@example.com", "+84908000001").await;
+    let account = ctx("account");
+    let to_one = fields(json!({NAME: "Đua Một", EMAIL: "dua.mot@example.com"}));
+    let to_two = fields(json!({NAME: "Đua Hai", EMAIL: "dua.hai@example.com"}));
+    let (first, erased, second) = tokio::join!(
+        f.vault.correct(&account, &c, &to_one),
+        f.vault.erase(&account, &c),
+        f.vault.correct(&account, &c, &to_two),
+    );
+    erased.unwrap();
+    for correction in [first, second] {
+        assert!(
+            matches!(correction, Ok(()) | Err(VaultError::Rejected(_))),
+            "a correction racing an erasure failed otherwise: {correction:?}"
+        );
+    }
+    let view = f.vault.read(&ctx("account"), &c).await.unwrap();
+    assert!(
+        view.fields
+            .values()
+            .all(|d| *d == Disclosure::Withheld(Withheld::Erased))
+    );
+    assert_eq!(
+        rows(store, &c).await,
+        Rows {
+            erased: true,
+            fields: vec![],
+            history: vec![]
+        }
+    );
+    assert!(f.key_store.get(&c).await.unwrap().is_none());
+    for email in [
+        "dua.xoa@example.com",
+        "dua.mot@example.com",
+        "dua.hai@example.com",
+    ] {
+        assert!(
+            f.vault
+                .lookup(&ctx("account"), &Lookup::Email(email.into()))
+                .await
+                .unwrap()
+                .is_empty(),
+            "an erased customer is still found by {email}"
+        );
+    }
+    verify_chain(store).await;
+}
+
+/// The name history of a customer, oldest first, then their current name.
+async fn names(f: &Fixture, id: &CustomerId) -> (Vec<String>, Option<String>) {
+    let history = f
+        .vault
+        .history(&ctx("account"), id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.field == NAME)
+        .map(|h| match h.value {
+            Disclosure::Value(v) => v,
+            Disclosure::Withheld(w) => panic!("history withheld: {w:?}"),
+        })
+        .collect();
+    let view = f.vault.read(&ctx("account"), id).await.unwrap();
+    (history, value(&view, NAME))
+}
+
+/// Corrections of the same field committed at once all count: the customer ends with one of
+/// the new values and every earlier one in the history, once — as if applied one by one in
+/// some order. A correction of another field at the same time is not lost either.
+pub async fn concurrent_corrections_keep_every_earlier_value(b: Backend) {
+    let f = Fixture::new(b.store.clone()).await;
+    let id = create(&f, "Sửa Gốc", "sua.goc@example.com", "+84908000002").await;
+    let rename = |n: &str| fields(json!({ NAME: n }));
+    let account = ctx("account");
+    let (to_one, to_two, to_three) = (rename("Sửa Một"), rename("Sửa Hai"), rename("Sửa Ba"));
+    let to_email = fields(json!({EMAIL: "sua.moi@example.com"}));
+    let (one, two, three, email) = tokio::join!(
+        f.vault.correct(&account, &id, &to_one),
+        f.vault.correct(&account, &id, &to_two),
+        f.vault.correct(&account, &id, &to_three),
+        f.vault.correct(&account, &id, &to_email),
+    );
+    for (n, result) in [one, two, three, email].into_iter().enumerate() {
+        assert!(result.is_ok(), "correction {n} failed: {result:?}");
+    }
+    let (history, current) = names(&f, &id).await;
+    let current = current.unwrap();
+    assert_eq!(
+        history.len(),
+        3,
+        "every replaced name is kept once: {history:?}, now {current:?}"
+    );
+    assert_eq!(history[0], "Sửa Gốc", "the original name comes first");
+    let mut all: Vec<&str> = history[1..]
+        .iter()
+        .map(String::as_str)
+        .chain([current.as_str()])
+        .collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        ["Sửa Ba", "Sửa Hai", "Sửa Một"],
+        "each new name is current or in the history, once: {history:?}, now {current:?}"
+    );
+    let view = f.vault.read(&ctx("account"), &id).await.unwrap();
+    assert_eq!(
+        value(&view, EMAIL).as_deref(),
+        Some("sua.moi@example.com"),
+        "the concurrent email correction was lost"
+    );
+    let emails: Vec<_> = f
+        .vault
+        .history(&ctx("account"), &id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.field == EMAIL)
+        .map(|h| h.value)
+        .collect();
+    assert_eq!(emails, [Disclosure::Value("sua.goc@example.com".into())]);
+
+    // Then one after another, on a second customer: each is the last value in turn.
+    let other = create(&f, "Nối Gốc", "noi.goc@example.com", "+84908000003").await;
+    for n in ["Nối Một", "Nối Hai"] {
+        f.vault
+            .correct(&ctx("account"), &other, &rename(n))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        names(&f, &other).await,
+        (
+            vec!["Nối Gốc".to_owned(), "Nối Một".to_owned()],
+            Some("Nối Hai".to_owned())
+        )
+    );
+    verify_chain(b.store.as_ref()).await;
+}
+
+/// A rotation stopped mid-way — its future dropped after the first batch, as a crash would
+/// stop it — leaves some keys under the new master key and some under the old, every
+/// customer readable; run again, it finishes the job.
+pub async fn an_interrupted_rotation_resumes(b: Backend) {
+    let f = Fixture::new(b.store.clone()).await;
+    let mut ids = Vec::new();
+    for n in 0..40u32 {
+        ids.push(
+            create(
+                &f,
+                &format!("Dừng {n}"),
+                &format!("d{n}@example.com"),
+                &format!("+849400{n:05}"),
+            )
+            .await,
+        );
+    }
+    let all_readable = |stage: &'static str| {
+        let (f, ids) = (&f, &ids);
+        async move {
+            for (n, id) in ids.iter().enumerate() {
+                let view = f.vault.read(&ctx("account"), id).await.unwrap();
+                assert_eq!(
+                    value(&view, NAME),
+                    Some(format!("Dừng {n}")),
+                    "{stage}: customer {n}"
+                );
+            }
+        }
+    };
+    assert_eq!(f.keyring.add_version().unwrap(), 2);
+    let (interrupt, interrupted) = tokio::sync::oneshot::channel::<u64>();
+    let mut interrupt = Some(interrupt);
+    let rotation = f.vault.rewrap_keys(2, |p| {
+        if p.rewrapped > 0
+            && let Some(interrupt) = interrupt.take()
+        {
+            let _ = interrupt.send(p.rewrapped);
+        }
+    });
+    tokio::select! {
+        biased;
+        after = interrupted => assert_eq!(after.unwrap(), 2, "interrupted after the first batch"),
+        done = rotation => panic!("the rotation was not interrupted: {done:?}"),
+    }
+    let versions = f.key_store.key_versions().await.unwrap();
+    let under = |v: u32| {
+        versions
+            .iter()
+            .find(|(k, _)| *k == v)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert!(
+        under(2) >= 2 && under(1) > 0 && under(1) + under(2) == 40,
+        "half rotated: {versions:?}"
+    );
+    all_readable("half rotated").await;
+
+    let resumed = f.vault.rewrap_keys(2, |_| {}).await.unwrap();
+    assert_eq!(resumed.target_version, 2);
+    assert!(
+        resumed.rewrapped > 0 && resumed.rewrapped <= under(1),
+        "the second pass rewrapped what was left: {resumed:?}, {versions:?}"
+    );
+    assert_eq!(
+        f.key_store.key_versions().await.unwrap(),
+        vec![(2, 40)],
+        "every key is under the new version"
+    );
+    all_readable("resumed").await;
     verify_chain(b.store.as_ref()).await;
 }
