@@ -36,10 +36,15 @@ impl PgKeyStore {
             StoreError::Database("the PostgreSQL URL is not a valid `postgres://` URL".into())
         })?;
         let mut conn = options.connect().await.map_err(database)?;
-        sqlx::query("CREATE SCHEMA IF NOT EXISTS custodian_keys")
-            .execute(&mut conn)
-            .await
-            .map_err(database)?;
+        // `CREATE SCHEMA IF NOT EXISTS` races with itself: instances starting at once take
+        // turns under a transaction-scoped advisory lock.
+        sqlx::raw_sql(
+            "BEGIN; SELECT pg_advisory_xact_lock(7370212469083510001); \
+             CREATE SCHEMA IF NOT EXISTS custodian_keys; COMMIT",
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(database)?;
         conn.close().await.map_err(database)?;
         let options = options
             .options([("synchronous_commit", "on"), ("search_path", SCHEMA)])
