@@ -3,22 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_refused, spawn_app};
-
-const SECRET: &str = "marker-7f3a@example.com";
-
-async fn create(
-    app: &TestApp,
-    purpose: &str,
-    fields: serde_json::Value,
-) -> axum::response::Response {
-    app.call(
-        "POST",
-        &format!("/v1/customers{purpose}"),
-        Some(json!({ "fields": fields })),
-    )
-    .await
-}
+use crate::helpers::{SECRET, assert_refused, create, spawn_app};
 
 #[tokio::test]
 async fn an_unknown_or_missing_purpose_is_refused() {

@@ -223,3 +223,16 @@ pub async fn assert_error(response: Response<Body>, status: u16, code: &str) -> 
     );
     body["error"].clone()
 }
+
+/// A value the refusal tests send, that no response may repeat.
+pub const SECRET: &str = "marker-7f3a@example.com";
+
+/// `POST /v1/customers{purpose}` with `{"fields": fields}`.
+pub async fn create(app: &TestApp, purpose: &str, fields: Value) -> Response<Body> {
+    app.call(
+        "POST",
+        &format!("/v1/customers{purpose}"),
+        Some(serde_json::json!({ "fields": fields })),
+    )
+    .await
+}
