@@ -343,29 +343,30 @@ impl VaultStore for PgVault {
     }
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
-        let Some(row) = sqlx::query("SELECT created_at, erased_at FROM customers WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(database)?
-        else {
-            return Ok(None);
-        };
-        let erased_at: Option<String> = row.try_get("erased_at").map_err(database)?;
-        let fields = sqlx::query(
-            "SELECT field, sealed, key_version FROM customer_fields WHERE customer_id = $1 \
-             ORDER BY field",
+        // One query, so the customer and their fields are read from the same snapshot.
+        let rows = sqlx::query(
+            "SELECT c.created_at, c.erased_at, f.field, f.sealed, f.key_version \
+             FROM customers c LEFT JOIN customer_fields f ON f.customer_id = c.id \
+             WHERE c.id = $1 ORDER BY f.field",
         )
         .bind(id.as_str())
         .fetch_all(&self.pool)
         .await
-        .map_err(database)?
-        .iter()
-        .map(sealed_field)
-        .collect::<Result<_, _>>()?;
+        .map_err(database)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let erased_at: Option<String> = first.try_get("erased_at").map_err(database)?;
+        let mut fields = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let field: Option<String> = row.try_get("field").map_err(database)?;
+            if field.is_some() {
+                fields.push(sealed_field(row)?);
+            }
+        }
         Ok(Some(StoredCustomer {
             id: id.clone(),
-            created_at: timestamp(&row, "created_at")?,
+            created_at: timestamp(first, "created_at")?,
             erased: erased_at.is_some(),
             fields,
         }))
