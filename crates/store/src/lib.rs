@@ -4,6 +4,7 @@
 //! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 mod writer;
 

@@ -10,7 +10,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use custodian_core::StoreError;
@@ -19,6 +19,7 @@ use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, database, migration};
+use crate::rows::{stored_key, version};
 
 /// The schema the key tables (and their migration history) live in.
 const SCHEMA: &str = "custodian_keys";
@@ -168,26 +169,8 @@ impl KeyStore for PgKeyStore {
         .map(|row| {
             let n: i64 = row.try_get("n").map_err(database)?;
             let n = u64::try_from(n).map_err(|_| StoreError::Corrupt("bad key count".into()))?;
-            Ok((number(row, "kek_version")?, n))
+            Ok((version(row, "kek_version")?, n))
         })
         .collect()
     }
-}
-
-fn stored_key(row: &PgRow) -> Result<StoredKey, StoreError> {
-    let id: String = row.try_get("customer_id").map_err(database)?;
-    Ok(StoredKey {
-        customer: CustomerId::parse(&id)
-            .ok_or_else(|| StoreError::Corrupt("bad customer id".into()))?,
-        key_version: number(row, "key_version")?,
-        wrapped: WrappedKey {
-            kek_version: number(row, "kek_version")?,
-            bytes: row.try_get("wrapped_key").map_err(database)?,
-        },
-    })
-}
-
-fn number(row: &PgRow, column: &str) -> Result<u32, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
 }

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use custodian_core::StoreError;
+
+use crate::rows::database;
 use custodian_core::health::Health;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -110,8 +112,4 @@ fn migration(version: i64, description: &'static str, sql: &'static str) -> Migr
         sql.into_sql_str(),
         false,
     )
-}
-
-fn database(e: sqlx::Error) -> StoreError {
-    StoreError::Database(Box::new(e))
 }

@@ -4,19 +4,18 @@
 //! conformance suite holds both to the same behaviour.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use sqlx::{Connection, Row};
 
 use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, Transaction, VaultStore,
-    Write,
+    BlindIndex, Conflict, StoredCustomer, StoredHistory, Transaction, VaultStore, Write,
 };
 
 use super::{PgStore, database};
+use crate::rows::{customer_id, sealed_field, seq_of, seq_param, timestamp};
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
 /// The vault's storage on PostgreSQL. Cheap to clone.
@@ -458,37 +457,4 @@ impl VaultStore for PgVault {
             })
             .collect()
     }
-}
-
-fn sealed_field(row: &PgRow) -> Result<SealedField, StoreError> {
-    Ok(SealedField {
-        field: row.try_get("field").map_err(database)?,
-        sealed: row.try_get("sealed").map_err(database)?,
-        key_version: version(row, "key_version")?,
-    })
-}
-
-fn customer_id(row: &PgRow, column: &str) -> Result<CustomerId, StoreError> {
-    let id: String = row.try_get(column).map_err(database)?;
-    CustomerId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad customer id".into()))
-}
-
-fn timestamp(row: &PgRow, column: &str) -> Result<Timestamp, StoreError> {
-    let text: String = row.try_get(column).map_err(database)?;
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
-}
-
-fn version(row: &PgRow, column: &str) -> Result<u32, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad version in `{column}`")))
-}
-
-fn seq_of(row: &PgRow, column: &str) -> Result<u64, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
-}
-
-fn seq_param(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence number out of range".into()))
 }

@@ -3,7 +3,7 @@
 //! here erases its customer everywhere at once.
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
@@ -12,6 +12,7 @@ use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{connect_options, database, end_transaction, migration, open_pool};
+use crate::rows::{stored_key, version};
 use crate::writer::{BatchBackend, BatchWriter};
 
 #[derive(Debug, Clone)]
@@ -242,26 +243,8 @@ impl KeyStore for SqliteKeyStore {
             .iter()
             .map(|row| {
                 let n: i64 = row.try_get("n").map_err(database)?;
-                Ok((number(row, "kek_version")?, u64::try_from(n).unwrap_or_default()))
+                Ok((version(row, "kek_version")?, u64::try_from(n).unwrap_or_default()))
             })
             .collect()
     }
-}
-
-fn stored_key(row: &SqliteRow) -> Result<StoredKey, StoreError> {
-    let id: String = row.try_get("customer_id").map_err(database)?;
-    Ok(StoredKey {
-        customer: CustomerId::parse(&id)
-            .ok_or_else(|| StoreError::Corrupt("bad customer id".into()))?,
-        key_version: number(row, "key_version")?,
-        wrapped: WrappedKey {
-            kek_version: number(row, "kek_version")?,
-            bytes: row.try_get("wrapped_key").map_err(database)?,
-        },
-    })
-}
-
-fn number(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use custodian_core::StoreError;
+
+use crate::rows::database;
 use custodian_core::health::Health;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -138,10 +140,6 @@ async fn end_transaction<T>(
         let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
     }
     outcome
-}
-
-fn database(e: sqlx::Error) -> StoreError {
-    StoreError::Database(Box::new(e))
 }
 
 #[cfg(test)]

@@ -2,19 +2,18 @@
 //! a connection of its own.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, SealedField, StoredCustomer, StoredHistory, Transaction, VaultStore,
-    Write,
+    BlindIndex, Conflict, StoredCustomer, StoredHistory, Transaction, VaultStore, Write,
 };
 
 use super::{SqliteStore, database, end_transaction};
+use crate::rows::{customer_id, sealed_field, seq_of, seq_param, timestamp};
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
     customers_in,
@@ -443,37 +442,4 @@ impl VaultStore for SqliteVault {
             })
             .collect()
     }
-}
-
-fn sealed_field(row: &SqliteRow) -> Result<SealedField, StoreError> {
-    Ok(SealedField {
-        field: row.try_get("field").map_err(database)?,
-        sealed: row.try_get("sealed").map_err(database)?,
-        key_version: version(row, "key_version")?,
-    })
-}
-
-fn customer_id(row: &SqliteRow, column: &str) -> Result<CustomerId, StoreError> {
-    let id: String = row.try_get(column).map_err(database)?;
-    CustomerId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad customer id".into()))
-}
-
-fn timestamp(row: &SqliteRow, column: &str) -> Result<Timestamp, StoreError> {
-    let text: String = row.try_get(column).map_err(database)?;
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
-}
-
-fn version(row: &SqliteRow, column: &str) -> Result<u32, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad version in `{column}`")))
-}
-
-fn seq_of(row: &SqliteRow, column: &str) -> Result<u64, StoreError> {
-    let v: i64 = row.try_get(column).map_err(database)?;
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("bad number in `{column}`")))
-}
-
-fn seq_param(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError::Corrupt("sequence number out of range".into()))
 }
