@@ -1,4 +1,13 @@
-//! Opaque, typed identifiers: random, prefixed by what they name, never sequential.
+//! Opaque, typed identifiers, prefixed by what they name: 48 bits of the creation time in
+//! milliseconds, then 80 random bits (the layout of a UUIDv7), in lowercase hex.
+//!
+//! Why time first: ids are the keys of every table, and new rows whose keys are close land in
+//! the same B-tree pages, so a batch of creations dirties a few pages instead of one per row
+//! (random ids made group commit write ~5 scattered pages per customer). The cost is that an
+//! id tells its holder when the record was created, to the millisecond; that is what any
+//! principal allowed to see the record sees anyway (`created_at`), and ids never leave the
+//! company: pseudonymous views use keyed pseudonyms, not ids. 80 random bits keep them
+//! unguessable and unique (a collision needs ~2^40 ids in one millisecond).
 
 use std::fmt;
 
@@ -16,9 +25,9 @@ macro_rules! opaque_id {
         impl $name {
             pub const PREFIX: &'static str = $prefix;
 
-            /// A new random id (128 bits from the OS generator).
-            pub fn generate() -> Result<$name, custodian_crypto::CryptoError> {
-                Ok($name(format!("{}{}", $prefix, hex::encode(random_bytes::<16>()?))))
+            /// A new id for a record created at `now` (random bits from the OS generator).
+            pub fn generate(now: jiff::Timestamp) -> Result<$name, custodian_crypto::CryptoError> {
+                Ok($name(format!("{}{}", $prefix, hex::encode(time_ordered(now)?))))
             }
 
             /// Accepts exactly the shape [`Self::generate`] produces.
@@ -41,6 +50,16 @@ macro_rules! opaque_id {
     };
 }
 
+/// 48 bits of milliseconds since the Unix epoch (until the year 10889; earlier times clamp
+/// to 0), then 80 random bits.
+fn time_ordered(now: jiff::Timestamp) -> Result<[u8; 16], custodian_crypto::CryptoError> {
+    let millis = u64::try_from(now.as_millisecond()).unwrap_or(0);
+    let mut id = random_bytes::<16>()?;
+    let (time, _) = id.split_at_mut(6);
+    time.copy_from_slice(millis.to_be_bytes().get(2..).unwrap_or_default());
+    Ok(id)
+}
+
 opaque_id!(
     /// A data subject: a customer (or, later, a guest).
     CustomerId,
@@ -58,9 +77,10 @@ mod tests {
 
     #[test]
     fn ids_are_prefixed_random_and_parse_back() {
-        let a = CustomerId::generate().unwrap();
-        let b = CustomerId::generate().unwrap();
-        assert_ne!(a, b);
+        let now = jiff::Timestamp::from_millisecond(1_764_000_000_000).unwrap();
+        let a = CustomerId::generate(now).unwrap();
+        let b = CustomerId::generate(now).unwrap();
+        assert_ne!(a, b, "the same millisecond still gives distinct ids");
         assert!(a.as_str().starts_with("cus_"));
         assert_eq!(CustomerId::parse(a.as_str()), Some(a.clone()));
         for bad in [
@@ -73,5 +93,28 @@ mod tests {
         ] {
             assert_eq!(CustomerId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time_and_start_with_it() {
+        let earlier = jiff::Timestamp::from_millisecond(1_764_000_000_000).unwrap();
+        let later = jiff::Timestamp::from_millisecond(1_764_000_000_001).unwrap();
+        for _ in 0..100 {
+            let a = HistoryId::generate(earlier).unwrap();
+            let b = HistoryId::generate(later).unwrap();
+            assert!(a < b, "{a} sorts before {b}");
+        }
+        let id = CustomerId::generate(earlier).unwrap();
+        assert_eq!(
+            &id.as_str()[4..16],
+            format!("{:012x}", 1_764_000_000_000_u64)
+        );
+        let before_epoch = jiff::Timestamp::from_millisecond(-5).unwrap();
+        assert!(
+            CustomerId::generate(before_epoch)
+                .unwrap()
+                .as_str()
+                .starts_with("cus_000000000000")
+        );
     }
 }

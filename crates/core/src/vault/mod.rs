@@ -404,7 +404,8 @@ impl Vault {
                 ));
             }
         }
-        let id = CustomerId::generate()?;
+        let now = self.clock.now();
+        let id = CustomerId::generate(now)?;
         let key = OpenKey {
             key: DataKey::generate()?,
             version: 1,
@@ -413,7 +414,6 @@ impl Vault {
             .keys
             .wrap(&key.key, key_context(&id, key.version).as_bytes())
             .await?;
-        let now = self.clock.now();
         // The key first: a key without a customer is harmless, a customer without a key lost.
         self.key_store
             .put(&StoredKey {
@@ -609,7 +609,7 @@ impl Vault {
                 if old_value.expose() == value.expose() {
                     continue;
                 }
-                let entry = HistoryId::generate()?;
+                let entry = HistoryId::generate(now)?;
                 let sealed = self.seal_field(
                     &key,
                     id,

@@ -391,8 +391,8 @@ async fn a_conflict_rolls_back_its_own_transaction_only() {
     let store = PgStore::open(&url).await.unwrap();
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     let at: Timestamp = "2026-03-01T10:00:00.000000001Z".parse().unwrap();
-    let id = CustomerId::generate().unwrap();
-    let other = CustomerId::generate().unwrap();
+    let id = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
+    let other = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     // Committed concurrently, so they are likely to share a batch.
     let (a, b, c) = tokio::join!(
         vault.commit(create(&id, at)),
@@ -413,7 +413,7 @@ async fn a_conflict_rolls_back_its_own_transaction_only() {
     assert!(!stored.erased);
 
     // A write to a customer that does not exist is a conflict, and writes nothing.
-    let ghost = CustomerId::generate().unwrap();
+    let ghost = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     let put = Transaction {
         writes: vec![Write::PutField {
             customer: ghost.clone(),
@@ -441,7 +441,7 @@ async fn history_is_oldest_first_by_the_instant_not_its_text() {
     let url = db.url.clone();
     let store = PgStore::open(&url).await.unwrap();
     let vault = store.vault(crate::suite::signer()).await.unwrap();
-    let id = CustomerId::generate().unwrap();
+    let id = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     let t0: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
     vault.commit(create(&id, t0)).await.unwrap().unwrap();
     // As text, ".1Z" sorts after ".12Z" and "05Z" after "05.5Z".
@@ -453,7 +453,7 @@ async fn history_is_oldest_first_by_the_instant_not_its_text() {
     ];
     for at in instants.iter().rev() {
         let entry = StoredHistory {
-            id: HistoryId::generate().unwrap(),
+            id: HistoryId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
             replaced_at: at.parse().unwrap(),
             value: SealedField {
                 field: "account.name".into(),
@@ -494,7 +494,7 @@ async fn instances_sharing_a_database_chain_one_audit_log() {
         let vault = vaults[usize::try_from(i % 2).unwrap()].clone();
         let at = at + jiff::SignedDuration::from_millis(i);
         tasks.spawn(async move {
-            let id = CustomerId::generate().unwrap();
+            let id = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
             vault.commit(create(&id, at)).await.unwrap().unwrap();
             let read = Transaction {
                 writes: vec![],
@@ -520,7 +520,7 @@ async fn the_audit_tables_are_append_only() {
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     // A connection of its own, as an operator's `psql` session would be.
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let id = CustomerId::generate().unwrap();
+    let id = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     vault
         .commit(create(&id, Timestamp::UNIX_EPOCH))
         .await
@@ -562,7 +562,10 @@ async fn the_writer_reconnects_after_losing_its_connection() {
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     let at = Timestamp::UNIX_EPOCH;
     vault
-        .commit(create(&CustomerId::generate().unwrap(), at))
+        .commit(create(
+            &CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
+            at,
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -579,7 +582,10 @@ async fn the_writer_reconnects_after_losing_its_connection() {
         // The first commit may fail (the batch in flight on the dead connection); the next
         // one reconnects.
         if let Ok(outcome) = vault
-            .commit(create(&CustomerId::generate().unwrap(), at))
+            .commit(create(
+                &CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
+                at,
+            ))
             .await
         {
             outcome.unwrap();
@@ -663,8 +669,8 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
         },
     };
     let (one, two) = (
-        CustomerId::generate().unwrap(),
-        CustomerId::generate().unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
     );
     keys.put(&key(&one, 1, b"one")).await.unwrap();
     keys.put(&key(&two, 1, b"two")).await.unwrap();

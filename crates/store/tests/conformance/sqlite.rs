@@ -131,7 +131,7 @@ async fn a_destroyed_key_leaves_no_bytes_behind() {
     let path = dir.path().join("data-keys.db");
     let keys = SqliteKeyStore::open(path.to_str().unwrap()).await.unwrap();
     let marker: Vec<u8> = b"WRAPPED-KEY-MARKER-0123456789abcdef".to_vec();
-    let id = CustomerId::generate().unwrap();
+    let id = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     let wrapped = WrappedKey {
         kek_version: 1,
         bytes: marker.clone(),

@@ -451,7 +451,7 @@ pub async fn erasure_destroys_the_key_and_purges(b: Backend) {
 pub async fn conflicts_write_nothing_not_even_audit(b: Backend) {
     let f = Fixture::new(b.store.clone()).await;
     let before = b.store.audit_entries(0, 10_000).await.unwrap().len();
-    let ghost = CustomerId::generate().unwrap();
+    let ghost = CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap();
     let sealed = custodian_core::vault::SealedField {
         field: "account_name.full_name".into(),
         sealed: vec![1, 2, 3],
@@ -673,7 +673,7 @@ fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
     let history = |customer: &CustomerId, field: &str, value: &str| Write::PutHistory {
         customer: customer.clone(),
         entry: StoredHistory {
-            id: HistoryId::generate().unwrap(),
+            id: HistoryId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
             replaced_at: at,
             value: sealed(field, value),
         },
@@ -848,12 +848,12 @@ fn outcome(result: &Result<(), custodian_core::vault::Conflict>) -> String {
 pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
     let store = b.store.as_ref();
     let (a1, b1) = (
-        CustomerId::generate().unwrap(),
-        CustomerId::generate().unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
     );
     let (a2, b2) = (
-        CustomerId::generate().unwrap(),
-        CustomerId::generate().unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
+        CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
     );
     let before = store.audit_entries(0, 100_000).await.unwrap().len();
 
