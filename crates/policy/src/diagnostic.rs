@@ -57,6 +57,8 @@ pub enum Code {
     InvalidEmail,
     InvalidUrl,
     EmptyText,
+    /// More categories or purposes than the access engine holds (128 each).
+    LimitExceeded,
 }
 
 impl Code {
@@ -95,6 +97,7 @@ impl Code {
             Code::InvalidEmail => "invalid_email",
             Code::InvalidUrl => "invalid_url",
             Code::EmptyText => "empty_text",
+            Code::LimitExceeded => "limit_exceeded",
         }
     }
 }

@@ -355,7 +355,15 @@ pub struct Purpose {
 
 impl Purpose {
     pub fn uses(&self, category: &CategoryId) -> bool {
-        self.required.contains(category) || self.optional.iter().any(|o| &o.category == category)
+        self.uses_id(category.as_str())
+    }
+
+    pub fn uses_id(&self, category: &str) -> bool {
+        self.required.iter().any(|c| c.as_str() == category)
+            || self
+                .optional
+                .iter()
+                .any(|o| o.category.as_str() == category)
     }
 
     /// Every category the purpose may use: required first, then optional.
@@ -373,12 +381,82 @@ pub struct OptionalUse {
     pub decline_cost: Text,
 }
 
-/// An internal role and the purposes it may serve.
+/// An internal role: the purposes it may serve, what it may do, and how it sees data.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Role {
     pub id: RoleId,
     pub label: Text,
     pub purposes: Vec<PurposeId>,
+    /// The operations its members may perform; any other is refused.
+    pub operations: Vec<Operation>,
+    /// Categories the role sees masked (enough to recognise, not to read); every other
+    /// category its purposes use, it sees in the clear.
+    pub masked: Vec<CategoryId>,
+    /// When a member may see a customer at all.
+    pub need_to_know: NeedToKnow,
+}
+
+/// What a principal may ask the vault to do. A role names the ones it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Operation {
+    #[serde(rename = "customers.create")]
+    CustomersCreate,
+    #[serde(rename = "customers.read")]
+    CustomersRead,
+    #[serde(rename = "customers.history")]
+    CustomersHistory,
+    #[serde(rename = "customers.lookup")]
+    CustomersLookup,
+    #[serde(rename = "customers.correct")]
+    CustomersCorrect,
+    #[serde(rename = "customers.erase")]
+    CustomersErase,
+    /// Asking the access engine why it would release or withhold each field.
+    #[serde(rename = "access.explain")]
+    AccessExplain,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 7] = [
+        Operation::CustomersCreate,
+        Operation::CustomersRead,
+        Operation::CustomersHistory,
+        Operation::CustomersLookup,
+        Operation::CustomersCorrect,
+        Operation::CustomersErase,
+        Operation::AccessExplain,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CustomersCreate => "customers.create",
+            Operation::CustomersRead => "customers.read",
+            Operation::CustomersHistory => "customers.history",
+            Operation::CustomersLookup => "customers.lookup",
+            Operation::CustomersCorrect => "customers.correct",
+            Operation::CustomersErase => "customers.erase",
+            Operation::AccessExplain => "access.explain",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// Need-to-know: the condition under which a role's member may see a customer's data at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeedToKnow {
+    /// Whenever the role serves the purpose.
+    #[default]
+    Always,
+    /// Only within an active, identity-verified care session for that customer.
+    CareSession,
+    /// Only an order's fields, while that order is being fulfilled.
+    FulfillingOrder,
+    /// Never an identified customer: only pseudonymous or aggregate data.
+    Pseudonymous,
 }
 
 /// A partner outside the company that receives data under a recorded agreement (Decree 356 art. 7).

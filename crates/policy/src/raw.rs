@@ -6,8 +6,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::model::{
-    Anchor, DataForm, ExpiryAction, FieldType, LegalBasis, PartnerKind, RightKind, Section,
-    SensitiveKind, Subject,
+    Anchor, DataForm, ExpiryAction, FieldType, LegalBasis, NeedToKnow, Operation, PartnerKind,
+    RightKind, Section, SensitiveKind, Subject,
 };
 
 pub(crate) type Id = Spanned<String>;
@@ -160,6 +160,12 @@ pub(crate) struct RawRole {
     pub id: Id,
     pub label: RawText,
     pub purposes: Vec<Id>,
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+    #[serde(default)]
+    pub masked: Vec<Id>,
+    #[serde(default)]
+    pub need_to_know: NeedToKnow,
 }
 
 #[derive(Debug, Deserialize)]

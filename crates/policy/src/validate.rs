@@ -137,6 +137,8 @@ impl Validator {
             .collect();
 
         self.category_cross_checks(&raw.categories, &categories, &purposes, &roles, &retention);
+        self.role_cross_checks(&raw.roles, &categories, &purposes);
+        self.limits(&raw);
 
         Policy {
             notice,
@@ -577,6 +579,13 @@ impl Validator {
                 .iter()
                 .map(|p| self.purpose_ref(p, declared, &context))
                 .collect(),
+            operations: raw.operations.clone(),
+            masked: raw
+                .masked
+                .iter()
+                .map(|c| self.category_ref(c, declared, &context))
+                .collect(),
+            need_to_know: raw.need_to_know,
         }
     }
 
@@ -825,6 +834,67 @@ impl Validator {
         }
     }
 }
+
+impl Validator {
+    /// A role may mask only a category one of its purposes uses.
+    fn role_cross_checks(
+        &mut self,
+        raw: &[RawRole],
+        categories: &[Category],
+        purposes: &[Purpose],
+    ) {
+        for role in raw {
+            let declared = |c: &Id| categories.iter().any(|d| d.id.as_str() == c.get_ref());
+            // An undeclared category is reported as such already.
+            for masked in role.masked.iter().filter(|c| declared(c)) {
+                let used = role.purposes.iter().any(|p| {
+                    purposes
+                        .iter()
+                        .any(|d| d.id.as_str() == p.get_ref() && d.uses_id(masked.get_ref()))
+                });
+                if !used {
+                    self.error(
+                        Code::RestrictedRoleWithoutPurpose,
+                        masked.span(),
+                        format!(
+                            "role `{}` masks category `{}` but serves no purpose that uses it",
+                            role.id.get_ref(),
+                            masked.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The access engine keeps categories and purposes in 128-bit sets.
+    fn limits(&mut self, raw: &RawPolicy) {
+        let counts = [
+            (
+                "categories",
+                raw.categories.len(),
+                raw.categories.get(MAX_IDS).map(|c| c.id.span()),
+            ),
+            (
+                "purposes",
+                raw.purposes.len(),
+                raw.purposes.get(MAX_IDS).map(|p| p.id.span()),
+            ),
+        ];
+        for (what, count, first_extra) in counts {
+            if let Some(span) = first_extra {
+                self.error(
+                    Code::LimitExceeded,
+                    span,
+                    format!("a policy may declare at most {MAX_IDS} {what}, this one has {count}"),
+                );
+            }
+        }
+    }
+}
+
+/// The most categories, and the most purposes, a policy may declare.
+pub const MAX_IDS: usize = 128;
 
 fn valid_id(s: &str) -> bool {
     let mut chars = s.chars();

@@ -524,3 +524,70 @@ fn src_block(start: &str, end: &str) -> String {
     let len = DEFAULT_POLICY[from..].find(end).unwrap() + end.len();
     DEFAULT_POLICY[from..from + len].to_owned()
 }
+
+#[test]
+fn role_masking_a_category_none_of_its_purposes_uses() {
+    let src = mutate(
+        "masked = [\"account_email\", \"account_phone\"]\n",
+        "masked = [\"account_email\", \"order_items\"]\n",
+    );
+    assert_single(
+        &src,
+        Code::RestrictedRoleWithoutPurpose,
+        "masked = [\"account_email\", \"order_items\"]",
+        "order_items",
+    );
+}
+
+#[test]
+fn role_masking_an_undeclared_category() {
+    let src = mutate(
+        "masked = [\"account_email\", \"account_phone\"]\n",
+        "masked = [\"account_email\", \"account_fax\"]\n",
+    );
+    assert_single(
+        &src,
+        Code::UnknownCategory,
+        "masked = [\"account_email\", \"account_fax\"]",
+        "account_fax",
+    );
+}
+
+#[test]
+fn role_with_an_unknown_operation_or_need_to_know() {
+    for (from, to) in [
+        (
+            "operations = [\"customers.read\", \"access.explain\"]",
+            "operations = [\"customers.read\", \"customers.sell\"]",
+        ),
+        (
+            "need_to_know = \"pseudonymous\"",
+            "need_to_know = \"sometimes\"",
+        ),
+    ] {
+        let errors = parse(&mutate(from, to)).expect_err("refused");
+        assert_eq!(errors.0.len(), 1, "{errors:?}");
+        assert_eq!(errors.0[0].code, Code::InvalidValue, "{:?}", errors.0[0]);
+    }
+}
+
+#[test]
+fn more_categories_than_the_access_engine_holds() {
+    let extra: String = (0..128)
+        .map(|i| {
+            format!(
+                "\n[[category]]\nid = \"extra_{i}\"\nlabel = {{ vi = \"x\", en = \"x\" }}\n\
+                 description = {{ vi = \"x\", en = \"x\" }}\nsection = \"other\"\n\
+                 sensitivity = \"basic\"\n[[category.field]]\nname = \"x\"\n\
+                 label = {{ vi = \"x\", en = \"x\" }}\ntype = \"integer\"\n"
+            )
+        })
+        .collect();
+    let errors = parse(&format!("{DEFAULT_POLICY}{extra}")).expect_err("refused");
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == Code::LimitExceeded && d.message.contains("at most 128 categories")),
+        "{errors:?}"
+    );
+}
