@@ -52,6 +52,8 @@ error_codes! {
     InvalidField => "invalid_field", 400, "A field's value does not fit its schema (type, format, length); nothing was written.";
     MissingField => "missing_field", 400, "A field the named purpose requires was not sent; nothing was written.";
     Unauthenticated => "unauthenticated", 401, "The request carries no valid credentials.";
+    OperationNotAllowed => "operation_not_allowed", 403, "The caller may not perform this operation: its role or token scope does not include it.";
+    AccessDenied => "access_denied", 403, "The access engine refused the request as a whole; the message names the reason code (e.g. `no_care_session`), as `Withheld` codes do per field.";
     PurposeNotAllowed => "purpose_not_allowed", 403, "The named purpose does not allow this use of the data.";
     ConsentRequired => "consent_required", 403, "The named purpose rests on consent the customer has not given.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";

@@ -11,7 +11,7 @@ use axum::http::HeaderValue;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use custodian_core::access::Principal;
+use custodian_core::access::{Principal, Scope};
 use custodian_core::error::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -55,7 +55,12 @@ impl TokenTable {
                 found = Some(name);
             }
         }
-        found.map(|name| Principal::Integration { name: name.clone() })
+        // Configured tokens predate scopes: they may do everything except see restricted
+        // (sensitive) categories.
+        found.map(|name| Principal::Integration {
+            name: name.clone(),
+            scope: Scope::unrestricted(),
+        })
     }
 }
 
@@ -120,7 +125,8 @@ mod tests {
         assert_eq!(
             table.authenticate("a".repeat(32).as_bytes()),
             Some(Principal::Integration {
-                name: "shop".into()
+                name: "shop".into(),
+                scope: Scope::unrestricted(),
             })
         );
         assert_eq!(table.authenticate(b"b"), None);

@@ -21,12 +21,16 @@ use custodian_policy::{Category, Field, FieldType, Policy, Purpose, Section};
 pub use store::*;
 
 use crate::StoreError;
-use crate::access::{AccessEngine, Disclosure, FieldDecision, Principal, Withheld};
+use crate::access::{
+    AccessContext, AccessEngine, Decision as AccessDecision, Disclosure, FieldOutcome, Principal,
+    SystemTask, Withheld,
+};
 use crate::audit::{AuditEvent, Decision};
 use crate::clock::Clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{CustomerId, HistoryId};
 use crate::personal::Personal;
+use custodian_policy::Operation;
 
 /// Why a vault operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +149,7 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Vault {
         let calling_code = input::calling_code(&policy.controller.jurisdiction);
+        let engine = AccessEngine::new(&policy);
         Vault {
             policy,
             store,
@@ -152,7 +157,7 @@ impl Vault {
             keys,
             index,
             clock,
-            engine: AccessEngine,
+            engine,
             calling_code,
         }
     }
@@ -178,6 +183,44 @@ impl Vault {
                 "purpose",
             )
         })
+    }
+
+    /// Refuses an operation the principal may not perform at all, before anything is read.
+    fn check_operation(
+        &self,
+        ctx: &RequestContext,
+        operation: Operation,
+    ) -> Result<(), VaultError> {
+        if self.engine.may(&ctx.principal, operation) {
+            return Ok(());
+        }
+        Err(reject(
+            ErrorCode::OperationNotAllowed,
+            format!("this caller may not perform `{}`", operation.as_str()),
+            "operation",
+        ))
+    }
+
+    /// What the access engine must know of the customer besides the policy. No consent
+    /// records, objections, restrictions or care sessions exist yet, so each reads as "no":
+    /// consent-based purposes and need-to-know roles release nothing until they do.
+    fn access_context(&self, _customer: Option<&CustomerId>) -> AccessContext {
+        AccessContext::default()
+    }
+
+    /// The access decision for this request about `customer`.
+    fn decide(
+        &self,
+        ctx: &RequestContext,
+        purpose: &Purpose,
+        customer: Option<&CustomerId>,
+    ) -> AccessDecision {
+        self.engine.decide(
+            &ctx.principal,
+            &purpose.id,
+            customer,
+            &self.access_context(customer),
+        )
     }
 
     fn event(
@@ -272,8 +315,10 @@ impl Vault {
         &'p self,
         ctx: &RequestContext,
         purpose: &Purpose,
+        customer: Option<&CustomerId>,
         input: &Map<String, Value>,
     ) -> Result<Vec<(&'p Category, &'p Field, Personal)>, VaultError> {
+        let decision = self.decide(ctx, purpose, customer);
         let mut accepted = Vec::new();
         for (name, value) in input {
             let Some((category, field)) = self.policy.field_named(name) else {
@@ -290,9 +335,9 @@ impl Vault {
                     name,
                 ));
             }
-            match self.engine.decide(&ctx.principal, purpose, category) {
-                FieldDecision::Release => {}
-                FieldDecision::Withhold(Withheld::ConsentRequired) => {
+            match self.engine.outcome(&decision, category) {
+                FieldOutcome::Clear | FieldOutcome::Masked => {}
+                FieldOutcome::Withheld(Withheld::ConsentRequired) => {
                     return Err(reject(
                         ErrorCode::ConsentRequired,
                         format!(
@@ -302,13 +347,14 @@ impl Vault {
                         name,
                     ));
                 }
-                FieldDecision::Withhold(_) => {
+                FieldOutcome::Withheld(Withheld::NotForPurpose) => {
                     return Err(reject(
                         ErrorCode::FieldNotAllowed,
                         format!("purpose `{}` does not use field `{name}`", purpose.id),
                         name,
                     ));
                 }
+                FieldOutcome::Withheld(reason) => return Err(access_denied(reason, name)),
             }
             let value = input::normalise(field, value, self.calling_code).map_err(|e| {
                 reject(ErrorCode::InvalidField, format!("field `{name}` {e}"), name)
@@ -389,8 +435,9 @@ impl Vault {
         ctx: &RequestContext,
         input: &Map<String, Value>,
     ) -> Result<CustomerId, VaultError> {
+        self.check_operation(ctx, Operation::CustomersCreate)?;
         let purpose = self.purpose(ctx)?;
-        let values = self.accept(ctx, purpose, input)?;
+        let values = self.accept(ctx, purpose, None, input)?;
         for (category, field) in self
             .profile_fields()
             .filter(|(c, _)| purpose.required.contains(&c.id))
@@ -462,32 +509,31 @@ impl Vault {
         ctx: &RequestContext,
         id: &CustomerId,
     ) -> Result<CustomerView, VaultError> {
+        self.check_operation(ctx, Operation::CustomersRead)?;
         let purpose = self.purpose(ctx)?;
+        let decision = self.decide(ctx, purpose, Some(id));
+        self.refuse_other_customers(ctx, "customer.read", id, &decision)
+            .await?;
         let stored = self.load(ctx, "customer.read", id).await?;
         let mut event = self.event(ctx, "customer.read", Some(id));
         let mut decisions = BTreeMap::new();
         for (category, field) in self.profile_fields() {
             let name = format!("{}.{}", category.id, field.name);
-            let decision = match self.engine.decide(&ctx.principal, purpose, category) {
-                _ if stored.erased => FieldDecision::Withhold(Withheld::Erased),
-                FieldDecision::Release if !stored.fields.iter().any(|f| f.field == name) => {
-                    FieldDecision::Withhold(Withheld::NotCollected)
+            let outcome = match self.engine.outcome(&decision, category) {
+                _ if stored.erased => FieldOutcome::Withheld(Withheld::Erased),
+                o if o.is_released() && !stored.fields.iter().any(|f| f.field == name) => {
+                    FieldOutcome::Withheld(Withheld::NotCollected)
                 }
-                decision => decision,
+                outcome => outcome,
             };
-            match decision {
-                FieldDecision::Release => note(&mut event, category, &name),
-                FieldDecision::Withhold(reason) => {
-                    event.withheld.push(format!("{name}:{}", reason.as_str()))
-                }
-            }
-            decisions.insert(name, decision);
+            record(&mut event, category, &name, outcome);
+            decisions.insert(name, (field, outcome));
         }
         event.decision = summary(&event);
         // INVARIANT: the decision is durable in the audit log before any plaintext exists.
         self.audit_only(event).await?;
 
-        let released = decisions.values().any(|d| *d == FieldDecision::Release);
+        let released = decisions.values().any(|(_, o)| o.is_released());
         let key = if released {
             self.live_key(&stored).await?
         } else {
@@ -497,24 +543,24 @@ impl Vault {
         // rows come from a backup older than the erasure). Every field reads as erased.
         let erased = released && key.is_none();
         let mut fields = BTreeMap::new();
-        for (name, decision) in decisions {
+        for (name, (field, outcome)) in decisions {
             if erased {
                 fields.insert(name, Disclosure::Withheld(Withheld::Erased));
                 continue;
             }
             let disclosure = match (
-                decision,
+                outcome,
                 &key,
                 stored.fields.iter().find(|f| f.field == name),
             ) {
-                (FieldDecision::Release, Some(key), Some(sealed)) => {
-                    Disclosure::release(&self.open_field(key, id, id.as_str(), sealed)?)
-                }
-                (FieldDecision::Withhold(reason), _, _) => Disclosure::Withheld(reason),
-                (FieldDecision::Release, None, _) => Disclosure::Withheld(Withheld::Erased),
-                (FieldDecision::Release, Some(_), None) => {
-                    Disclosure::Withheld(Withheld::NotCollected)
-                }
+                (FieldOutcome::Withheld(reason), _, _) => Disclosure::Withheld(reason),
+                (_, Some(key), Some(sealed)) => Disclosure::release(
+                    outcome,
+                    field.ty,
+                    &self.open_field(key, id, id.as_str(), sealed)?,
+                ),
+                (_, None, _) => Disclosure::Withheld(Withheld::Erased),
+                (_, Some(_), None) => Disclosure::Withheld(Withheld::NotCollected),
             };
             fields.insert(name, disclosure);
         }
@@ -524,6 +570,21 @@ impl Vault {
             created_at: stored.created_at,
             fields,
         })
+    }
+
+    /// A customer asking for someone else's record learns nothing, not even that it exists:
+    /// the attempt is recorded and answered as "not found".
+    async fn refuse_other_customers(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        id: &CustomerId,
+        decision: &AccessDecision,
+    ) -> Result<(), VaultError> {
+        if decision.refusal() == Some(Withheld::NotOwnRecord) {
+            return Err(self.refuse(ctx, action, id, not_found()).await?);
+        }
+        Ok(())
     }
 
     /// Loads a customer, or records the refused attempt and reports it as not found.
@@ -562,8 +623,9 @@ impl Vault {
         id: &CustomerId,
         input: &Map<String, Value>,
     ) -> Result<(), VaultError> {
+        self.check_operation(ctx, Operation::CustomersCorrect)?;
         let purpose = self.purpose(ctx)?;
-        let values = self.accept(ctx, purpose, input)?;
+        let values = self.accept(ctx, purpose, Some(id), input)?;
         if values.is_empty() {
             return Err(reject(
                 ErrorCode::InvalidBody,
@@ -649,6 +711,7 @@ impl Vault {
         ctx: &RequestContext,
         by: &Lookup,
     ) -> Result<Vec<CustomerId>, VaultError> {
+        self.check_operation(ctx, Operation::CustomersLookup)?;
         let purpose = self.purpose(ctx)?;
         let (ty, given) = match by {
             Lookup::Email(v) => (FieldType::Email, v),
@@ -662,10 +725,13 @@ impl Vault {
             ));
         };
         let name = format!("{}.{}", category.id, field.name);
-        if self.engine.decide(&ctx.principal, purpose, category) != FieldDecision::Release {
+        // Whom the lookup will find is not known yet: decide as for any customer.
+        let decision = self.decide(ctx, purpose, None);
+        let outcome = self.engine.outcome(&decision, category);
+        if let FieldOutcome::Withheld(reason) = outcome {
             let mut event = self.event(ctx, "customer.lookup", None);
             event.decision = Decision::Denied;
-            event.withheld.push(format!("{name}:not_for_purpose"));
+            event.withheld.push(format!("{name}:{}", reason.as_str()));
             self.audit_only(event).await?;
             return Err(reject(
                 ErrorCode::PurposeNotAllowed,
@@ -715,32 +781,29 @@ impl Vault {
         ctx: &RequestContext,
         id: &CustomerId,
     ) -> Result<Vec<HistoryView>, VaultError> {
+        self.check_operation(ctx, Operation::CustomersHistory)?;
         let purpose = self.purpose(ctx)?;
+        let decision = self.decide(ctx, purpose, Some(id));
+        self.refuse_other_customers(ctx, "customer.history", id, &decision)
+            .await?;
         let stored = self.load(ctx, "customer.history", id).await?;
         let entries = self.store.history(id).await?;
         let mut event = self.event(ctx, "customer.history", Some(id));
         let mut decided = Vec::new();
         for entry in entries {
-            let Some((category, _)) = self.policy.field_named(&entry.value.field) else {
+            let Some((category, field)) = self.policy.field_named(&entry.value.field) else {
                 continue;
             };
-            let decision = match self.engine.decide(&ctx.principal, purpose, category) {
-                _ if stored.erased => FieldDecision::Withhold(Withheld::Erased),
-                decision => decision,
+            let outcome = match self.engine.outcome(&decision, category) {
+                _ if stored.erased => FieldOutcome::Withheld(Withheld::Erased),
+                outcome => outcome,
             };
-            match decision {
-                FieldDecision::Release => note(&mut event, category, &entry.value.field),
-                FieldDecision::Withhold(r) => {
-                    event
-                        .withheld
-                        .push(format!("{}:{}", entry.value.field, r.as_str()))
-                }
-            }
-            decided.push((entry, decision));
+            record(&mut event, category, &entry.value.field, outcome);
+            decided.push((entry, field, outcome));
         }
         event.decision = summary(&event);
         self.audit_only(event).await?;
-        let released = decided.iter().any(|(_, d)| *d == FieldDecision::Release);
+        let released = decided.iter().any(|(_, _, o)| o.is_released());
         let key = if released {
             self.live_key(&stored).await?
         } else {
@@ -748,15 +811,16 @@ impl Vault {
         };
         decided
             .into_iter()
-            .map(|(entry, decision)| {
-                let value =
-                    match (decision, &key) {
-                        (FieldDecision::Release, Some(key)) => Disclosure::release(
-                            &self.open_field(key, id, entry.id.as_str(), &entry.value)?,
-                        ),
-                        (FieldDecision::Withhold(r), _) => Disclosure::Withheld(r),
-                        (FieldDecision::Release, None) => Disclosure::Withheld(Withheld::Erased),
-                    };
+            .map(|(entry, field, outcome)| {
+                let value = match (outcome, &key) {
+                    (FieldOutcome::Withheld(r), _) => Disclosure::Withheld(r),
+                    (_, Some(key)) => Disclosure::release(
+                        outcome,
+                        field.ty,
+                        &self.open_field(key, id, entry.id.as_str(), &entry.value)?,
+                    ),
+                    (_, None) => Disclosure::Withheld(Withheld::Erased),
+                };
                 Ok(HistoryView {
                     field: entry.value.field,
                     replaced_at: entry.replaced_at,
@@ -771,7 +835,9 @@ impl Vault {
     /// unreadable at once. Their rows are then purged. The purpose must be one that may use
     /// the customer's data.
     pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
+        self.check_operation(ctx, Operation::CustomersErase)?;
         let purpose = self.purpose(ctx)?;
+        let decision = self.decide(ctx, purpose, Some(id));
         let stored = self.load(ctx, "customer.erase", id).await?;
         if stored.erased {
             return Err(self.refuse(ctx, "customer.erase", id, not_found()).await?);
@@ -779,7 +845,7 @@ impl Vault {
         let mut event = self.event(ctx, "customer.erase", Some(id));
         for sealed in &stored.fields {
             if let Some((category, _)) = self.policy.field_named(&sealed.field)
-                && self.engine.decide(&ctx.principal, purpose, category) == FieldDecision::Release
+                && self.engine.outcome(&decision, category).is_released()
             {
                 note(&mut event, category, &sealed.field);
             }
@@ -828,7 +894,9 @@ impl Vault {
         };
         progress(state);
         let ctx = RequestContext {
-            principal: Principal::System { task: "rotation" },
+            principal: Principal::System {
+                task: SystemTask::KeyRotation,
+            },
             purpose: String::new(),
             request_id: None,
         };
@@ -866,6 +934,27 @@ fn note(event: &mut AuditEvent, category: &Category, field: &str) {
         event.categories.push(category.id.to_string());
     }
     event.fields.push(field.to_owned());
+}
+
+/// Notes a field's outcome in the audit event: released fields by name (masked ones marked),
+/// withheld ones with the reason.
+fn record(event: &mut AuditEvent, category: &Category, name: &str, outcome: FieldOutcome) {
+    match outcome {
+        FieldOutcome::Clear => note(event, category, name),
+        FieldOutcome::Masked => note(event, category, &format!("{name}:masked")),
+        FieldOutcome::Withheld(reason) => {
+            event.withheld.push(format!("{name}:{}", reason.as_str()))
+        }
+    }
+}
+
+/// The access engine refused the whole request for `reason`.
+fn access_denied(reason: Withheld, field: &str) -> VaultError {
+    reject(
+        ErrorCode::AccessDenied,
+        format!("access denied: `{}`", reason.as_str()),
+        field,
+    )
 }
 
 fn not_found() -> VaultError {

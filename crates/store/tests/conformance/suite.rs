@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use custodian_core::access::{Disclosure, Principal, Withheld};
+use custodian_core::access::{Disclosure, Principal, Scope, Withheld};
 use custodian_core::audit::{AuditEvent, ChainVerifier, CheckpointSigner, Decision};
 use custodian_core::clock::SystemClock;
 use custodian_core::ids::{CustomerId, HistoryId};
@@ -110,6 +110,7 @@ pub fn ctx(purpose: &str) -> RequestContext {
     RequestContext {
         principal: Principal::Integration {
             name: "conformance".into(),
+            scope: Scope::unrestricted(),
         },
         purpose: purpose.into(),
         request_id: Some("req-test".into()),
@@ -123,14 +124,14 @@ pub fn fields(value: Value) -> Map<String, Value> {
 fn value(view: &custodian_core::vault::CustomerView, field: &str) -> Option<String> {
     match view.fields.get(field)? {
         Disclosure::Value(v) => Some(v.clone()),
-        Disclosure::Withheld(_) => None,
+        Disclosure::Masked(_) | Disclosure::Withheld(_) => None,
     }
 }
 
 fn withheld(view: &custodian_core::vault::CustomerView, field: &str) -> Option<Withheld> {
     match view.fields.get(field)? {
         Disclosure::Withheld(w) => Some(*w),
-        Disclosure::Value(_) => None,
+        Disclosure::Value(_) | Disclosure::Masked(_) => None,
     }
 }
 
@@ -1020,7 +1021,7 @@ async fn names(f: &Fixture, id: &CustomerId) -> (Vec<String>, Option<String>) {
         .filter(|h| h.field == NAME)
         .map(|h| match h.value {
             Disclosure::Value(v) => v,
-            Disclosure::Withheld(w) => panic!("history withheld: {w:?}"),
+            other => panic!("history not in the clear: {other:?}"),
         })
         .collect();
     let view = f.vault.read(&ctx("account"), id).await.unwrap();
