@@ -84,6 +84,14 @@ impl Policy {
     }
 
     /// The purpose with this id, given as text (from a request, say).
+    pub fn role_named(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id.as_str() == id)
+    }
+
+    pub fn category_named(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id.as_str() == id)
+    }
+
     pub fn purpose_named(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|p| p.id.0 == id)
     }

@@ -32,6 +32,12 @@ type Categories = u128;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purposes(u128);
 
+impl Purposes {
+    pub fn union(self, other: Purposes) -> Purposes {
+        Purposes(self.0 | other.0)
+    }
+}
+
 /// What the engine must know about the customer and the request besides the policy. The
 /// caller establishes each fact from its own records; everything defaults to "no".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
