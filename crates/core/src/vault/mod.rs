@@ -22,8 +22,8 @@ pub use store::*;
 
 use crate::StoreError;
 use crate::access::{
-    AccessContext, AccessEngine, Decision as AccessDecision, Disclosure, FieldOutcome, Principal,
-    SystemTask, Withheld,
+    AccessContext, AccessEngine, Decision as AccessDecision, Disclosure, Explanation, FieldOutcome,
+    Principal, SystemTask, Withheld,
 };
 use crate::audit::{AuditEvent, Decision};
 use crate::clock::Clock;
@@ -47,6 +47,13 @@ pub enum VaultError {
 
 fn reject(code: ErrorCode, message: impl Into<String>, field: &str) -> VaultError {
     VaultError::Rejected(ApiError::new(code, message).with_field(field))
+}
+
+/// The need-to-know conditions of an imagined request, for [`Vault::explain`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExplainFacts {
+    pub care_session: bool,
+    pub fulfilling_order: bool,
 }
 
 /// Who asks, why, and the request it belongs to.
@@ -869,6 +876,34 @@ impl Vault {
             at: self.clock.now(),
         }];
         self.commit(writes, vec![event]).await
+    }
+
+    /// What `subject` would see of `customer` for the context's purpose, field by field, and
+    /// the rule that decides each — for the DPO and admins. `facts` stand in for the need-to-
+    /// know conditions of the request being imagined; the customer's own choices are theirs.
+    /// Reveals no personal value; the question itself is audited.
+    pub async fn explain(
+        &self,
+        ctx: &RequestContext,
+        subject: &Principal,
+        customer: Option<&CustomerId>,
+        facts: ExplainFacts,
+    ) -> Result<Explanation, VaultError> {
+        self.check_operation(ctx, Operation::AccessExplain)?;
+        let purpose = self.purpose(ctx)?;
+        let context = AccessContext {
+            care_session: facts.care_session,
+            fulfilling_order: facts.fulfilling_order,
+            ..self.access_context(customer)
+        };
+        let mut event = self.event(ctx, "access.explain", customer);
+        event
+            .withheld
+            .push(format!("subject:{}", subject.audit_name()));
+        self.audit_only(event).await?;
+        Ok(self
+            .engine
+            .explain(&self.policy, subject, &purpose.id, customer, &context))
     }
 
     /// Re-wraps every data key under the active master-key version, `batch` keys at a time.
