@@ -13,6 +13,12 @@ pub enum CryptoError {
     InvalidKey(String),
     #[error("the system random number generator failed")]
     Random,
+    /// A stored password hash that does not parse, or was not made with the algorithm and
+    /// within the parameter bounds this system uses.
+    #[error("password hash is malformed or uses parameters outside the accepted bounds")]
+    InvalidPasswordHash,
+    #[error("password hashing failed")]
+    PasswordHashing,
     #[error("key storage: {0}")]
     Io(#[from] std::io::Error),
 }

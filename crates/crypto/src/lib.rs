@@ -6,6 +6,9 @@
 //! customer's wrapped DEK makes every ciphertext of theirs unreadable (crypto-shredding).
 //! Blind indexes (HMAC-SHA256 under a separate key) allow exact lookups without decrypting.
 //!
+//! The primitives for authenticating people live here too, pure and synchronous: Argon2id
+//! password hashes and the password policy.
+//!
 //! Architecture invariant: this crate knows nothing of customers' data model, storage or
 //! HTTP. Plaintext it returns is wrapped in [`Plaintext`], zeroed on drop and never printed.
 
@@ -15,6 +18,7 @@ mod index;
 mod keyring;
 mod keys;
 mod mac;
+mod password;
 mod random;
 
 pub use error::CryptoError;
@@ -23,4 +27,8 @@ pub use index::{BlindIndexKey, normalise_email, normalise_phone};
 pub use keyring::{KeyWrapper, LocalKeyring, WrappedKey, decode_key, load_or_create_key};
 pub use keys::{DataKey, KEY_LEN, Plaintext, SecretKey};
 pub use mac::MacKey;
+pub use password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, WeakPassword, check_password_strength,
+    hash_password, needs_rehash, verify_dummy, verify_password,
+};
 pub use random::random_bytes;
