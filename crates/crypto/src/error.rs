@@ -19,6 +19,10 @@ pub enum CryptoError {
     InvalidPasswordHash,
     #[error("password hashing failed")]
     PasswordHashing,
+    /// Text that should be in the named encoding (`base32`, `hex`) is not. The text itself is
+    /// never part of the message: it may be a secret.
+    #[error("value is not valid {0}")]
+    InvalidEncoding(&'static str),
     #[error("key storage: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -7,7 +7,7 @@
 //! Blind indexes (HMAC-SHA256 under a separate key) allow exact lookups without decrypting.
 //!
 //! The primitives for authenticating people live here too, pure and synchronous: Argon2id
-//! password hashes and the password policy.
+//! password hashes and the password policy, and TOTP second factors (RFC 6238).
 //!
 //! Architecture invariant: this crate knows nothing of customers' data model, storage or
 //! HTTP. Plaintext it returns is wrapped in [`Plaintext`], zeroed on drop and never printed.
@@ -20,6 +20,7 @@ mod keys;
 mod mac;
 mod password;
 mod random;
+pub mod totp;
 
 pub use error::CryptoError;
 pub use field::{FieldBinding, open, seal};
@@ -32,3 +33,4 @@ pub use password::{
     hash_password, needs_rehash, verify_dummy, verify_password,
 };
 pub use random::random_bytes;
+pub use totp::TotpSecret;
