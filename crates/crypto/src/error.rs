@@ -23,6 +23,8 @@ pub enum CryptoError {
     /// never part of the message: it may be a secret.
     #[error("value is not valid {0}")]
     InvalidEncoding(&'static str),
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(&'static str),
     #[error("key storage: {0}")]
     Io(#[from] std::io::Error),
 }
