@@ -13,6 +13,18 @@ pub enum CryptoError {
     InvalidKey(String),
     #[error("the system random number generator failed")]
     Random,
+    /// A stored password hash that does not parse, or was not made with the algorithm and
+    /// within the parameter bounds this system uses.
+    #[error("password hash is malformed or uses parameters outside the accepted bounds")]
+    InvalidPasswordHash,
+    #[error("password hashing failed")]
+    PasswordHashing,
+    /// Text that should be in the named encoding (`base32`, `hex`) is not. The text itself is
+    /// never part of the message: it may be a secret.
+    #[error("value is not valid {0}")]
+    InvalidEncoding(&'static str),
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(&'static str),
     #[error("key storage: {0}")]
     Io(#[from] std::io::Error),
 }

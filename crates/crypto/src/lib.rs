@@ -6,6 +6,10 @@
 //! customer's wrapped DEK makes every ciphertext of theirs unreadable (crypto-shredding).
 //! Blind indexes (HMAC-SHA256 under a separate key) allow exact lookups without decrypting.
 //!
+//! The primitives for authenticating people and integrations live here too, pure and
+//! synchronous: Argon2id password hashes and the password policy, TOTP second factors
+//! (RFC 6238), and random bearer tokens and one-time codes of which only digests are stored.
+//!
 //! Architecture invariant: this crate knows nothing of customers' data model, storage or
 //! HTTP. Plaintext it returns is wrapped in [`Plaintext`], zeroed on drop and never printed.
 
@@ -15,7 +19,10 @@ mod index;
 mod keyring;
 mod keys;
 mod mac;
+mod password;
 mod random;
+mod token;
+pub mod totp;
 
 pub use error::CryptoError;
 pub use field::{FieldBinding, open, seal};
@@ -23,4 +30,13 @@ pub use index::{BlindIndexKey, normalise_email, normalise_phone};
 pub use keyring::{KeyWrapper, LocalKeyring, WrappedKey, decode_key, load_or_create_key};
 pub use keys::{DataKey, KEY_LEN, Plaintext, SecretKey};
 pub use mac::MacKey;
+pub use password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, WeakPassword, check_password_strength,
+    hash_password, needs_rehash, verify_dummy, verify_password,
+};
 pub use random::random_bytes;
+pub use token::{
+    API_TOKEN_PREFIX, ApiToken, ONE_TIME_CODE_DIGITS, OneTimeCode, SESSION_TOKEN_PREFIX,
+    SessionToken, TokenDigest, digest_code, verify_code,
+};
+pub use totp::TotpSecret;
