@@ -55,12 +55,19 @@ impl TokenTable {
                 found = Some(name);
             }
         }
-        // Configured tokens predate scopes: they may do everything except see restricted
-        // (sensitive) categories.
-        found.map(|name| Principal::Integration {
-            name: name.clone(),
-            scope: Scope::unrestricted(),
-        })
+        found.and_then(|name| self.principal(name))
+    }
+
+    /// The principal an integration acts as. Configured tokens carry no scope of their own:
+    /// they may do everything except see restricted (sensitive) categories.
+    pub fn principal(&self, name: &str) -> Option<Principal> {
+        self.entries
+            .iter()
+            .any(|(n, _)| n == name)
+            .then(|| Principal::Integration {
+                name: name.to_owned(),
+                scope: Scope::unrestricted(),
+            })
     }
 }
 

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::customers::erase),
         )
         .route("/customers/{id}/history", get(routes::customers::history))
+        .route("/access/explain", get(routes::access::explain))
         .layer(layers::no_store());
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))

@@ -74,7 +74,7 @@ pub struct Found {
 }
 
 /// The request id the layers set (a client's safe one, or a fresh one).
-fn context(caller: Caller, purpose: Purpose, headers: &HeaderMap) -> RequestContext {
+pub(crate) fn context(caller: Caller, purpose: Purpose, headers: &HeaderMap) -> RequestContext {
     RequestContext {
         principal: caller.0,
         purpose: purpose.0,

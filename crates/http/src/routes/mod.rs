@@ -1,3 +1,4 @@
+pub mod access;
 pub mod customers;
 pub mod health;
 pub mod policy;

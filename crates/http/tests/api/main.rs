@@ -6,6 +6,7 @@
     reason = "tests fail loudly"
 )]
 
+mod access_explain;
 mod customer_access;
 mod customer_errors;
 mod customers;
