@@ -273,9 +273,9 @@ impl AccessEngine {
                     NeedToKnow::FulfillingOrder => {
                         (!context.fulfilling_order).then_some(Withheld::OrderNotFulfilling)
                     }
-                    NeedToKnow::Pseudonymous => {
-                        customer.is_some().then_some(Withheld::PseudonymousOnly)
-                    }
+                    // Per-customer decisions are about identified people, looked up or not;
+                    // pseudonymous and aggregate views do not come through here.
+                    NeedToKnow::Pseudonymous => Some(Withheld::PseudonymousOnly),
                 };
                 if let Some(reason) = bound {
                     return refused(reason);

@@ -13,5 +13,6 @@
 
 #[macro_use]
 mod suite;
+mod matrix;
 mod postgres;
 mod sqlite;
