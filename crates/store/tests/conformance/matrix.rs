@@ -148,7 +148,7 @@ async fn every_operation_applies_the_access_decision_exactly() {
                 }
                 None => {
                     assert!(released, "{who}: lookup allowed");
-                    assert_eq!(lookup.unwrap(), [me.clone()], "{who}");
+                    assert_eq!(lookup.unwrap(), std::slice::from_ref(&me), "{who}");
                 }
                 Some(c) => assert!(!released, "{who}: lookup refused with {c}"),
             }
