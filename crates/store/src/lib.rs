@@ -9,4 +9,4 @@ pub mod sqlite;
 mod writer;
 
 pub use postgres::{PgKeyStore, PgStore, PgVault};
-pub use sqlite::{SqliteKeyStore, SqliteStore, SqliteVault};
+pub use sqlite::{SqliteIdentity, SqliteKeyStore, SqliteStore, SqliteVault};
