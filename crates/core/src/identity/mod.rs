@@ -381,7 +381,7 @@ impl Identity {
         Ok(self.store.user(id).await?.map(|u| user_info(&u)))
     }
 
-    /// Every staff account, oldest first.
+    /// Every staff account, oldest first (by id: in no set order within a millisecond).
     pub async fn users(&self) -> Result<Vec<UserInfo>, IdentityError> {
         Ok(self.store.users().await?.iter().map(user_info).collect())
     }
@@ -927,7 +927,8 @@ impl Identity {
         Ok(revoked)
     }
 
-    /// Every token, revoked ones included, oldest first: never the token or its digest.
+    /// Every token, revoked ones included, oldest first (by id: in no set order within a
+    /// millisecond); never the token or its digest.
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, IdentityError> {
         Ok(self
             .store

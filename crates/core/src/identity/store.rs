@@ -118,7 +118,7 @@ pub trait IdentityStore: Send + Sync {
 
     async fn user_by_login(&self, login_key: &str) -> Result<Option<StoredUser>, StoreError>;
 
-    /// Every user, oldest first.
+    /// Every user, by id: oldest first (in no set order within one millisecond).
     async fn users(&self) -> Result<Vec<StoredUser>, StoreError>;
 
     async fn count_users(&self) -> Result<u64, StoreError>;
@@ -181,7 +181,8 @@ pub trait IdentityStore: Send + Sync {
     /// Marks the token revoked at `at` unless it already is. Returns whether it changed.
     async fn revoke_token(&self, id: &TokenId, at: Timestamp) -> Result<bool, StoreError>;
 
-    /// Every token, revoked ones included, oldest first.
+    /// Every token, revoked ones included, by id: oldest first (in no set order within one
+    /// millisecond).
     async fn tokens(&self) -> Result<Vec<StoredToken>, StoreError>;
 
     async fn append_event(&self, event: &IdentityEvent) -> Result<(), StoreError>;

@@ -36,6 +36,7 @@ pub async fn backend() -> Option<Backend> {
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     Some(Backend {
         store: Arc::new(vault),
+        identity: Arc::new(store.identity()),
         archive: Arc::new(store),
         guard: Box::new(db),
     })
