@@ -52,6 +52,17 @@ error_codes! {
     InvalidField => "invalid_field", 400, "A field's value does not fit its schema (type, format, length); nothing was written.";
     MissingField => "missing_field", 400, "A field the named purpose requires was not sent; nothing was written.";
     Unauthenticated => "unauthenticated", 401, "The request carries no valid credentials.";
+    InvalidCredentials => "invalid_credentials", 401, "Sign-in refused: unknown login, wrong password or code, or the account is locked after repeated failures. Which one is never said.";
+    TotpRequired => "totp_required", 401, "The password was right and the account has a second factor: sign in again with its current TOTP code.";
+    PasswordChangeRequired => "password_change_required", 403, "The account must change its one-time password before doing anything else.";
+    WeakPassword => "weak_password", 400, "A new password does not meet the password policy; the message names the reason code (`too_short`, `too_long`, `common`, `contains_context`, `repetitive`).";
+    RoleUnknown => "role_unknown", 400, "The role named is not declared in the policy; `field` is `role`.";
+    InvalidScope => "invalid_scope", 400, "A token scope names an operation, purpose or category the policy does not declare; `field` names which.";
+    InvalidTotpCode => "invalid_totp_code", 400, "The TOTP code given to confirm an enrolment is not the current one.";
+    LoginTaken => "login_taken", 409, "Another staff account has this login (compared ignoring case).";
+    TotpAlreadyActive => "totp_already_active", 409, "The account already has a confirmed second factor.";
+    UserNotFound => "user_not_found", 404, "No staff account has this id.";
+    RateLimited => "rate_limited", 429, "Too many sign-in attempts for this login or from this address; retry after the time given.";
     OperationNotAllowed => "operation_not_allowed", 403, "The caller may not perform this operation: its role or token scope does not include it.";
     AccessDenied => "access_denied", 403, "The access engine refused the request as a whole; the message names the reason code (e.g. `no_care_session`), as `Withheld` codes do per field.";
     PurposeNotAllowed => "purpose_not_allowed", 403, "The named purpose does not allow this use of the data.";

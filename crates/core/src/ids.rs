@@ -70,6 +70,16 @@ opaque_id!(
     HistoryId,
     "hst_"
 );
+opaque_id!(
+    /// A member of staff who signs in.
+    UserId,
+    "usr_"
+);
+opaque_id!(
+    /// An integration's API token (the id names it; the token itself is never kept).
+    TokenId,
+    "tok_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod health;
+pub mod identity;
 pub mod ids;
 pub mod notice;
 mod personal;

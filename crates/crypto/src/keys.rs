@@ -44,6 +44,12 @@ impl DataKey {
     pub fn generate() -> Result<DataKey, CryptoError> {
         Ok(DataKey(SecretKey::generate()?))
     }
+
+    /// A key of the service's own (not a customer's), used to seal a secret of the service
+    /// with [`crate::seal`], such as staff members' TOTP secrets.
+    pub fn from_secret(key: SecretKey) -> DataKey {
+        DataKey(key)
+    }
 }
 
 /// Decrypted bytes. Zeroed on drop; its `Debug` shows only the length.

@@ -6,7 +6,10 @@ use jiff::Timestamp;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use custodian_core::StoreError;
-use custodian_core::ids::CustomerId;
+use custodian_core::identity::{
+    IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
+};
+use custodian_core::ids::{CustomerId, TokenId, UserId};
 use custodian_core::vault::{SealedField, StoredKey};
 use custodian_crypto::WrappedKey;
 
@@ -103,5 +106,146 @@ where
             kek_version: version(row, "kek_version")?,
             bytes: get(row, "wrapped_key")?,
         },
+    })
+}
+
+/// A timestamp column that may be NULL.
+pub(crate) fn timestamp_opt<R>(row: &R, column: &str) -> Result<Option<Timestamp>, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text: Option<String> = get(row, column)?;
+    text.map(|text| {
+        text.parse()
+            .map_err(|_| StoreError::Corrupt(format!("bad timestamp in `{column}`")))
+    })
+    .transpose()
+}
+
+fn user_id<R>(row: &R, column: &str) -> Result<UserId, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, column)?;
+    UserId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad user id".into()))
+}
+
+fn token_id<R>(row: &R, column: &str) -> Result<TokenId, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, column)?;
+    TokenId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad token id".into()))
+}
+
+/// A scope's list as stored: the ids separated by single spaces (policy ids have none).
+pub(crate) fn join_ids(ids: &[String]) -> String {
+    ids.join(" ")
+}
+
+fn split_ids(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Every column of `staff_users`.
+pub(crate) fn stored_user<R>(row: &R) -> Result<StoredUser, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let last_step: Option<i64> = get(row, "totp_last_step")?;
+    Ok(StoredUser {
+        id: user_id(row, "id")?,
+        login: get(row, "login")?,
+        login_key: get(row, "login_key")?,
+        role: get(row, "role")?,
+        password_hash: get(row, "password_hash")?,
+        must_change_password: get(row, "must_change_password")?,
+        failed_sign_ins: version(row, "failed_sign_ins")?,
+        locked_until: timestamp_opt(row, "locked_until")?,
+        totp_sealed: get(row, "totp_sealed")?,
+        totp_active: get(row, "totp_active")?,
+        totp_last_step: last_step
+            .map(|s| u64::try_from(s).map_err(|_| StoreError::Corrupt("bad TOTP step".into())))
+            .transpose()?,
+        created_at: timestamp(row, "created_at")?,
+        last_sign_in_at: timestamp_opt(row, "last_sign_in_at")?,
+    })
+}
+
+/// Every column of `staff_sessions`.
+pub(crate) fn stored_session<R>(row: &R) -> Result<StoredSession, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredSession {
+        digest: get(row, "digest")?,
+        user: user_id(row, "user_id")?,
+        created_at: timestamp(row, "created_at")?,
+        last_seen_at: timestamp(row, "last_seen_at")?,
+        expires_at: timestamp(row, "expires_at")?,
+    })
+}
+
+/// Every column of `api_tokens`.
+pub(crate) fn stored_token<R>(row: &R) -> Result<StoredToken, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let operations: String = get(row, "operations")?;
+    let purposes: Option<String> = get(row, "purposes")?;
+    let restricted: String = get(row, "restricted")?;
+    Ok(StoredToken {
+        id: token_id(row, "id")?,
+        name: get(row, "name")?,
+        digest: get(row, "digest")?,
+        scope: StoredScope {
+            operations: split_ids(&operations),
+            purposes: purposes.as_deref().map(split_ids),
+            restricted: split_ids(&restricted),
+        },
+        created_at: timestamp(row, "created_at")?,
+        last_used_at: timestamp_opt(row, "last_used_at")?,
+        revoked_at: timestamp_opt(row, "revoked_at")?,
+    })
+}
+
+/// `at`, `action`, `user_id`, `token_id`, `detail` of `identity_events`.
+pub(crate) fn identity_event<R>(row: &R) -> Result<IdentityEvent, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let user: Option<String> = get(row, "user_id")?;
+    let token: Option<String> = get(row, "token_id")?;
+    Ok(IdentityEvent {
+        at: timestamp(row, "at")?,
+        action: get(row, "action")?,
+        user: user
+            .map(|u| UserId::parse(&u).ok_or_else(|| StoreError::Corrupt("bad user id".into())))
+            .transpose()?,
+        token: token
+            .map(|t| TokenId::parse(&t).ok_or_else(|| StoreError::Corrupt("bad token id".into())))
+            .transpose()?,
+        detail: get(row, "detail")?,
     })
 }

@@ -10,10 +10,12 @@
 //! - migrations: sqlx takes an advisory lock while applying them, so instances starting at
 //!   once apply each migration exactly once.
 
+mod identity;
 mod keys;
 mod notice;
 mod vault;
 
+pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
 pub use vault::PgVault;
 
@@ -100,6 +102,11 @@ fn migrator() -> Migrator {
             2,
             "vault",
             include_str!("../../migrations/postgres/0002_vault.sql"),
+        ),
+        migration(
+            3,
+            "identity",
+            include_str!("../../migrations/postgres/0003_identity.sql"),
         ),
     ])
 }

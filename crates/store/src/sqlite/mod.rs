@@ -1,9 +1,11 @@
 //! The embedded SQLite backend.
 
+mod identity;
 mod keys;
 mod notice;
 mod vault;
 
+pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
 pub use vault::SqliteVault;
 
@@ -117,6 +119,11 @@ fn migrator() -> Migrator {
             2,
             "vault",
             include_str!("../../migrations/sqlite/0002_vault.sql"),
+        ),
+        migration(
+            3,
+            "identity",
+            include_str!("../../migrations/sqlite/0003_identity.sql"),
         ),
     ])
 }

@@ -36,6 +36,7 @@ pub async fn backend() -> Option<Backend> {
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     Some(Backend {
         store: Arc::new(vault),
+        identity: Arc::new(store.identity()),
         archive: Arc::new(store),
         guard: Box::new(db),
     })
@@ -697,4 +698,36 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
     assert_eq!(keys.key_versions().await.unwrap(), vec![(2, 1)]);
     keys.close().await;
     again.close().await;
+}
+
+/// Identity events can be added, never changed or removed (nor truncated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_events_are_append_only() {
+    use custodian_core::identity::{IdentityEvent, IdentityStore};
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = PgStore::open(&db.url).await.unwrap();
+    let event = IdentityEvent {
+        at: Timestamp::UNIX_EPOCH,
+        action: "user.create".into(),
+        user: None,
+        token: None,
+        detail: None,
+    };
+    store.identity().append_event(&event).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    for statement in [
+        "UPDATE identity_events SET action = 'x'",
+        "DELETE FROM identity_events",
+        "TRUNCATE identity_events",
+    ] {
+        assert!(
+            sqlx::query(statement).execute(&mut conn).await.is_err(),
+            "{statement}"
+        );
+    }
+    assert_eq!(store.identity().events().await.unwrap(), vec![event]);
+    conn.close().await.unwrap();
+    store.close().await;
 }

@@ -18,6 +18,7 @@ pub async fn backend() -> Option<Backend> {
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     Some(Backend {
         store: Arc::new(vault),
+        identity: Arc::new(store.identity()),
         archive: Arc::new(store),
         guard: Box::new(dir),
     })
@@ -269,4 +270,34 @@ async fn two_handles_on_one_file_keep_one_audit_chain() {
     }
     let report = crate::suite::verify_chain(vaults[1].as_ref()).await;
     assert_eq!(report.entries, 200, "{report:?}");
+}
+
+/// Identity events can be added, never changed or removed.
+#[tokio::test]
+async fn identity_events_are_append_only() {
+    use custodian_core::identity::{IdentityEvent, IdentityStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    let event = IdentityEvent {
+        at: jiff::Timestamp::UNIX_EPOCH,
+        action: "user.create".into(),
+        user: None,
+        token: None,
+        detail: None,
+    };
+    store.identity().append_event(&event).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE identity_events SET action = 'x'",
+        "DELETE FROM identity_events",
+    ] {
+        assert!(
+            sqlx::query(statement).execute(&pool).await.is_err(),
+            "{statement}"
+        );
+    }
+    assert_eq!(store.identity().events().await.unwrap(), vec![event]);
 }

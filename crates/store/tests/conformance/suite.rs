@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 
 use custodian_core::access::{Disclosure, Principal, Scope, Withheld};
 use custodian_core::audit::{AuditEvent, ChainVerifier, CheckpointSigner, Decision};
-use custodian_core::clock::SystemClock;
+use custodian_core::clock::{Clock, FixedClock, SystemClock};
+use custodian_core::identity::{Identity, IdentityError, IdentityStore, RateLimiter, SignInError};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::notice::NoticeArchive;
 use custodian_core::vault::KeyStore;
@@ -21,6 +22,7 @@ use custodian_store::SqliteKeyStore;
 /// A backend under test. `guard` keeps its temporary files or database alive.
 pub struct Backend {
     pub store: Arc<dyn VaultStore>,
+    pub identity: Arc<dyn IdentityStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
@@ -44,6 +46,12 @@ macro_rules! conformance_tests {
             concurrent_transactions_apply_as_if_one_by_one,
             concurrent_corrections_keep_every_earlier_value,
             an_interrupted_rotation_resumes,
+            identity_users_are_found_and_logins_unique,
+            identity_sessions_expire_absolute_and_idle,
+            identity_five_failures_lock_for_fifteen_minutes,
+            identity_totp_is_required_and_codes_are_good_once,
+            identity_tokens_are_issued_used_and_revoked,
+            identity_scopes_are_kept_exactly,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
@@ -1172,4 +1180,341 @@ pub async fn an_interrupted_rotation_resumes(b: Backend) {
     );
     all_readable("resumed").await;
     verify_chain(b.store.as_ref()).await;
+}
+
+// ----- identity -----
+
+const STAFF_PASSWORD: &str = "lantern orbit meadow";
+
+fn identity(b: &Backend) -> (Identity, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new("2026-03-01T08:00:00Z".parse().unwrap()));
+    let identity = Identity::new(
+        Arc::new(parse(DEFAULT_POLICY).unwrap()),
+        b.identity.clone(),
+        clock.clone(),
+        SecretKey::from_bytes(&[9; 32]).unwrap(),
+    )
+    .with_rate_limiter(RateLimiter::new(1_000, 100));
+    (identity, clock)
+}
+
+fn refusal(err: IdentityError) -> custodian_core::error::ErrorCode {
+    match err {
+        IdentityError::Rejected(e) => e.code,
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+pub async fn identity_users_are_found_and_logins_unique(b: Backend) {
+    let (id, clock) = identity(&b);
+    let boot = id.bootstrap_admin().await.unwrap().unwrap();
+    assert!(id.bootstrap_admin().await.unwrap().is_none());
+    // Lists are in id order, which is creation order only from one millisecond to the next.
+    clock.advance(jiff::SignedDuration::from_millis(1));
+    let user = id
+        .create_user("Thao.Le@example.com", "care_agent", STAFF_PASSWORD)
+        .await
+        .unwrap();
+    let err = id
+        .create_user("thao.le@example.COM", "dpo", STAFF_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), custodian_core::error::ErrorCode::LoginTaken);
+    let found = b
+        .identity
+        .user_by_login("thao.le@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, user);
+    assert_eq!(found.login, "Thao.Le@example.com");
+    assert_eq!(found.role, "care_agent");
+    assert!(found.password_hash.starts_with("$argon2id$"));
+    let users = id.users().await.unwrap();
+    assert_eq!(
+        users.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        vec![boot.user.clone(), user.clone()]
+    );
+    assert!(users[0].must_change_password && !users[1].must_change_password);
+    id.change_role(&user, "qa_reviewer").await.unwrap();
+    assert_eq!(id.user(&user).await.unwrap().unwrap().role, "qa_reviewer");
+    let signed = id
+        .sign_in("admin", &boot.password, None, None)
+        .await
+        .unwrap();
+    assert!(signed.must_change_password);
+    id.change_password(&boot.user, &boot.password, STAFF_PASSWORD)
+        .await
+        .unwrap();
+    assert!(
+        !id.user(&boot.user)
+            .await
+            .unwrap()
+            .unwrap()
+            .must_change_password
+    );
+    let actions: Vec<String> = id
+        .events()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.create",
+            "user.create",
+            "user.role_change",
+            "sign_in.success",
+            "user.password_change"
+        ]
+    );
+}
+
+pub async fn identity_sessions_expire_absolute_and_idle(b: Backend) {
+    let (id, clock) = identity(&b);
+    let user = id
+        .create_user("an", "analyst", STAFF_PASSWORD)
+        .await
+        .unwrap();
+    let signed = id.sign_in("an", STAFF_PASSWORD, None, None).await.unwrap();
+    let token = signed.token.expose();
+    for _ in 0..16 {
+        clock.advance(jiff::SignedDuration::from_mins(29));
+        let session = id.authenticate_session(token).await.unwrap().unwrap();
+        assert_eq!(session.user, user);
+    }
+    clock.advance(jiff::SignedDuration::from_mins(16));
+    assert!(id.authenticate_session(token).await.unwrap().is_none());
+
+    let idle = id.sign_in("an", STAFF_PASSWORD, None, None).await.unwrap();
+    clock.advance(jiff::SignedDuration::from_mins(30));
+    assert!(
+        id.authenticate_session(idle.token.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let one = id.sign_in("an", STAFF_PASSWORD, None, None).await.unwrap();
+    let two = id.sign_in("an", STAFF_PASSWORD, None, None).await.unwrap();
+    assert!(id.sign_out(one.token.expose()).await.unwrap());
+    assert!(
+        id.authenticate_session(one.token.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        id.authenticate_session(two.token.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(id.sign_out_everywhere(&user).await.unwrap(), 1);
+    assert!(
+        id.authenticate_session(two.token.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn identity_five_failures_lock_for_fifteen_minutes(b: Backend) {
+    let (id, clock) = identity(&b);
+    let user = id.create_user("binh", "dpo", STAFF_PASSWORD).await.unwrap();
+    for n in 1..=4 {
+        assert!(matches!(
+            id.sign_in("binh", "not the password", None, None).await,
+            Err(SignInError::InvalidCredentials)
+        ));
+        assert_eq!(
+            b.identity
+                .user(&user)
+                .await
+                .unwrap()
+                .unwrap()
+                .failed_sign_ins,
+            n
+        );
+    }
+    assert!(
+        id.sign_in("binh", "not the password", None, None)
+            .await
+            .is_err()
+    );
+    let locked = b.identity.user(&user).await.unwrap().unwrap();
+    assert_eq!(
+        locked.locked_until,
+        Some(clock.now() + jiff::SignedDuration::from_mins(15))
+    );
+    assert!(matches!(
+        id.sign_in("binh", STAFF_PASSWORD, None, None).await,
+        Err(SignInError::InvalidCredentials)
+    ));
+    clock.advance(jiff::SignedDuration::from_secs(15 * 60 - 1));
+    assert!(
+        id.sign_in("binh", STAFF_PASSWORD, None, None)
+            .await
+            .is_err()
+    );
+    clock.advance(jiff::SignedDuration::from_secs(1));
+    id.sign_in("binh", STAFF_PASSWORD, None, None)
+        .await
+        .unwrap();
+    let events = id.events().await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "sign_in.lock_out")
+            .count(),
+        1
+    );
+    assert_eq!(events.last().unwrap().action, "sign_in.success");
+}
+
+pub async fn identity_totp_is_required_and_codes_are_good_once(b: Backend) {
+    use custodian_crypto::{TotpSecret, totp};
+    let (id, clock) = identity(&b);
+    let user = id
+        .create_user("chi", "care_agent", STAFF_PASSWORD)
+        .await
+        .unwrap();
+    let enrolment = id.enrol_totp(&user).await.unwrap();
+    let secret = TotpSecret::from_base32(&enrolment.secret_base32).unwrap();
+    let stored = b.identity.user(&user).await.unwrap().unwrap();
+    let sealed = stored.totp_sealed.unwrap();
+    assert!(
+        !sealed.windows(20).any(|w| w == secret.as_bytes()),
+        "stored sealed"
+    );
+    id.confirm_totp(&user, &totp::code_at(&secret, clock.now().as_second()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        id.sign_in("chi", STAFF_PASSWORD, None, None).await,
+        Err(SignInError::TotpRequired)
+    ));
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    let code = totp::code_at(&secret, clock.now().as_second());
+    id.sign_in("chi", STAFF_PASSWORD, Some(&code), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        id.sign_in("chi", STAFF_PASSWORD, Some(&code), None).await,
+        Err(SignInError::InvalidCredentials)
+    ));
+    // The step just before is older than the one used: refused too.
+    let earlier = totp::code_at(&secret, clock.now().as_second() - 30);
+    assert!(
+        id.sign_in("chi", STAFF_PASSWORD, Some(&earlier), None)
+            .await
+            .is_err()
+    );
+    assert!(b.identity.user(&user).await.unwrap().unwrap().totp_active);
+}
+
+pub async fn identity_tokens_are_issued_used_and_revoked(b: Backend) {
+    let (id, clock) = identity(&b);
+    let scope = id
+        .scope_from_names(
+            &["customers.create", "customers.read"],
+            Some(&["account"]),
+            &[],
+        )
+        .unwrap();
+    let (token_id, token) = id.issue_token("storefront", &scope).await.unwrap();
+    // Lists are in id order, which is creation order only from one millisecond to the next.
+    clock.advance(jiff::SignedDuration::from_millis(1));
+    let (_, other) = id.issue_token("pbx", &Scope::unrestricted()).await.unwrap();
+    let first_use = clock.now();
+    assert_eq!(
+        id.authenticate_token(token.expose()).await.unwrap(),
+        Some(Principal::Integration {
+            name: "storefront".into(),
+            scope
+        })
+    );
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    id.authenticate_token(token.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    let listed = id.list_tokens().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, token_id);
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(first_use),
+        "at most one write a minute"
+    );
+    assert_eq!(listed[1].last_used_at, None);
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    id.authenticate_token(token.expose())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        id.list_tokens().await.unwrap()[0].last_used_at,
+        Some(clock.now())
+    );
+
+    assert!(id.revoke_token(&token_id).await.unwrap());
+    assert!(!id.revoke_token(&token_id).await.unwrap());
+    assert!(
+        id.authenticate_token(token.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        id.list_tokens().await.unwrap()[0].revoked_at,
+        Some(clock.now())
+    );
+    assert!(
+        id.authenticate_token(other.expose())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        id.authenticate_token("cst_not-a-token")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn identity_scopes_are_kept_exactly(b: Backend) {
+    let (id, _) = identity(&b);
+    let policy = parse(DEFAULT_POLICY).unwrap();
+    let sensitive: Vec<&str> = policy
+        .categories
+        .iter()
+        .filter(|c| c.is_sensitive())
+        .map(|c| c.id.as_str())
+        .take(2)
+        .collect();
+    let scopes = [
+        id.scope_from_names(&["customers.read"], None, &[]).unwrap(),
+        id.scope_from_names(&["customers.lookup"], Some(&[]), &[])
+            .unwrap(),
+        id.scope_from_names(
+            &["customers.read", "access.explain", "customers.erase"],
+            Some(&["customer_care", "order_fulfilment", "legal_obligation"]),
+            &sensitive,
+        )
+        .unwrap(),
+    ];
+    for (n, scope) in scopes.iter().enumerate() {
+        let (_, token) = id.issue_token(&format!("client-{n}"), scope).await.unwrap();
+        let Some(Principal::Integration { scope: back, .. }) =
+            id.authenticate_token(token.expose()).await.unwrap()
+        else {
+            panic!("token {n} not accepted")
+        };
+        assert_eq!(&back, scope, "scope {n}");
+    }
+    assert!(!sensitive.is_empty());
 }
