@@ -422,10 +422,16 @@ pub enum Operation {
     /// Asking the access engine why it would release or withhold each field.
     #[serde(rename = "access.explain")]
     AccessExplain,
+    /// Creating staff accounts and changing their roles.
+    #[serde(rename = "users.manage")]
+    UsersManage,
+    /// Issuing, listing and revoking integrations' API tokens.
+    #[serde(rename = "tokens.manage")]
+    TokensManage,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 9] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -433,7 +439,15 @@ impl Operation {
         Operation::CustomersCorrect,
         Operation::CustomersErase,
         Operation::AccessExplain,
+        Operation::UsersManage,
+        Operation::TokensManage,
     ];
+
+    /// Whether the operation changes who may act (staff accounts, tokens) rather than
+    /// touching customers' data. Integrations never get these.
+    pub fn is_administration(self) -> bool {
+        matches!(self, Operation::UsersManage | Operation::TokensManage)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -444,6 +458,8 @@ impl Operation {
             Operation::CustomersCorrect => "customers.correct",
             Operation::CustomersErase => "customers.erase",
             Operation::AccessExplain => "access.explain",
+            Operation::UsersManage => "users.manage",
+            Operation::TokensManage => "tokens.manage",
         }
     }
 

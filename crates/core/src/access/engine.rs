@@ -211,7 +211,9 @@ impl AccessEngine {
                 .roles
                 .get(role.as_str())
                 .is_some_and(|r| r.operations.contains(&operation)),
-            Principal::Integration { scope, .. } => scope.operations.contains(&operation),
+            Principal::Integration { scope, .. } => {
+                !operation.is_administration() && scope.operations.contains(&operation)
+            }
             // A customer reads, and sees the history of, only their own record; the
             // decision checks whose record it is.
             Principal::Customer { .. } => matches!(

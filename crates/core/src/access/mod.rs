@@ -54,10 +54,14 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// Every operation and purpose, and no restricted category.
+    /// Every operation on customers' data, every purpose, and no restricted category. Never
+    /// the administration of staff accounts and tokens.
     pub fn unrestricted() -> Scope {
         Scope {
-            operations: Operation::ALL.to_vec(),
+            operations: Operation::ALL
+                .into_iter()
+                .filter(|o| !o.is_administration())
+                .collect(),
             purposes: None,
             restricted: Vec::new(),
         }

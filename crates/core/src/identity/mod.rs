@@ -729,10 +729,17 @@ impl Identity {
     ) -> Result<Scope, IdentityError> {
         let operations = operations
             .iter()
-            .map(|op| {
-                Operation::parse(op).ok_or_else(|| {
-                    invalid_scope(format!("operation `{op}` does not exist"), "operations")
-                })
+            .map(|op| match Operation::parse(op) {
+                None => Err(invalid_scope(
+                    format!("operation `{op}` does not exist"),
+                    "operations",
+                )),
+                // Integrations act on customers' data; only staff administer who may act.
+                Some(o) if o.is_administration() => Err(invalid_scope(
+                    format!("operation `{op}` is for staff, not integrations"),
+                    "operations",
+                )),
+                Some(o) => Ok(o),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let purposes = match purposes {
@@ -899,6 +906,7 @@ impl Identity {
                 .operations
                 .iter()
                 .filter_map(|o| Operation::parse(o))
+                .filter(|o| !o.is_administration())
                 .collect(),
             purposes: stored.purposes.as_ref().map(|ps| {
                 ps.iter()
