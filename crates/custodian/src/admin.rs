@@ -8,6 +8,7 @@ use std::sync::Arc;
 use custodian_core::audit::{ChainBreak, ChainVerifier};
 use custodian_core::clock::SystemClock;
 use custodian_core::health::Health;
+use custodian_core::identity::IdentityStore;
 use custodian_core::notice::NoticeArchive;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
@@ -28,6 +29,7 @@ pub struct Opened {
     pub archive: Arc<dyn NoticeArchive>,
     pub health: Arc<dyn Health>,
     pub vault_store: Arc<dyn VaultStore>,
+    pub identity_store: Arc<dyn IdentityStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -63,6 +65,7 @@ type DataStores = (
     Arc<dyn NoticeArchive>,
     Arc<dyn Health>,
     Arc<dyn VaultStore>,
+    Arc<dyn IdentityStore>,
     Data,
 );
 
@@ -126,7 +129,8 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             "error: `keys.database_url` names the data's own database: keep the keys apart, or a backup of the data holds them",
         ));
     }
-    let (archive, health, vault_store, data): DataStores = if is_postgres(&database) {
+    let (archive, health, vault_store, identity_store, data): DataStores = if is_postgres(&database)
+    {
         let s = PgStore::open(&database)
             .await
             .map_err(|e| cannot("the database", e))?;
@@ -138,6 +142,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             Arc::new(s.clone()),
             Arc::new(s.clone()),
             Arc::new(vault),
+            Arc::new(s.identity()),
             Data::Postgres(s),
         )
     } else {
@@ -152,6 +157,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             Arc::new(s.clone()),
             Arc::new(s.clone()),
             Arc::new(vault),
+            Arc::new(s.identity()),
             Data::Sqlite(s),
         )
     };
@@ -181,6 +187,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         archive,
         health,
         vault_store,
+        identity_store,
         key_store,
         keys,
         data,

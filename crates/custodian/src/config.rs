@@ -31,6 +31,7 @@ const KEYS: &[&str] = &[
     "keys.master",
     "keys.index",
     "keys.audit",
+    "keys.identity",
     "api.tokens",
 ];
 
@@ -65,6 +66,9 @@ pub struct KeysConfig {
     pub index: Option<Secret>,
     /// The audit checkpoint key (base64, 32 bytes). Default: the file `audit.key` in `dir`.
     pub audit: Option<Secret>,
+    /// The key sealing staff members' TOTP secrets (base64, 32 bytes). Default: the file
+    /// `identity.key` in `dir`.
+    pub identity: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

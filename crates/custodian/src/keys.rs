@@ -24,6 +24,8 @@ pub struct Keys {
     pub keyring: Arc<LocalKeyring>,
     pub index: BlindIndexKey,
     pub audit: CheckpointSigner,
+    /// Seals staff members' TOTP secrets.
+    pub identity: SecretKey,
     /// The master keys come from `keys.master`, not from files.
     pub configured: bool,
 }
@@ -45,10 +47,14 @@ impl Keys {
         };
         let keyring = match &config.keys.master {
             Some(master) => {
-                if config.keys.index.is_none() || config.keys.audit.is_none() {
+                if config.keys.index.is_none()
+                    || config.keys.audit.is_none()
+                    || config.keys.identity.is_none()
+                {
                     return Err(Failure::invalid(
-                        "error: `keys.master` is set, so `keys.index` and `keys.audit` must be \
-                         set too (keys from configuration are never mixed with key files)",
+                        "error: `keys.master` is set, so `keys.index`, `keys.audit` and \
+                         `keys.identity` must be set too (keys from configuration are never \
+                         mixed with key files)",
                     ));
                 }
                 LocalKeyring::from_config(master.expose())
@@ -63,10 +69,12 @@ impl Keys {
         };
         let index: SecretKey = single(&config.keys.index, "index", "index.key")?;
         let audit: SecretKey = single(&config.keys.audit, "audit", "audit.key")?;
+        let identity: SecretKey = single(&config.keys.identity, "identity", "identity.key")?;
         Ok(Keys {
             keyring: Arc::new(keyring),
             index: BlindIndexKey::new(index),
             audit: CheckpointSigner::new(audit),
+            identity,
             configured: config.keys.master.is_some(),
         })
     }

@@ -1,17 +1,18 @@
 //! `custodian serve`: load everything, publish the notice, serve until a signal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use custodian_core::StoreError;
 use custodian_core::clock::SystemClock;
+use custodian_core::identity::Identity;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
 use custodian_core::vault::Vault;
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
-use custodian_http::{AppState, HttpConfig};
+use custodian_http::{AppState, HttpConfig, Services};
 use custodian_policy::NoticeVersion;
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
@@ -82,15 +83,22 @@ async fn serve(
         clock.clone(),
     );
     log_keys(keys, &tokens);
-    let state = AppState::new(
-        policy,
-        opened.archive.clone(),
-        opened.health.clone(),
+    let identity = Identity::new(
+        policy.clone(),
+        opened.identity_store.clone(),
+        clock.clone(),
+        keys.identity.clone(),
+    );
+    bootstrap_admin(&identity).await?;
+    let services = Services {
+        archive: opened.archive.clone(),
+        health: opened.health.clone(),
         vault,
+        identity,
         tokens,
         clock,
-        http,
-    );
+    };
+    let state = AppState::new(policy, services, http);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Failure::io(format!("error: cannot listen on {}: {e}", config.listen)))?;
@@ -102,8 +110,10 @@ async fn serve(
     let stop = Arc::new(Notify::new());
     let server = {
         let stop = stop.clone();
-        axum::serve(listener, custodian_http::router(state))
-            .with_graceful_shutdown(async move { stop.notified().await })
+        // The peer's address feeds the sign-in rate limits.
+        let app = custodian_http::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.notified().await })
     };
     let mut server = tokio::spawn(async move { server.await });
     let finished_early = tokio::select! {
@@ -138,6 +148,28 @@ async fn serve(
             "error: the server task failed: {e}"
         ))),
     }
+}
+
+/// On the very first start, creates the administrator and prints its one-time password —
+/// once, on standard output, never in the logs. It must be changed at first sign-in.
+async fn bootstrap_admin(identity: &Identity) -> Result<(), Failure> {
+    let created = identity.bootstrap_admin().await.map_err(|e| {
+        Failure::invalid(format!("error: cannot create the first administrator: {e}"))
+    })?;
+    if let Some(admin) = created {
+        tracing::info!(user = %admin.user, "created the first administrator");
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "\nFirst start: an administrator was created.\n  login:    {}\n  password: {}\n\
+             Sign in (POST /v1/sessions) and change this one-time password now; it is not shown \
+             again.\n",
+            admin.login,
+            admin.password.as_str()
+        );
+        let _ = out.flush();
+    }
+    Ok(())
 }
 
 /// Names and versions only: never key material or tokens.

@@ -1,4 +1,5 @@
-//! Who is calling: integrations authenticate with API tokens from configuration.
+//! Who is calling: integrations with API tokens (from configuration, or issued and stored as
+//! digests), staff members with session tokens.
 //!
 //! Only SHA-256 digests of the tokens are held. A presented token is hashed and compared in
 //! constant time against every entry, so neither timing nor an early exit tells a caller how
@@ -13,6 +14,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use custodian_core::access::{Principal, Scope};
 use custodian_core::error::{ApiError, ErrorCode};
+use custodian_core::identity::StaffSession;
+use custodian_crypto::{API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -81,22 +84,105 @@ fn digest(token: &[u8]) -> [u8; 32] {
     Sha256::digest(token).into()
 }
 
-/// An authenticated caller. Extracting it from a request without a valid bearer token
-/// answers 401 `unauthenticated`.
+/// An authenticated caller: an integration (a configured token, or a stored `cst_` token),
+/// or a staff member (a `css_` session token). Extracting it from a request without a valid
+/// bearer token answers 401 `unauthenticated`; a staff session that must first change its
+/// one-time password answers 403 `password_change_required`.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
+
+/// A staff member's session, even one that may only change its password; with the token it
+/// was presented with, to sign it out.
+#[derive(Debug, Clone)]
+pub struct StaffCaller {
+    pub session: StaffSession,
+    pub token: String,
+}
+
+/// Who a bearer token belongs to.
+enum Bearer {
+    Principal(Principal),
+    Staff(StaffCaller),
+}
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Bearer, Response> {
+    let token = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| bearer_token(v.as_bytes()));
+    let Some(token) = token else {
+        return Err(unauthenticated(false));
+    };
+    if let Some(principal) = state.tokens.authenticate(token) {
+        return Ok(Bearer::Principal(principal));
+    }
+    let Ok(text) = std::str::from_utf8(token) else {
+        return Err(unauthenticated(true));
+    };
+    let found = if text.starts_with(SESSION_TOKEN_PREFIX) {
+        state
+            .identity
+            .authenticate_session(text)
+            .await
+            .map(|session| {
+                session.map(|session| {
+                    Bearer::Staff(StaffCaller {
+                        session,
+                        token: text.to_owned(),
+                    })
+                })
+            })
+    } else if text.starts_with(API_TOKEN_PREFIX) {
+        state
+            .identity
+            .authenticate_token(text)
+            .await
+            .map(|p| p.map(Bearer::Principal))
+    } else {
+        Ok(None)
+    };
+    match found {
+        Ok(Some(bearer)) => Ok(bearer),
+        Ok(None) => Err(unauthenticated(true)),
+        Err(e) => Err(HttpError::from(e).into_response()),
+    }
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, Response> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| bearer_token(v.as_bytes()));
-        match token.and_then(|t| state.tokens.authenticate(t)) {
-            Some(principal) => Ok(Caller(principal)),
-            None => Err(unauthenticated(token.is_some())),
+        match resolve(parts, state).await? {
+            Bearer::Principal(principal) => Ok(Caller(principal)),
+            Bearer::Staff(staff) if staff.session.must_change_password => {
+                Err(password_change_required().into_response())
+            }
+            Bearer::Staff(staff) => Ok(Caller(staff.session.principal)),
+        }
+    }
+}
+
+pub(crate) fn password_change_required() -> HttpError {
+    HttpError(ApiError::new(
+        ErrorCode::PasswordChangeRequired,
+        "this account must change its one-time password first: POST /v1/me/password",
+    ))
+}
+
+impl FromRequestParts<AppState> for StaffCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<StaffCaller, Response> {
+        match resolve(parts, state).await? {
+            Bearer::Staff(staff) => Ok(staff),
+            Bearer::Principal(_) => Err(HttpError(ApiError::new(
+                ErrorCode::OperationNotAllowed,
+                "only a staff member's session may do this",
+            ))
+            .into_response()),
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use custodian_core::error::ApiError;
+use custodian_core::identity::IdentityError;
 use custodian_core::vault::VaultError;
 use serde::Serialize;
 
@@ -34,6 +35,23 @@ impl From<VaultError> for HttpError {
             }
             VaultError::Crypto(e) => {
                 tracing::error!(error = %e, "a vault cryptographic operation failed");
+                HttpError(ApiError::internal())
+            }
+        }
+    }
+}
+
+/// An identity failure as the API reports it, like a vault failure.
+impl From<IdentityError> for HttpError {
+    fn from(e: IdentityError) -> HttpError {
+        match e {
+            IdentityError::Rejected(api) => HttpError(api),
+            IdentityError::Store(e) => {
+                tracing::error!(error = %e, "the identity storage failed");
+                HttpError(ApiError::unavailable())
+            }
+            IdentityError::Crypto(e) => {
+                tracing::error!(error = %e, "an identity cryptographic operation failed");
                 HttpError(ApiError::internal())
             }
         }

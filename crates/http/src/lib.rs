@@ -13,10 +13,10 @@ mod routes;
 mod state;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 
 pub use auth::TokenTable;
-pub use state::{AppState, HttpConfig};
+pub use state::{AppState, HttpConfig, Services};
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
@@ -35,6 +35,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/customers/{id}/history", get(routes::customers::history))
         .route("/access/explain", get(routes::access::explain))
+        .route("/sessions", post(routes::staff::sign_in))
+        .route("/sessions/current", delete(routes::staff::sign_out))
+        .route("/me", get(routes::staff::me))
+        .route("/me/password", post(routes::staff::change_password))
+        .route("/me/totp", post(routes::staff::enrol_totp))
+        .route("/me/totp/confirm", post(routes::staff::confirm_totp))
+        .route(
+            "/users",
+            get(routes::staff::users).post(routes::staff::create_user),
+        )
+        .route("/users/{id}", patch(routes::staff::change_role))
+        .route(
+            "/tokens",
+            get(routes::staff::tokens).post(routes::staff::issue_token),
+        )
+        .route("/tokens/{id}", delete(routes::staff::revoke_token))
         .layer(layers::no_store());
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))

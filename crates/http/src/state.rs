@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use custodian_core::clock::Clock;
 use custodian_core::health::Health;
+use custodian_core::identity::Identity;
 use custodian_core::notice::{NoticeArchive, RenderedNotice};
 use custodian_core::vault::Vault;
 use custodian_policy::{NoticeVersion, Policy};
@@ -29,6 +30,9 @@ impl Default for HttpConfig {
     }
 }
 
+/// Password hashes computed at once, at most (sign-ins, password changes).
+const PASSWORD_CHECKS: usize = 4;
+
 #[derive(Clone)]
 pub struct AppState {
     pub policy: Arc<Policy>,
@@ -39,32 +43,41 @@ pub struct AppState {
     pub health: Arc<dyn Health>,
     /// The customers' vault: every use of personal data goes through it.
     pub vault: Vault,
-    /// The integrations allowed to call the customers API.
+    /// Staff accounts and sessions, and integrations' stored API tokens.
+    pub identity: Arc<Identity>,
+    /// The integrations configured in `api.tokens`.
     pub tokens: Arc<TokenTable>,
+    /// Bounds the password hashes computed at once: each takes 19 MiB and tens of ms.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     pub clock: Arc<dyn Clock>,
     pub config: HttpConfig,
 }
 
+/// The ports and services the handlers use, for [`AppState::new`].
+#[allow(missing_debug_implementations, reason = "holds ports that are not Debug")]
+pub struct Services {
+    pub archive: Arc<dyn NoticeArchive>,
+    pub health: Arc<dyn Health>,
+    pub vault: Vault,
+    pub identity: Identity,
+    pub tokens: TokenTable,
+    pub clock: Arc<dyn Clock>,
+}
+
 impl AppState {
-    /// Builds the state for `policy` (the one `vault` runs on), rendering its notice once.
-    pub fn new(
-        policy: Arc<Policy>,
-        archive: Arc<dyn NoticeArchive>,
-        health: Arc<dyn Health>,
-        vault: Vault,
-        tokens: TokenTable,
-        clock: Arc<dyn Clock>,
-        config: HttpConfig,
-    ) -> AppState {
+    /// Builds the state for `policy` (the one the vault runs on), rendering its notice once.
+    pub fn new(policy: Arc<Policy>, services: Services, config: HttpConfig) -> AppState {
         AppState {
             notice_version: Arc::new(NoticeVersion::of(&policy)),
             notices: Arc::new(RenderedNotice::render(&policy)),
             policy,
-            archive,
-            health,
-            vault,
-            tokens: Arc::new(tokens),
-            clock,
+            archive: services.archive,
+            health: services.health,
+            vault: services.vault,
+            identity: Arc::new(services.identity),
+            tokens: Arc::new(services.tokens),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
+            clock: services.clock,
             config,
         }
     }

@@ -192,6 +192,12 @@ impl Vault {
         })
     }
 
+    /// Whether `principal` may perform `operation` at all (for operations outside the vault,
+    /// such as administering staff accounts, decided by the same engine).
+    pub fn may(&self, principal: &Principal, operation: Operation) -> bool {
+        self.engine.may(principal, operation)
+    }
+
     /// Refuses an operation the principal may not perform at all, before anything is read.
     fn check_operation(
         &self,

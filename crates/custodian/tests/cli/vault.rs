@@ -208,7 +208,9 @@ fn configured_master_keys_need_the_other_keys_too() {
         .env("CUSTODIAN_KEYS__MASTER", format!("1:{key}"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("`keys.index` and `keys.audit`"))
+        .stderr(predicate::str::contains(
+            "`keys.index`, `keys.audit` and `keys.identity`",
+        ))
         .stderr(predicate::str::contains(key).not());
 
     custodian(dir.path())
@@ -217,6 +219,7 @@ fn configured_master_keys_need_the_other_keys_too() {
         .env("CUSTODIAN_KEYS__MASTER", format!("1:{key}"))
         .env("CUSTODIAN_KEYS__INDEX", key)
         .env("CUSTODIAN_KEYS__AUDIT", key)
+        .env("CUSTODIAN_KEYS__IDENTITY", key)
         .assert()
         .code(0)
         .stdout(predicate::str::contains("come from `keys.master`"))

@@ -3,6 +3,7 @@ pub mod customers;
 pub mod health;
 pub mod policy;
 pub mod privacy;
+pub mod staff;
 
 use crate::error::HttpError;
 use custodian_core::error::ApiError;

@@ -5,12 +5,13 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use custodian_core::audit::{AuditEvent, CheckpointSigner};
 use custodian_core::clock::FixedClock;
+use custodian_core::identity::Identity;
 use custodian_core::notice::{
     NoticeArchive, PublishedNotice, RenderedNotice, publish_current_notice,
 };
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
-use custodian_http::{AppState, HttpConfig, TokenTable, router};
+use custodian_http::{AppState, HttpConfig, Services, TokenTable, router};
 use custodian_policy::{DEFAULT_POLICY, NoticeVersion};
 use custodian_store::{SqliteKeyStore, SqliteStore};
 use serde_json::Value;
@@ -67,15 +68,21 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         clock.clone(),
     );
     let tokens = TokenTable::from_tokens([("storefront", TOKEN)]);
-    let state = AppState::new(
-        policy,
-        store.clone(),
-        store.clone(),
+    let identity = Identity::new(
+        policy.clone(),
+        Arc::new(store.identity()),
+        clock.clone(),
+        SecretKey::from_bytes(&[11; 32]).unwrap(),
+    );
+    let services = Services {
+        archive: store.clone(),
+        health: store.clone(),
         vault,
+        identity,
         tokens,
         clock,
-        config,
-    );
+    };
+    let state = AppState::new(policy, services, config);
     TestApp {
         router: router(state),
         store,
