@@ -54,7 +54,10 @@ pub struct AppState {
 }
 
 /// The ports and services the handlers use, for [`AppState::new`].
-#[allow(missing_debug_implementations, reason = "holds ports that are not Debug")]
+#[allow(
+    missing_debug_implementations,
+    reason = "holds ports that are not Debug"
+)]
 pub struct Services {
     pub archive: Arc<dyn NoticeArchive>,
     pub health: Arc<dyn Health>,

@@ -194,10 +194,13 @@ pub struct TokenInfo {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// A staff account as listed: no hash, no secret.
+/// A staff account as listed to administrators: no hash, no secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
     pub id: UserId,
+    /// Staff data, shown to administrators so they can tell accounts apart; kept out of
+    /// logs and audit entries, which name users by id.
+    pub login: String,
     pub role: String,
     pub totp_active: bool,
     pub must_change_password: bool,
@@ -985,6 +988,7 @@ fn user_not_found() -> IdentityError {
 fn user_info(user: &StoredUser) -> UserInfo {
     UserInfo {
         id: user.id.clone(),
+        login: user.login.clone(),
         role: user.role.clone(),
         totp_active: user.totp_active,
         must_change_password: user.must_change_password,

@@ -330,6 +330,7 @@ pub async fn confirm_totp(
 #[derive(Debug, Serialize)]
 pub struct UserView {
     id: UserId,
+    login: String,
     role: String,
     totp_active: bool,
     must_change_password: bool,
@@ -342,6 +343,7 @@ impl From<UserInfo> for UserView {
     fn from(u: UserInfo) -> UserView {
         UserView {
             id: u.id,
+            login: u.login,
             role: u.role,
             totp_active: u.totp_active,
             must_change_password: u.must_change_password,

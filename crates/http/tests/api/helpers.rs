@@ -22,6 +22,8 @@ pub const TOKEN: &str = "storefront-test-token-0123456789abcdef";
 
 pub struct TestApp {
     pub router: Router,
+    /// The same identity store the router uses, to set up staff accounts directly.
+    pub identity: Identity,
     pub store: Arc<SqliteStore>,
     pub vault_store: Arc<dyn VaultStore>,
     pub key_store: Arc<dyn KeyStore>,
@@ -68,12 +70,16 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         clock.clone(),
     );
     let tokens = TokenTable::from_tokens([("storefront", TOKEN)]);
-    let identity = Identity::new(
-        policy.clone(),
-        Arc::new(store.identity()),
-        clock.clone(),
-        SecretKey::from_bytes(&[11; 32]).unwrap(),
-    );
+    let new_identity = || {
+        Identity::new(
+            policy.clone(),
+            Arc::new(store.identity()),
+            clock.clone(),
+            SecretKey::from_bytes(&[11; 32]).unwrap(),
+        )
+    };
+    let identity = new_identity();
+    let setup = new_identity();
     let services = Services {
         archive: store.clone(),
         health: store.clone(),
@@ -85,6 +91,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     let state = AppState::new(policy, services, config);
     TestApp {
         router: router(state),
+        identity: setup,
         store,
         vault_store,
         key_store,
@@ -165,6 +172,29 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// A staff account in `role`, signed in: its session token.
+    pub async fn staff(&self, role: &str) -> String {
+        let login = format!("{role}@staff.example");
+        self.identity
+            .create_user(&login, role, STAFF_PASSWORD)
+            .await
+            .unwrap();
+        self.sign_in(&login, STAFF_PASSWORD).await
+    }
+
+    /// Signs in over HTTP, returning the session token.
+    pub async fn sign_in(&self, login: &str, password: &str) -> String {
+        let body = serde_json::json!({ "login": login, "password": password });
+        let response = self
+            .call_as(None, "POST", "/v1/sessions", Some(body.to_string()))
+            .await;
+        assert_eq!(response.status(), 201);
+        body_json(response).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Every event in the audit log, oldest first.
     pub async fn audit(&self) -> Vec<AuditEvent> {
         let entries = self.vault_store.audit_entries(0, 10_000).await.unwrap();
@@ -230,6 +260,9 @@ pub async fn assert_error(response: Response<Body>, status: u16, code: &str) -> 
     );
     body["error"].clone()
 }
+
+/// The password of the staff accounts tests create.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple 42";
 
 /// A value the refusal tests send, that no response may repeat.
 pub const SECRET: &str = "marker-7f3a@example.com";

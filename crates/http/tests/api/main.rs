@@ -17,3 +17,4 @@ mod helpers;
 mod policy;
 mod privacy;
 mod security;
+mod staff;
