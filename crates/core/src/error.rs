@@ -190,6 +190,18 @@ pub fn error_table_markdown() -> String {
             code.description()
         ));
     }
+    out.push_str(
+        "\n## Why a field is withheld\n\nA read answers each field with `{\"value\": …}`, \
+         `{\"masked\": …}` or `{\"withheld\": \"<reason>\"}`. The reasons are as stable as \
+         the error codes:\n\n| reason | when |\n|---|---|\n",
+    );
+    for reason in crate::access::Withheld::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} |\n",
+            reason.as_str(),
+            reason.description()
+        ));
+    }
     out
 }
 

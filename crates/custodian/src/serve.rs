@@ -185,8 +185,9 @@ fn log_keys(keys: &Keys, tokens: &TokenTable) {
         "vault keys loaded"
     );
     if tokens.is_empty() {
-        tracing::warn!(
-            "no API tokens configured (`api.tokens`): the customers API refuses every request"
+        tracing::info!(
+            "no API tokens configured (`api.tokens`): integrations need tokens issued by an \
+             administrator (POST /v1/tokens)"
         );
     } else {
         let names: Vec<&str> = tokens.names().collect();

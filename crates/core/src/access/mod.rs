@@ -129,6 +129,40 @@ impl Withheld {
         Withheld::Erased,
     ];
 
+    /// When the reason is given, for docs/ERRORS.md.
+    pub fn description(self) -> &'static str {
+        match self {
+            Withheld::PurposeNotAllowed => {
+                "The caller may not act for this purpose: its role does not serve it, or its token's scope does not list it."
+            }
+            Withheld::NotOwnRecord => {
+                "A customer asked about someone else (the request is answered `customer_not_found`)."
+            }
+            Withheld::NoCareSession => {
+                "The role sees a customer only within an active, identity-verified care session for that customer."
+            }
+            Withheld::OrderNotFulfilling => {
+                "The role sees an order's fields only while that order is being fulfilled."
+            }
+            Withheld::PseudonymousOnly => {
+                "The role works only with pseudonymous or aggregate data, never an identified customer."
+            }
+            Withheld::Restricted => {
+                "The customer restricted processing: only legal obligations may use their data."
+            }
+            Withheld::Objected => "The customer objected to this purpose.",
+            Withheld::ConsentRequired => {
+                "The purpose rests on consent the customer has not given (never asked means no)."
+            }
+            Withheld::NotForPurpose => "The purpose does not use this field's category.",
+            Withheld::NotForRole => {
+                "The category is restricted (every sensitive one is) and the caller is not among those it names."
+            }
+            Withheld::NotCollected => "The customer never gave this field.",
+            Withheld::Erased => "The customer was erased; the value is gone for good.",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Withheld::PurposeNotAllowed => "purpose_not_allowed",
