@@ -14,6 +14,7 @@ mod customers;
 mod errors;
 mod health;
 mod helpers;
+mod matrix;
 mod policy;
 mod privacy;
 mod security;
