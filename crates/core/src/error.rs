@@ -62,6 +62,10 @@ error_codes! {
     LoginTaken => "login_taken", 409, "Another staff account has this login (compared ignoring case).";
     TotpAlreadyActive => "totp_already_active", 409, "The account already has a confirmed second factor.";
     UserNotFound => "user_not_found", 404, "No staff account has this id.";
+    InvalidCode => "invalid_code", 400, "The one-time code is not the one sent to the customer; the care session stays open until its attempts are spent.";
+    CodeExpired => "code_expired", 400, "The care session's code expired (10 minutes), was already used, or its 5 attempts are spent: open a new care session.";
+    NoContactOnFile => "no_contact_on_file", 400, "The customer has no contact on file on the channel named; `field` is `channel`.";
+    CareSessionNotFound => "care_session_not_found", 404, "No care session of the calling agent has this id (another agent's session is not found either).";
     RateLimited => "rate_limited", 429, "Too many sign-in attempts for this login or from this address; retry after the time given.";
     OperationNotAllowed => "operation_not_allowed", 403, "The caller may not perform this operation: its role or token scope does not include it.";
     AccessDenied => "access_denied", 403, "The access engine refused the request as a whole; the message names the reason code (e.g. `no_care_session`), as `Withheld` codes do per field.";
@@ -76,6 +80,7 @@ error_codes! {
     Timeout => "timeout", 503, "The request took longer than `http.request_timeout_secs`; it may be retried.";
     Internal => "internal", 500, "An unexpected failure on the server; the request id in the logs identifies it.";
     Unavailable => "unavailable", 503, "A dependency of the server (such as the database) cannot answer right now.";
+    NotifierUnavailable => "notifier_unavailable", 503, "No channel can deliver one-time codes (none is configured yet, or it failed); nothing was sent.";
 }
 
 impl ErrorCode {

@@ -80,6 +80,11 @@ opaque_id!(
     TokenId,
     "tok_"
 );
+opaque_id!(
+    /// A care session: one agent, one customer, one verification code.
+    CareSessionId,
+    "csn_"
+);
 
 #[cfg(test)]
 mod tests {

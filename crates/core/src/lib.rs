@@ -7,12 +7,14 @@
 
 pub mod access;
 pub mod audit;
+pub mod care;
 pub mod clock;
 pub mod error;
 pub mod health;
 pub mod identity;
 pub mod ids;
 pub mod notice;
+pub mod notify;
 mod personal;
 mod store_error;
 pub mod vault;

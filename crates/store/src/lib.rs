@@ -8,5 +8,5 @@ mod rows;
 pub mod sqlite;
 mod writer;
 
-pub use postgres::{PgIdentity, PgKeyStore, PgStore, PgVault};
-pub use sqlite::{SqliteIdentity, SqliteKeyStore, SqliteStore, SqliteVault};
+pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgStore, PgVault};
+pub use sqlite::{SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteStore, SqliteVault};

@@ -6,10 +6,13 @@ use jiff::Timestamp;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use custodian_core::StoreError;
+use custodian_core::care::{
+    StoredCareSession, StoredCustomerCode, StoredCustomerPassword, StoredCustomerSession,
+};
 use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
-use custodian_core::ids::{CustomerId, TokenId, UserId};
+use custodian_core::ids::{CareSessionId, CustomerId, TokenId, UserId};
 use custodian_core::vault::{SealedField, StoredKey};
 use custodian_crypto::WrappedKey;
 
@@ -247,5 +250,106 @@ where
             .map(|t| TokenId::parse(&t).ok_or_else(|| StoreError::Corrupt("bad token id".into())))
             .transpose()?,
         detail: get(row, "detail")?,
+    })
+}
+
+/// A 32-byte digest column.
+fn digest32<R>(row: &R, column: &str) -> Result<[u8; 32], StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let bytes: Vec<u8> = get(row, column)?;
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("bad digest in `{column}`")))
+}
+
+/// A count of attempts or failures, stored as a 64-bit integer.
+pub(crate) fn count<R>(row: &R, column: &str) -> Result<u32, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let n: i64 = get(row, column)?;
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("bad count in `{column}`")))
+}
+
+/// Every column of `care_sessions`.
+pub(crate) fn stored_care_session<R>(row: &R) -> Result<StoredCareSession, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, "id")?;
+    Ok(StoredCareSession {
+        id: CareSessionId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt("bad care session id".into()))?,
+        staff: user_id(row, "staff_user")?,
+        customer: customer_id(row, "customer_id")?,
+        channel: get(row, "channel")?,
+        code_digest: digest32(row, "code_digest")?,
+        attempts: count(row, "attempts")?,
+        created_at: timestamp(row, "created_at")?,
+        code_expires_at: timestamp(row, "code_expires_at")?,
+        verified_at: timestamp_opt(row, "verified_at")?,
+        active_until: timestamp_opt(row, "active_until")?,
+        closed_at: timestamp_opt(row, "closed_at")?,
+    })
+}
+
+/// Every column of `customer_codes`.
+pub(crate) fn stored_customer_code<R>(row: &R) -> Result<StoredCustomerCode, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredCustomerCode {
+        customer: customer_id(row, "customer_id")?,
+        code_digest: digest32(row, "code_digest")?,
+        attempts: count(row, "attempts")?,
+        expires_at: timestamp(row, "expires_at")?,
+    })
+}
+
+/// Every column of `customer_passwords`.
+pub(crate) fn stored_customer_password<R>(row: &R) -> Result<StoredCustomerPassword, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredCustomerPassword {
+        customer: customer_id(row, "customer_id")?,
+        password_hash: get(row, "password_hash")?,
+        failed_sign_ins: count(row, "failed_sign_ins")?,
+        locked_until: timestamp_opt(row, "locked_until")?,
+    })
+}
+
+/// Every column of `customer_sessions`.
+pub(crate) fn stored_customer_session<R>(row: &R) -> Result<StoredCustomerSession, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredCustomerSession {
+        digest: get(row, "digest")?,
+        customer: customer_id(row, "customer_id")?,
+        created_at: timestamp(row, "created_at")?,
+        last_seen_at: timestamp(row, "last_seen_at")?,
+        expires_at: timestamp(row, "expires_at")?,
     })
 }

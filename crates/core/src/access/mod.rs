@@ -73,12 +73,19 @@ impl Scope {
 pub enum SystemTask {
     /// Re-wraps data keys: never sees a personal value.
     KeyRotation,
+    /// Reads a customer's email or phone on file to send a care-verification code: the
+    /// value goes to the notifier, never to the agent.
+    CareVerification,
+    /// Finds a customer by the email they sign in with, to send them a code.
+    CustomerSignIn,
 }
 
 impl SystemTask {
     pub fn as_str(self) -> &'static str {
         match self {
             SystemTask::KeyRotation => "rotation",
+            SystemTask::CareVerification => "care_verification",
+            SystemTask::CustomerSignIn => "customer_sign_in",
         }
     }
 }

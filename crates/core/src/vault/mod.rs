@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use custodian_crypto::{BlindIndexKey, CryptoError, DataKey, FieldBinding, KeyWrapper, open, seal};
-use custodian_policy::{Category, Field, FieldType, Policy, Purpose, Section};
+use custodian_policy::{Category, Field, FieldType, NeedToKnow, Policy, Purpose, Section};
 
 pub use store::*;
 
@@ -26,9 +26,11 @@ use crate::access::{
     Principal, SystemTask, Withheld,
 };
 use crate::audit::{AuditEvent, Decision};
+use crate::care::CareStore;
 use crate::clock::Clock;
 use crate::error::{ApiError, ErrorCode};
-use crate::ids::{CustomerId, HistoryId};
+use crate::ids::{CustomerId, HistoryId, UserId};
+use crate::notify::{Channel, Contact};
 use crate::personal::Personal;
 use custodian_policy::Operation;
 
@@ -127,6 +129,14 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     engine: AccessEngine,
     calling_code: &'static str,
+    /// Where care sessions are looked up, and an erased customer's credentials purged.
+    care: Option<Arc<dyn CareStore>>,
+}
+
+impl std::fmt::Debug for dyn CareStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CareStore")
+    }
 }
 
 impl std::fmt::Debug for dyn VaultStore {
@@ -166,7 +176,15 @@ impl Vault {
             clock,
             engine,
             calling_code,
+            care: None,
         }
+    }
+
+    /// Looks care agents' sessions up in `care` (without it no agent ever holds one), and
+    /// purges an erased customer's care sessions and credentials from it.
+    pub fn with_care_store(mut self, care: Arc<dyn CareStore>) -> Vault {
+        self.care = Some(care);
+        self
     }
 
     /// The fields a customer record holds: every field of the categories the policy places
@@ -215,25 +233,51 @@ impl Vault {
     }
 
     /// What the access engine must know of the customer besides the policy. No consent
-    /// records, objections, restrictions or care sessions exist yet, so each reads as "no":
-    /// consent-based purposes and need-to-know roles release nothing until they do.
-    fn access_context(&self, _customer: Option<&CustomerId>) -> AccessContext {
-        AccessContext::default()
+    /// records, objections or restrictions exist yet, so each reads as "no": consent-based
+    /// purposes release nothing until they do. A care session is asked for only where it
+    /// matters (a care agent, about one customer), in one indexed query.
+    async fn access_context(
+        &self,
+        principal: &Principal,
+        customer: Option<&CustomerId>,
+    ) -> Result<AccessContext, VaultError> {
+        let care_session = match (principal, customer, &self.care) {
+            (Principal::Staff { user, role }, Some(customer), Some(care))
+                if self
+                    .policy
+                    .role_named(role.as_str())
+                    .is_some_and(|r| r.need_to_know == NeedToKnow::CareSession) =>
+            {
+                match UserId::parse(user) {
+                    Some(user) => {
+                        let now = self.clock.now();
+                        care.verified_care_sessions(&user, customer)
+                            .await?
+                            .iter()
+                            .any(|until| now < *until)
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        };
+        Ok(AccessContext {
+            care_session,
+            ..AccessContext::default()
+        })
     }
 
     /// The access decision for this request about `customer`.
-    fn decide(
+    async fn decide(
         &self,
         ctx: &RequestContext,
         purpose: &Purpose,
         customer: Option<&CustomerId>,
-    ) -> AccessDecision {
-        self.engine.decide(
-            &ctx.principal,
-            &purpose.id,
-            customer,
-            &self.access_context(customer),
-        )
+    ) -> Result<AccessDecision, VaultError> {
+        let context = self.access_context(&ctx.principal, customer).await?;
+        Ok(self
+            .engine
+            .decide(&ctx.principal, &purpose.id, customer, &context))
     }
 
     fn event(
@@ -324,14 +368,14 @@ impl Vault {
 
     /// Checks the fields of a create or correct request against the policy and `purpose`,
     /// and normalises their values. Refuses the whole request at the first bad field.
-    fn accept<'p>(
+    async fn accept<'p>(
         &'p self,
         ctx: &RequestContext,
         purpose: &Purpose,
         customer: Option<&CustomerId>,
         input: &Map<String, Value>,
     ) -> Result<Vec<(&'p Category, &'p Field, Personal)>, VaultError> {
-        let decision = self.decide(ctx, purpose, customer);
+        let decision = self.decide(ctx, purpose, customer).await?;
         let mut accepted = Vec::new();
         for (name, value) in input {
             let Some((category, field)) = self.policy.field_named(name) else {
@@ -450,7 +494,7 @@ impl Vault {
     ) -> Result<CustomerId, VaultError> {
         self.check_operation(ctx, Operation::CustomersCreate)?;
         let purpose = self.purpose(ctx)?;
-        let values = self.accept(ctx, purpose, None, input)?;
+        let values = self.accept(ctx, purpose, None, input).await?;
         for (category, field) in self
             .profile_fields()
             .filter(|(c, _)| purpose.required.contains(&c.id))
@@ -524,7 +568,7 @@ impl Vault {
     ) -> Result<CustomerView, VaultError> {
         self.check_operation(ctx, Operation::CustomersRead)?;
         let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id));
+        let decision = self.decide(ctx, purpose, Some(id)).await?;
         self.refuse_other_customers(ctx, "customer.read", id, &decision)
             .await?;
         let stored = self.load(ctx, "customer.read", id).await?;
@@ -638,7 +682,7 @@ impl Vault {
     ) -> Result<(), VaultError> {
         self.check_operation(ctx, Operation::CustomersCorrect)?;
         let purpose = self.purpose(ctx)?;
-        let values = self.accept(ctx, purpose, Some(id), input)?;
+        let values = self.accept(ctx, purpose, Some(id), input).await?;
         if values.is_empty() {
             return Err(reject(
                 ErrorCode::InvalidBody,
@@ -739,7 +783,7 @@ impl Vault {
         };
         let name = format!("{}.{}", category.id, field.name);
         // Whom the lookup will find is not known yet: decide as for any customer.
-        let decision = self.decide(ctx, purpose, None);
+        let decision = self.decide(ctx, purpose, None).await?;
         let outcome = self.engine.outcome(&decision, category);
         if let FieldOutcome::Withheld(reason) = outcome {
             let mut event = self.event(ctx, "customer.lookup", None);
@@ -796,7 +840,7 @@ impl Vault {
     ) -> Result<Vec<HistoryView>, VaultError> {
         self.check_operation(ctx, Operation::CustomersHistory)?;
         let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id));
+        let decision = self.decide(ctx, purpose, Some(id)).await?;
         self.refuse_other_customers(ctx, "customer.history", id, &decision)
             .await?;
         let stored = self.load(ctx, "customer.history", id).await?;
@@ -850,7 +894,7 @@ impl Vault {
     pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
         self.check_operation(ctx, Operation::CustomersErase)?;
         let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id));
+        let decision = self.decide(ctx, purpose, Some(id)).await?;
         let stored = self.load(ctx, "customer.erase", id).await?;
         if stored.erased {
             return Err(self.refuse(ctx, "customer.erase", id, not_found()).await?);
@@ -881,7 +925,13 @@ impl Vault {
             customer: id.clone(),
             at: self.clock.now(),
         }];
-        self.commit(writes, vec![event]).await
+        self.commit(writes, vec![event]).await?;
+        // Their care sessions, codes, password and sessions go too. Should this fail, the
+        // erasure still stands: authentication refuses customers who no longer exist.
+        if let Some(care) = &self.care {
+            care.purge_customer(id).await?;
+        }
+        Ok(())
     }
 
     /// What `subject` would see of `customer` for the context's purpose, field by field, and
@@ -900,7 +950,7 @@ impl Vault {
         let context = AccessContext {
             care_session: facts.care_session,
             fulfilling_order: facts.fulfilling_order,
-            ..self.access_context(customer)
+            ..self.access_context(subject, customer).await?
         };
         let mut event = self.event(ctx, "access.explain", customer);
         event
@@ -910,6 +960,112 @@ impl Vault {
         Ok(self
             .engine
             .explain(&self.policy, subject, &purpose.id, customer, &context))
+    }
+
+    /// The customer's email or phone on file, in the clear, for Custodian itself to send a
+    /// care-verification code to. The read is audited as `system:care_verification`, durably,
+    /// before the value is decrypted; the value never leaves this crate. `None` when the
+    /// customer does not exist, was erased, or has no contact on that channel.
+    pub(crate) async fn contact_on_file(
+        &self,
+        customer: &CustomerId,
+        channel: Channel,
+        request_id: Option<String>,
+    ) -> Result<Option<Contact>, VaultError> {
+        let Some((category, name)) = self.contact_field(channel) else {
+            return Ok(None);
+        };
+        let Some(stored) = self.store.customer(customer).await? else {
+            return Ok(None);
+        };
+        let Some(sealed) = stored.fields.iter().find(|f| f.field == name) else {
+            return Ok(None);
+        };
+        if stored.erased {
+            return Ok(None);
+        }
+        let ctx = system_context(SystemTask::CareVerification, request_id);
+        let mut event = self.event(&ctx, "customer.contact_on_file", Some(customer));
+        event.purpose = None;
+        note(&mut event, category, &name);
+        self.audit_only(event).await?;
+        let Some(key) = self.live_key(&stored).await? else {
+            return Ok(None);
+        };
+        let value = self.open_field(&key, customer, customer.as_str(), sealed)?;
+        Ok(Some(match channel {
+            Channel::Email => Contact::Email(value),
+            Channel::Phone => Contact::Phone(value),
+        }))
+    }
+
+    /// The one customer whose email on file is exactly `email` once normalised, found
+    /// through the blind index without decrypting anything, and that email to send a
+    /// sign-in code to. Audited as `system:customer_sign_in`, found or not. A malformed
+    /// email, or one shared by several customers, finds nobody.
+    pub(crate) async fn customer_by_email(
+        &self,
+        email: &str,
+        request_id: Option<String>,
+    ) -> Result<Option<(CustomerId, Contact)>, VaultError> {
+        let Some((category, name)) = self.contact_field(Channel::Email) else {
+            return Ok(None);
+        };
+        let Some((_, field)) = self.policy.field_named(&name) else {
+            return Ok(None);
+        };
+        let Ok(value) =
+            input::normalise(field, &Value::String(email.to_owned()), self.calling_code)
+        else {
+            return Ok(None);
+        };
+        let hash = self.index.index(&name, value.expose());
+        let found = self
+            .store
+            .find_by_index(&BlindIndex {
+                kind: name.clone(),
+                hash,
+            })
+            .await?;
+        let one = match found.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        let ctx = system_context(SystemTask::CustomerSignIn, request_id);
+        let mut event = self.event(&ctx, "customer.sign_in_lookup", one.as_ref());
+        event.purpose = None;
+        note(&mut event, category, &name);
+        if one.is_none() {
+            event.decision = Decision::Denied;
+        }
+        self.audit_only(event).await?;
+        Ok(one.map(|id| (id, Contact::Email(value))))
+    }
+
+    /// Whether the customer exists and was not erased.
+    pub(crate) async fn customer_exists(&self, customer: &CustomerId) -> Result<bool, VaultError> {
+        Ok(self
+            .store
+            .customer(customer)
+            .await?
+            .is_some_and(|c| !c.erased))
+    }
+
+    /// The profile field holding the customer's contact on `channel`, and its name.
+    fn contact_field(&self, channel: Channel) -> Option<(&Category, String)> {
+        let ty = match channel {
+            Channel::Email => FieldType::Email,
+            Channel::Phone => FieldType::Phone,
+        };
+        self.profile_fields()
+            .find(|(_, f)| f.ty == ty)
+            .map(|(c, f)| (c, format!("{}.{}", c.id, f.name)))
+    }
+
+    /// Writes an event of another use case (care sessions, customer sign-in) to the audit
+    /// log, durably.
+    pub(crate) async fn audit(&self, event: AuditEvent) -> Result<(), VaultError> {
+        self.audit_only(event).await
     }
 
     /// Re-wraps every data key under the active master-key version, `batch` keys at a time.
@@ -966,6 +1122,15 @@ impl Vault {
             state.target_version = target;
             progress(state);
         }
+    }
+}
+
+/// The context of one of Custodian's own tasks: no purpose, since none is a customer's.
+fn system_context(task: SystemTask, request_id: Option<String>) -> RequestContext {
+    RequestContext {
+        principal: Principal::System { task },
+        purpose: String::new(),
+        request_id,
     }
 }
 

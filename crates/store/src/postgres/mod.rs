@@ -10,11 +10,13 @@
 //! - migrations: sqlx takes an advisory lock while applying them, so instances starting at
 //!   once apply each migration exactly once.
 
+mod care;
 mod identity;
 mod keys;
 mod notice;
 mod vault;
 
+pub use care::PgCare;
 pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
 pub use vault::PgVault;
@@ -107,6 +109,11 @@ fn migrator() -> Migrator {
             3,
             "identity",
             include_str!("../../migrations/postgres/0003_identity.sql"),
+        ),
+        migration(
+            4,
+            "care",
+            include_str!("../../migrations/postgres/0004_care.sql"),
         ),
     ])
 }

@@ -1,10 +1,12 @@
 //! The embedded SQLite backend.
 
+mod care;
 mod identity;
 mod keys;
 mod notice;
 mod vault;
 
+pub use care::SqliteCare;
 pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
 pub use vault::SqliteVault;
@@ -124,6 +126,11 @@ fn migrator() -> Migrator {
             3,
             "identity",
             include_str!("../../migrations/sqlite/0003_identity.sql"),
+        ),
+        migration(
+            4,
+            "care",
+            include_str!("../../migrations/sqlite/0004_care.sql"),
         ),
     ])
 }

@@ -13,6 +13,7 @@
 
 #[macro_use]
 mod suite;
+mod care;
 mod matrix;
 mod postgres;
 mod sqlite;

@@ -207,3 +207,80 @@ async fn every_operation_applies_the_access_decision_exactly() {
         Disclosure::Value(NAME.into())
     );
 }
+
+/// A care agent, for every purpose: without a verified care session of their own for this
+/// customer everything is `no_care_session`; with one, exactly what the engine releases
+/// with `care_session` set — for `customer_care`, the name in the clear and the email
+/// masked.
+#[tokio::test]
+async fn a_care_agent_reads_only_within_a_verified_session() {
+    use crate::care::{agent, agent_reads, as_agent, care_fixture, customer, verified};
+    let b = crate::sqlite::backend().await.unwrap();
+    let f = care_fixture(&b).await;
+    let policy = parse(DEFAULT_POLICY).unwrap();
+    let engine = AccessEngine::new(&policy);
+    let me = customer(&f, EMAIL, None).await;
+    let alice = agent("care_agent");
+    let with_session = AccessContext {
+        care_session: true,
+        ..AccessContext::default()
+    };
+    let read_all = |session: bool| {
+        let f = &f;
+        let alice = alice.clone();
+        let me = me.clone();
+        let engine = engine.clone();
+        let policy = policy.clone();
+        async move {
+            for purpose in &policy.purposes {
+                let context = if session {
+                    with_session
+                } else {
+                    AccessContext::default()
+                };
+                let decision = engine.decide(&alice, &purpose.id, Some(&me), &context);
+                let view = f
+                    .vault
+                    .read(&as_agent(&alice, purpose.id.as_str()), &me)
+                    .await;
+                let view = view.unwrap();
+                for c in policy
+                    .categories
+                    .iter()
+                    .filter(|c| c.section == Section::Account)
+                {
+                    for field in &c.fields {
+                        let name = format!("{}.{}", c.id, field.name);
+                        let stored = match name.as_str() {
+                            "account_name.full_name" => Some(NAME),
+                            "account_email.email" => Some(EMAIL),
+                            _ => None,
+                        };
+                        let expected = match (engine.outcome(&decision, c), stored) {
+                            (FieldOutcome::Withheld(r), _) => Disclosure::Withheld(r),
+                            (_, None) => Disclosure::Withheld(Withheld::NotCollected),
+                            (FieldOutcome::Clear, Some(v)) => Disclosure::Value(v.into()),
+                            (FieldOutcome::Masked, Some(v)) => {
+                                Disclosure::Masked(mask(field.ty, v))
+                            }
+                        };
+                        assert_eq!(view.fields[&name], expected, "{}: {name}", purpose.id);
+                        if !session && purpose.id.as_str() == "customer_care" {
+                            assert_eq!(expected, Disclosure::Withheld(Withheld::NoCareSession));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    read_all(false).await;
+    verified(&f, &alice, &me).await;
+    read_all(true).await;
+    assert_eq!(
+        agent_reads(&f, &alice, &me).await,
+        (
+            Disclosure::Value(NAME.into()),
+            Disclosure::Masked("l***@example.com".into())
+        )
+    );
+}

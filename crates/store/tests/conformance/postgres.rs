@@ -37,6 +37,7 @@ pub async fn backend() -> Option<Backend> {
     Some(Backend {
         store: Arc::new(vault),
         identity: Arc::new(store.identity()),
+        care: Arc::new(store.care()),
         archive: Arc::new(store),
         guard: Box::new(db),
     })

@@ -23,10 +23,18 @@ use custodian_store::SqliteKeyStore;
 pub struct Backend {
     pub store: Arc<dyn VaultStore>,
     pub identity: Arc<dyn IdentityStore>,
+    pub care: Arc<dyn custodian_core::care::CareStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
 }
+
+pub use crate::care::{
+    an_erased_customer_can_no_longer_sign_in, care_session_codes_expire_and_run_out,
+    care_sessions_bind_one_agent_to_one_customer,
+    customers_sign_in_with_a_code_sent_to_the_email_on_file,
+    customers_sign_in_with_a_password_and_lock_out,
+};
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
 macro_rules! conformance_tests {
@@ -52,6 +60,11 @@ macro_rules! conformance_tests {
             identity_totp_is_required_and_codes_are_good_once,
             identity_tokens_are_issued_used_and_revoked,
             identity_scopes_are_kept_exactly,
+            care_sessions_bind_one_agent_to_one_customer,
+            care_session_codes_expire_and_run_out,
+            customers_sign_in_with_a_code_sent_to_the_email_on_file,
+            customers_sign_in_with_a_password_and_lock_out,
+            an_erased_customer_can_no_longer_sign_in,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {

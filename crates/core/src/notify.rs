@@ -1,0 +1,348 @@
+//! Sending one-time codes to a customer's email or phone: the [`Notifier`] port.
+//!
+//! The contact travels as a [`Contact`] holding a [`Personal`], so a notifier outside this
+//! crate cannot read the address by accident; real delivery arrives with the outbox (issue 6),
+//! which will give it an explicit, audited way out. Until then the service runs with the
+//! [`DisabledNotifier`], and nothing that needs a code can succeed. Neither contacts nor codes
+//! are ever logged, and the `Debug` of every type here hides them.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use zeroize::Zeroizing;
+
+use custodian_crypto::OneTimeCode;
+use custodian_policy::Lang;
+
+use crate::access::mask;
+use crate::personal::Personal;
+
+/// Where a code goes: the customer's email or phone, in the clear (inside this crate only).
+pub enum Contact {
+    Email(Personal),
+    Phone(Personal),
+}
+
+impl Contact {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Contact::Email(_) => Channel::Email,
+            Contact::Phone(_) => Channel::Phone,
+        }
+    }
+
+    /// Enough to recognise the address (`n***@example.com`, `***-***-1234`), not to use it.
+    pub fn masked(&self) -> String {
+        match self {
+            Contact::Email(v) => mask(custodian_policy::FieldType::Email, v.expose()),
+            Contact::Phone(v) => mask(custodian_policy::FieldType::Phone, v.expose()),
+        }
+    }
+
+    pub(crate) fn value(&self) -> &Personal {
+        match self {
+            Contact::Email(v) | Contact::Phone(v) => v,
+        }
+    }
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Contact::Email(_) => f.write_str("Contact::Email(<redacted>)"),
+            Contact::Phone(_) => f.write_str("Contact::Phone(<redacted>)"),
+        }
+    }
+}
+
+/// Which of the customer's contacts a code is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Email,
+    Phone,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Phone => "phone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        match text {
+            "email" => Some(Channel::Email),
+            "phone" => Some(Channel::Phone),
+            _ => None,
+        }
+    }
+}
+
+/// What a code is for: said in the message, so a customer never reads a care agent a code
+/// that was meant to sign them in, or the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodePurpose {
+    CustomerSignIn,
+    CareVerification,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodePurpose::CustomerSignIn => "customer_sign_in",
+            CodePurpose::CareVerification => "care_verification",
+        }
+    }
+}
+
+/// A one-time code to send, with what it is for, the language to say it in and its expiry.
+pub struct CodeMessage {
+    code: OneTimeCode,
+    pub purpose: CodePurpose,
+    pub lang: Lang,
+    pub expires_at: Timestamp,
+    /// How long the code is good for, as the message says it.
+    pub valid_for: SignedDuration,
+}
+
+impl CodeMessage {
+    pub fn new(
+        code: OneTimeCode,
+        purpose: CodePurpose,
+        lang: Lang,
+        expires_at: Timestamp,
+        valid_for: SignedDuration,
+    ) -> CodeMessage {
+        CodeMessage {
+            code,
+            purpose,
+            lang,
+            expires_at,
+            valid_for,
+        }
+    }
+
+    /// The code, for the notifier to put in the message and nowhere else.
+    pub fn code(&self) -> &str {
+        self.code.expose()
+    }
+
+    /// The short text to send, in the message's language.
+    pub fn render(&self) -> Zeroizing<String> {
+        let minutes = self.valid_for.as_mins().max(1);
+        let code = self.code.expose();
+        Zeroizing::new(match (self.lang, self.purpose) {
+            (Lang::Vi, CodePurpose::CustomerSignIn) => format!(
+                "Mã đăng nhập htpmart của bạn là {code}. Mã có hiệu lực trong {minutes} phút. \
+                 Không chia sẻ mã này với bất kỳ ai."
+            ),
+            (Lang::Vi, CodePurpose::CareVerification) => format!(
+                "Mã xác minh của bạn là {code}. Chỉ đọc mã này cho nhân viên chăm sóc khách hàng \
+                 đang nói chuyện với bạn. Mã có hiệu lực trong {minutes} phút."
+            ),
+            (Lang::En, CodePurpose::CustomerSignIn) => format!(
+                "Your htpmart sign-in code is {code}. It is valid for {minutes} minutes. \
+                 Do not share it with anyone."
+            ),
+            (Lang::En, CodePurpose::CareVerification) => format!(
+                "Your verification code is {code}. Read it only to the customer-care agent you \
+                 are speaking with. It is valid for {minutes} minutes."
+            ),
+        })
+    }
+}
+
+impl fmt::Debug for CodeMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodeMessage")
+            .field("purpose", &self.purpose)
+            .field("lang", &self.lang)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a code could not be sent. Never names the contact.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// No delivery is configured (`notifier_unavailable`).
+    #[error("no channel can deliver one-time codes")]
+    Unavailable,
+    /// The delivery service refused or failed; the message may be retried.
+    #[error("the code could not be delivered: {0}")]
+    Failed(String),
+}
+
+/// Sends one-time codes. Implementations must not log the contact or the code.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Whether any code can be sent at all: asked before anything that depends on who the
+    /// recipient is, so that the answer cannot tell whether a recipient exists.
+    fn available(&self) -> bool {
+        true
+    }
+
+    async fn send_code(&self, to: &Contact, message: &CodeMessage) -> Result<(), NotifyError>;
+}
+
+/// The default until the outbox brings real delivery: every send fails, so nothing that
+/// needs a code succeeds, and nobody believes a code was sent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DisabledNotifier;
+
+#[async_trait]
+impl Notifier for DisabledNotifier {
+    fn available(&self) -> bool {
+        false
+    }
+
+    async fn send_code(&self, _to: &Contact, _message: &CodeMessage) -> Result<(), NotifyError> {
+        Err(NotifyError::Unavailable)
+    }
+}
+
+/// A message a [`RecordingNotifier`] kept.
+pub struct SentCode {
+    pub channel: Channel,
+    /// The address masked, to tell messages apart in assertions.
+    pub to_masked: String,
+    to: Personal,
+    pub code: Zeroizing<String>,
+    pub purpose: CodePurpose,
+    pub lang: Lang,
+    pub text: Zeroizing<String>,
+    pub expires_at: Timestamp,
+}
+
+impl SentCode {
+    /// Whether the message went to exactly this address (as normalised and stored).
+    pub fn sent_to(&self, address: &str) -> bool {
+        self.to.expose() == address
+    }
+}
+
+impl fmt::Debug for SentCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentCode")
+            .field("channel", &self.channel)
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps every message in memory instead of sending it: for tests, in this crate and others.
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    sent: Mutex<Vec<SentCode>>,
+}
+
+impl RecordingNotifier {
+    pub fn new() -> RecordingNotifier {
+        RecordingNotifier::default()
+    }
+
+    fn sent_lock(&self) -> std::sync::MutexGuard<'_, Vec<SentCode>> {
+        // A poisoned lock means a test thread panicked; the list is still usable.
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many messages were sent.
+    pub fn count(&self) -> usize {
+        self.sent_lock().len()
+    }
+
+    /// The code of the last message sent, if any.
+    pub fn last_code(&self) -> Option<Zeroizing<String>> {
+        self.sent_lock().last().map(|m| m.code.clone())
+    }
+
+    /// Runs `f` over the messages sent so far.
+    pub fn with_sent<T>(&self, f: impl FnOnce(&[SentCode]) -> T) -> T {
+        f(&self.sent_lock())
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn send_code(&self, to: &Contact, message: &CodeMessage) -> Result<(), NotifyError> {
+        self.sent_lock().push(SentCode {
+            channel: to.channel(),
+            to_masked: to.masked(),
+            to: Personal::new(to.value().expose().to_owned()),
+            code: Zeroizing::new(message.code().to_owned()),
+            purpose: message.purpose,
+            lang: message.lang,
+            text: message.render(),
+            expires_at: message.expires_at,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        reason = "tests fail loudly"
+    )]
+
+    use super::*;
+
+    fn message(lang: Lang, purpose: CodePurpose) -> CodeMessage {
+        CodeMessage::new(
+            OneTimeCode::generate(6).unwrap(),
+            purpose,
+            lang,
+            Timestamp::from_second(1_800_000_000).unwrap(),
+            SignedDuration::from_mins(10),
+        )
+    }
+
+    #[test]
+    fn messages_say_the_code_and_its_life_in_both_languages() {
+        for lang in Lang::ALL {
+            for purpose in [CodePurpose::CustomerSignIn, CodePurpose::CareVerification] {
+                let m = message(lang, purpose);
+                let text = m.render();
+                assert!(text.contains(m.code()), "{lang:?} {purpose:?}");
+                assert!(text.contains("10"), "{lang:?} {purpose:?}");
+                assert!(text.chars().count() < 200, "short enough for an SMS or two");
+            }
+        }
+        assert!(
+            message(Lang::Vi, CodePurpose::CareVerification)
+                .render()
+                .contains("nhân viên")
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_is_printed_and_the_disabled_notifier_refuses() {
+        let to = Contact::Email(Personal::new("nguyen@example.com".into()));
+        let m = message(Lang::En, CodePurpose::CustomerSignIn);
+        let shown = format!("{to:?} {m:?}");
+        assert!(
+            !shown.contains("nguyen") && !shown.contains(m.code()),
+            "{shown}"
+        );
+        assert!(matches!(
+            DisabledNotifier.send_code(&to, &m).await,
+            Err(NotifyError::Unavailable)
+        ));
+        let recording = RecordingNotifier::new();
+        recording.send_code(&to, &m).await.unwrap();
+        assert_eq!(recording.count(), 1);
+        assert_eq!(recording.last_code().unwrap().as_str(), m.code());
+        recording.with_sent(|sent| {
+            assert!(sent[0].sent_to("nguyen@example.com"));
+            assert_eq!(sent[0].to_masked, "n***@example.com");
+            assert!(!format!("{:?}", sent[0]).contains("nguyen"));
+        });
+    }
+}
