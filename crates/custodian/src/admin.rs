@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use custodian_core::audit::{ChainBreak, ChainVerifier};
+use custodian_core::care::CareStore;
 use custodian_core::clock::SystemClock;
 use custodian_core::health::Health;
 use custodian_core::identity::IdentityStore;
@@ -30,6 +31,7 @@ pub struct Opened {
     pub health: Arc<dyn Health>,
     pub vault_store: Arc<dyn VaultStore>,
     pub identity_store: Arc<dyn IdentityStore>,
+    pub care_store: Arc<dyn CareStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -66,6 +68,7 @@ type DataStores = (
     Arc<dyn Health>,
     Arc<dyn VaultStore>,
     Arc<dyn IdentityStore>,
+    Arc<dyn CareStore>,
     Data,
 );
 
@@ -129,38 +132,40 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             "error: `keys.database_url` names the data's own database: keep the keys apart, or a backup of the data holds them",
         ));
     }
-    let (archive, health, vault_store, identity_store, data): DataStores = if is_postgres(&database)
-    {
-        let s = PgStore::open(&database)
-            .await
-            .map_err(|e| cannot("the database", e))?;
-        let vault = s
-            .vault(keys.audit.clone())
-            .await
-            .map_err(|e| cannot("the vault", e))?;
-        (
-            Arc::new(s.clone()),
-            Arc::new(s.clone()),
-            Arc::new(vault),
-            Arc::new(s.identity()),
-            Data::Postgres(s),
-        )
-    } else {
-        let s = SqliteStore::open(&database)
-            .await
-            .map_err(|e| cannot("the database", e))?;
-        let vault = s
-            .vault(keys.audit.clone())
-            .await
-            .map_err(|e| cannot("the vault", e))?;
-        (
-            Arc::new(s.clone()),
-            Arc::new(s.clone()),
-            Arc::new(vault),
-            Arc::new(s.identity()),
-            Data::Sqlite(s),
-        )
-    };
+    let (archive, health, vault_store, identity_store, care_store, data): DataStores =
+        if is_postgres(&database) {
+            let s = PgStore::open(&database)
+                .await
+                .map_err(|e| cannot("the database", e))?;
+            let vault = s
+                .vault(keys.audit.clone())
+                .await
+                .map_err(|e| cannot("the vault", e))?;
+            (
+                Arc::new(s.clone()),
+                Arc::new(s.clone()),
+                Arc::new(vault),
+                Arc::new(s.identity()),
+                Arc::new(s.care()),
+                Data::Postgres(s),
+            )
+        } else {
+            let s = SqliteStore::open(&database)
+                .await
+                .map_err(|e| cannot("the database", e))?;
+            let vault = s
+                .vault(keys.audit.clone())
+                .await
+                .map_err(|e| cannot("the vault", e))?;
+            (
+                Arc::new(s.clone()),
+                Arc::new(s.clone()),
+                Arc::new(vault),
+                Arc::new(s.identity()),
+                Arc::new(s.care()),
+                Data::Sqlite(s),
+            )
+        };
     // A key store that is new or empty while the data holds customers means the keys are
     // not where they should be (a moved or missing key directory): starting would show
     // every customer as erased.
@@ -188,6 +193,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         health,
         vault_store,
         identity_store,
+        care_store,
         key_store,
         keys,
         data,

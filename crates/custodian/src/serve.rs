@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use custodian_core::StoreError;
+use custodian_core::care::Care;
 use custodian_core::clock::SystemClock;
 use custodian_core::identity::Identity;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
+use custodian_core::notify::DisabledNotifier;
 use custodian_core::vault::Vault;
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
@@ -81,13 +83,23 @@ async fn serve(
         keys.keyring.clone(),
         keys.index.clone(),
         clock.clone(),
-    );
+    )
+    .with_care_store(opened.care_store.clone());
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),
         opened.identity_store.clone(),
         clock.clone(),
-        keys.identity.clone(),
+        keys.identity.derive("staff totp secrets"),
+    );
+    // Codes go out through the outbox once it exists; until then, asking for one says so.
+    let care = Care::new(
+        policy.clone(),
+        vault.clone(),
+        opened.care_store.clone(),
+        Arc::new(DisabledNotifier),
+        clock.clone(),
+        keys.identity.derive("one-time codes"),
     );
     bootstrap_admin(&identity).await?;
     let services = Services {
@@ -95,6 +107,7 @@ async fn serve(
         health: opened.health.clone(),
         vault,
         identity,
+        care,
         tokens,
         clock,
     };

@@ -13,6 +13,7 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use custodian_core::access::{Principal, Scope};
+use custodian_core::care::{CareError, CustomerSession};
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::identity::StaffSession;
 use custodian_crypto::{API_TOKEN_PREFIX, SESSION_TOKEN_PREFIX};
@@ -99,10 +100,18 @@ pub struct StaffCaller {
     pub token: String,
 }
 
+/// A customer's session, with the token it was presented with.
+#[derive(Debug, Clone)]
+pub struct CustomerCaller {
+    pub session: CustomerSession,
+    pub token: String,
+}
+
 /// Who a bearer token belongs to.
 enum Bearer {
     Principal(Principal),
     Staff(StaffCaller),
+    Customer(CustomerCaller),
 }
 
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Bearer, Response> {
@@ -120,31 +129,53 @@ async fn resolve(parts: &Parts, state: &AppState) -> Result<Bearer, Response> {
         return Err(unauthenticated(true));
     };
     let found = if text.starts_with(SESSION_TOKEN_PREFIX) {
-        state
-            .identity
-            .authenticate_session(text)
-            .await
-            .map(|session| {
-                session.map(|session| {
-                    Bearer::Staff(StaffCaller {
-                        session,
-                        token: text.to_owned(),
-                    })
-                })
-            })
+        session(state, text).await
     } else if text.starts_with(API_TOKEN_PREFIX) {
         state
             .identity
             .authenticate_token(text)
             .await
             .map(|p| p.map(Bearer::Principal))
+            .map_err(HttpError::from)
     } else {
         Ok(None)
     };
     match found {
         Ok(Some(bearer)) => Ok(bearer),
         Ok(None) => Err(unauthenticated(true)),
-        Err(e) => Err(HttpError::from(e).into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+/// A session token is a staff member's or a customer's; both kinds share the prefix.
+async fn session(state: &AppState, token: &str) -> Result<Option<Bearer>, HttpError> {
+    if let Some(session) = state.identity.authenticate_session(token).await? {
+        return Ok(Some(Bearer::Staff(StaffCaller {
+            session,
+            token: token.to_owned(),
+        })));
+    }
+    Ok(state
+        .care
+        .authenticate_customer_session(token)
+        .await
+        .map_err(care_error)?
+        .map(|session| {
+            Bearer::Customer(CustomerCaller {
+                session,
+                token: token.to_owned(),
+            })
+        }))
+}
+
+/// A care or customer-account failure as the API reports it.
+pub(crate) fn care_error(e: CareError) -> HttpError {
+    match e.api_error() {
+        Some(api) => HttpError(api),
+        None => {
+            tracing::error!(error = %e, "a care or customer-account operation failed");
+            HttpError(ApiError::unavailable())
+        }
     }
 }
 
@@ -158,6 +189,7 @@ impl FromRequestParts<AppState> for Caller {
                 Err(password_change_required().into_response())
             }
             Bearer::Staff(staff) => Ok(Caller(staff.session.principal)),
+            Bearer::Customer(customer) => Ok(Caller(customer.session.principal)),
         }
     }
 }
@@ -178,9 +210,27 @@ impl FromRequestParts<AppState> for StaffCaller {
     ) -> Result<StaffCaller, Response> {
         match resolve(parts, state).await? {
             Bearer::Staff(staff) => Ok(staff),
-            Bearer::Principal(_) => Err(HttpError(ApiError::new(
+            Bearer::Principal(_) | Bearer::Customer(_) => Err(HttpError(ApiError::new(
                 ErrorCode::OperationNotAllowed,
                 "only a staff member's session may do this",
+            ))
+            .into_response()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CustomerCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<CustomerCaller, Response> {
+        match resolve(parts, state).await? {
+            Bearer::Customer(customer) => Ok(customer),
+            Bearer::Principal(_) | Bearer::Staff(_) => Err(HttpError(ApiError::new(
+                ErrorCode::OperationNotAllowed,
+                "only a customer's own session may do this",
             ))
             .into_response()),
         }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use custodian_core::care::Care;
 use custodian_core::clock::Clock;
 use custodian_core::health::Health;
 use custodian_core::identity::Identity;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub vault: Vault,
     /// Staff accounts and sessions, and integrations' stored API tokens.
     pub identity: Arc<Identity>,
+    /// Care sessions (need-to-know for care agents) and customers' sign-in.
+    pub care: Arc<Care>,
     /// The integrations configured in `api.tokens`.
     pub tokens: Arc<TokenTable>,
     /// Bounds the password hashes computed at once: each takes 19 MiB and tens of ms.
@@ -63,6 +66,7 @@ pub struct Services {
     pub health: Arc<dyn Health>,
     pub vault: Vault,
     pub identity: Identity,
+    pub care: Care,
     pub tokens: TokenTable,
     pub clock: Arc<dyn Clock>,
 }
@@ -78,6 +82,7 @@ impl AppState {
             health: services.health,
             vault: services.vault,
             identity: Arc::new(services.identity),
+            care: Arc::new(services.care),
             tokens: Arc::new(services.tokens),
             password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
             clock: services.clock,

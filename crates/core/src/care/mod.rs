@@ -155,6 +155,7 @@ pub struct CareSessionActive {
 #[derive(Debug)]
 pub struct CustomerSignedIn {
     pub token: SessionToken,
+    pub customer: CustomerId,
     /// `Principal::Customer`.
     pub principal: Principal,
     pub expires_at: Timestamp,
@@ -764,6 +765,7 @@ impl Care {
         self.vault.audit(event).await.map_err(sign_in_failure)?;
         Ok(CustomerSignedIn {
             token,
+            customer: customer.clone(),
             principal: Principal::Customer { id: customer },
             expires_at,
         })

@@ -1,4 +1,5 @@
 pub mod access;
+pub mod care;
 pub mod customers;
 pub mod health;
 pub mod policy;

@@ -120,7 +120,7 @@ impl BodyShape for NewTokenBody {
 }
 
 /// Runs work that hashes a password on the blocking pool, at most a few at once.
-async fn password_work<T: Send + 'static>(
+pub(crate) async fn password_work<T: Send + 'static>(
     state: &AppState,
     work: impl Future<Output = T> + Send + 'static,
 ) -> Result<T, HttpError> {
@@ -151,7 +151,7 @@ fn require(state: &AppState, caller: &Caller, operation: Operation) -> Result<()
 
 /// The client's address, when the server knows it (for rate limits). Behind a reverse
 /// proxy this is the proxy's address: limits then apply per login only, in effect.
-pub struct ClientAddress(Option<IpAddr>);
+pub struct ClientAddress(pub Option<IpAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -201,22 +201,24 @@ pub async fn sign_in(
             .await
     })
     .await?;
+    signed_in_response(outcome.map(|signed_in| SessionView {
+        token: signed_in.token.expose().to_owned(),
+        role: role_of(&signed_in.principal),
+        user: signed_in.user,
+        expires_at: signed_in.expires_at,
+        must_change_password: signed_in.must_change_password,
+    }))
+}
+
+/// 201 with the new session, or the sign-in refusal (with `Retry-After` when rate limited).
+pub(crate) fn signed_in_response<T: Serialize>(
+    outcome: Result<T, SignInError>,
+) -> Result<Response, HttpError> {
     match outcome {
-        Ok(signed_in) => {
-            let view = SessionView {
-                token: signed_in.token.expose().to_owned(),
-                role: role_of(&signed_in.principal),
-                user: signed_in.user,
-                expires_at: signed_in.expires_at,
-                must_change_password: signed_in.must_change_password,
-            };
-            Ok((StatusCode::CREATED, Json(view)).into_response())
-        }
+        Ok(view) => Ok((StatusCode::CREATED, Json(view)).into_response()),
         Err(e) => {
             let retry = match &e {
-                SignInError::RateLimited { retry_after } => {
-                    HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()).ok()
-                }
+                SignInError::RateLimited { retry_after } => Some(*retry_after),
                 _ => None,
             };
             let error = match e.api_error() {
@@ -226,13 +228,22 @@ pub async fn sign_in(
                     HttpError(ApiError::unavailable())
                 }
             };
-            let mut response = error.into_response();
-            if let Some(retry) = retry {
-                response.headers_mut().insert(RETRY_AFTER, retry);
-            }
-            Ok(response)
+            Ok(with_retry_after(error.into_response(), retry))
         }
     }
+}
+
+/// Adds `Retry-After` (whole seconds, at least 1) to a refusal.
+pub(crate) fn with_retry_after(
+    mut response: Response,
+    retry_after: Option<jiff::SignedDuration>,
+) -> Response {
+    if let Some(value) =
+        retry_after.and_then(|r| HeaderValue::from_str(&r.as_secs().max(1).to_string()).ok())
+    {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 /// `DELETE /v1/sessions/current` → 204.

@@ -4,11 +4,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
 use custodian_core::audit::{AuditEvent, CheckpointSigner};
+use custodian_core::care::Care;
 use custodian_core::clock::FixedClock;
 use custodian_core::identity::Identity;
 use custodian_core::notice::{
     NoticeArchive, PublishedNotice, RenderedNotice, publish_current_notice,
 };
+use custodian_core::notify::RecordingNotifier;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
 use custodian_http::{AppState, HttpConfig, Services, TokenTable, router};
@@ -24,6 +26,8 @@ pub struct TestApp {
     pub router: Router,
     /// The same identity store the router uses, to set up staff accounts directly.
     pub identity: Identity,
+    /// Every code the service "sent".
+    pub notifier: Arc<RecordingNotifier>,
     pub store: Arc<SqliteStore>,
     pub vault_store: Arc<dyn VaultStore>,
     pub key_store: Arc<dyn KeyStore>,
@@ -68,6 +72,16 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         Arc::new(keyring),
         index,
         clock.clone(),
+    )
+    .with_care_store(Arc::new(store.care()));
+    let notifier = Arc::new(RecordingNotifier::new());
+    let care = Care::new(
+        policy.clone(),
+        vault.clone(),
+        Arc::new(store.care()),
+        notifier.clone(),
+        clock.clone(),
+        SecretKey::from_bytes(&[13; 32]).unwrap(),
     );
     let tokens = TokenTable::from_tokens([("storefront", TOKEN)]);
     let new_identity = || {
@@ -85,6 +99,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         health: store.clone(),
         vault,
         identity,
+        care,
         tokens,
         clock,
     };
@@ -92,6 +107,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     TestApp {
         router: router(state),
         identity: setup,
+        notifier,
         store,
         vault_store,
         key_store,

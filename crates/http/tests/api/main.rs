@@ -8,6 +8,7 @@
 )]
 
 mod access_explain;
+mod care;
 mod customer_access;
 mod customer_errors;
 mod customers;

@@ -1,6 +1,6 @@
 //! The authorization matrix over HTTP, generated from the policy: every endpoint × every
-//! role (a signed-in staff member of each), a configured integration and a narrowly scoped
-//! issued token × every purpose. What may succeed is read off the policy here, rule by rule,
+//! role (a signed-in staff member of each), a configured integration, a narrowly scoped
+//! issued token, the customer themselves and another customer × every purpose. What may succeed is read off the policy here, rule by rule,
 //! without the access engine; the responses must match exactly. No staff member holds a care
 //! session and no customer has given consent, so need-to-know roles and consent purposes must
 //! release nothing.
@@ -22,6 +22,10 @@ struct Caller {
     /// `None`: every purpose.
     purposes: Option<Vec<String>>,
     role: Option<custodian_policy::Role>,
+    /// A customer signed in: on their own record (`Some(true)`) or another's.
+    customer: Option<bool>,
+    /// A care agent holding a verified care session for the customer read.
+    care_session: bool,
 }
 
 impl Caller {
@@ -32,9 +36,17 @@ impl Caller {
     /// Whether the policy lets this caller see `category` for `purpose`, with no care session,
     /// no fulfilling order and no consent given.
     fn sees(&self, purpose: &Purpose, category: &Category) -> bool {
+        if let Some(own) = self.customer {
+            return own;
+        }
         let serves = match (&self.role, &self.purposes) {
             (Some(role), _) => {
-                role.purposes.contains(&purpose.id) && role.need_to_know == NeedToKnow::Always
+                let bound = match role.need_to_know {
+                    NeedToKnow::Always => true,
+                    NeedToKnow::CareSession => self.care_session,
+                    NeedToKnow::FulfillingOrder | NeedToKnow::Pseudonymous => false,
+                };
+                role.purposes.contains(&purpose.id) && bound
             }
             (None, None) => true,
             (None, Some(ps)) => ps.iter().any(|p| p == purpose.id.as_str()),
@@ -57,8 +69,77 @@ impl Caller {
     }
 }
 
-async fn callers(app: &TestApp, policy: &Policy) -> Vec<Caller> {
+/// A customer's session, by a code sent to their email.
+async fn customer_session(app: &TestApp, email: &str) -> String {
+    let body = json!({ "email": email }).to_string();
+    let response = app
+        .call_as(None, "POST", "/v1/customer-sessions/code", Some(body))
+        .await;
+    assert_eq!(response.status(), 202);
+    let code = app.notifier.last_code().unwrap().to_string();
+    let body = json!({ "email": email, "code": code }).to_string();
+    let response = app
+        .call_as(None, "POST", "/v1/customer-sessions", Some(body))
+        .await;
+    assert_eq!(response.status(), 201);
+    body_json(response).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A care agent's session, with a verified care session for `customer`.
+async fn agent_in_session(app: &TestApp, customer: &str) -> String {
+    app.identity
+        .create_user(
+            "in-session@staff.example",
+            "care_agent",
+            crate::helpers::STAFF_PASSWORD,
+        )
+        .await
+        .unwrap();
+    let token = app
+        .sign_in("in-session@staff.example", crate::helpers::STAFF_PASSWORD)
+        .await;
+    let body = json!({ "customer": customer, "channel": "email" }).to_string();
+    let response = app
+        .call_as(Some(&token), "POST", "/v1/care-sessions", Some(body))
+        .await;
+    assert_eq!(response.status(), 201);
+    let id = body_json(response).await["id"].as_str().unwrap().to_owned();
+    let code = app.notifier.last_code().unwrap().to_string();
+    let body = json!({ "code": code }).to_string();
+    let uri = format!("/v1/care-sessions/{id}/verify");
+    let response = app.call_as(Some(&token), "POST", &uri, Some(body)).await;
+    assert_eq!(response.status(), 200);
+    token
+}
+
+async fn callers(app: &TestApp, policy: &Policy, me: &str) -> Vec<Caller> {
     let mut all = Vec::new();
+    let reading = vec![Operation::CustomersRead, Operation::CustomersHistory];
+    all.push(Caller {
+        name: "the customer themselves".into(),
+        token: customer_session(app, "huong@example.com").await,
+        operations: reading.clone(),
+        purposes: None,
+        role: None,
+        customer: Some(true),
+        care_session: false,
+    });
+    let other = app
+        .create(json!({ "account_name.full_name": "Khách Khác", "account_email.email": "khac@example.com" }))
+        .await;
+    assert!(other.starts_with("cus_"));
+    all.push(Caller {
+        name: "another customer".into(),
+        token: customer_session(app, "khac@example.com").await,
+        operations: reading,
+        purposes: None,
+        role: None,
+        customer: Some(false),
+        care_session: false,
+    });
     for role in &policy.roles {
         all.push(Caller {
             name: format!("role {}", role.id),
@@ -66,6 +147,8 @@ async fn callers(app: &TestApp, policy: &Policy) -> Vec<Caller> {
             operations: role.operations.clone(),
             purposes: None,
             role: Some(role.clone()),
+            customer: None,
+            care_session: false,
         });
     }
     all.push(Caller {
@@ -77,6 +160,18 @@ async fn callers(app: &TestApp, policy: &Policy) -> Vec<Caller> {
             .collect(),
         purposes: None,
         role: None,
+        customer: None,
+        care_session: false,
+    });
+    let agent = policy.role_named("care_agent").expect("a care agent role");
+    all.push(Caller {
+        name: "care agent in a verified care session".into(),
+        token: agent_in_session(app, me).await,
+        operations: agent.operations.clone(),
+        purposes: None,
+        role: Some(agent.clone()),
+        customer: None,
+        care_session: true,
     });
     let admin = &all
         .iter()
@@ -99,6 +194,8 @@ async fn callers(app: &TestApp, policy: &Policy) -> Vec<Caller> {
         operations: vec![Operation::CustomersRead],
         purposes: Some(vec!["account".into()]),
         role: None,
+        customer: None,
+        care_session: false,
     });
     all
 }
@@ -128,10 +225,10 @@ fn sample(field: &str) -> Value {
 async fn every_endpoint_role_token_and_purpose_is_allowed_exactly_as_the_policy_says() {
     let app = spawn_app().await;
     let policy = parse(DEFAULT_POLICY).unwrap();
-    let callers = callers(&app, &policy).await;
     let me = app
         .create(json!({ "account_name.full_name": "Hồ Xuân Hương", "account_email.email": "huong@example.com" }))
         .await;
+    let callers = callers(&app, &policy, &me).await;
     let stored: BTreeSet<&str> = ["account_name.full_name", "account_email.email"].into();
     let category = |id: &str| policy.category_named(id).unwrap();
     let mut checked = 0;
@@ -159,6 +256,11 @@ async fn every_endpoint_role_token_and_purpose_is_allowed_exactly_as_the_policy_
                 let got = response.status().as_u16();
                 if !caller.may(op) {
                     assert_eq!(got, 403, "{who}: {uri}");
+                    continue;
+                }
+                // Another customer's record does not exist, as far as a customer can tell.
+                if caller.customer == Some(false) {
+                    assert_eq!(got, 404, "{who}: {uri}");
                     continue;
                 }
                 assert_eq!(got, 200, "{who}: {uri}");
@@ -196,7 +298,9 @@ async fn every_endpoint_role_token_and_purpose_is_allowed_exactly_as_the_policy_
                     Some(body),
                 )
                 .await;
+            // Whom a look-up finds is not known beforehand: no care session can cover it.
             let allowed = caller.may(Operation::CustomersLookup)
+                && !caller.care_session
                 && caller.sees(purpose, category("account_email"));
             outcomes[usize::from(allowed)] += 1;
             assert_eq!(
