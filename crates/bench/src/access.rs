@@ -186,8 +186,8 @@ fn main() -> Result<(), String> {
          Cedar, the hash lookup, ours for whole records, Cedar for whole records, Cedar's two \
          floors), after a warm-up. Each sample is a batch of {BATCH} consecutive requests timed \
          with std::time::Instant and divided by {BATCH}, since one Instant::now() pair costs about \
-         {:.0} ns here, as much as a decision of ours; so the p99 is that of a batch's mean, \
-         which hides tails shorter than a batch. Inputs and results pass through \
+         {:.0} ns here, too much beside a decision of ours to time one alone; so the p99 is that \
+         of a batch's mean, which hides tails shorter than a batch. Inputs and results pass through \
          std::hint::black_box. Cedar's requests (context included) are built before timing, \
          as the engine's AccessContext is. {:.1} s of timing.",
         o.rounds,
