@@ -493,7 +493,7 @@ action read appliesTo {
   resource: Category,
   context: {
     purpose: Purpose,
-    // Whose record; absent for pseudonymous or aggregate work.
+    // Whose record, when one is named.
     customer?: Customer,
     // The customer's choices, as of now.
     consents: Set<Purpose>,
@@ -782,9 +782,15 @@ action read appliesTo {
                 when.push("context.fulfilling_order".to_owned());
                 ", while the order is being fulfilled"
             }
+            // Such a role works only with pseudonymous or aggregate data, and a decision about
+            // a customer's data is about an identified person, named or looked up: no permit.
             NeedToKnow::Pseudonymous => {
-                when.push("!(context has customer)".to_owned());
-                ", never about an identified customer"
+                out.push_str(&format!(
+                    "\n// Role `{}` serves `{}` only with pseudonymous or aggregate data, which a \
+                     customer's record never is:\n// no permit.\n",
+                    role.id, purpose.id
+                ));
+                return;
             }
         };
         when.extend(choices(purpose));
@@ -1296,7 +1302,7 @@ mod mix {
                             d.principal = *rng.pick(&analysts)?;
                             d.purpose = purpose("analytics")?;
                             d.category = *rng.pick(&categories(&["viewing_history"])?)?;
-                            // Sometimes pseudonymous work, with no customer named.
+                            // Sometimes with no customer named: refused all the same.
                             if rng.chance(30) {
                                 d.customer = None;
                             }
