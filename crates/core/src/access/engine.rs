@@ -18,6 +18,10 @@
 
 use std::collections::HashMap;
 
+/// The engine's lookup tables. Their keys come from the policy, never from a request, so a
+/// fast hasher without strong collision resistance is safe here: a caller can only look up.
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 use serde::Serialize;
 
 use custodian_policy::{Category, LegalBasis, NeedToKnow, Operation, Policy, PurposeId, RoleId};
@@ -91,7 +95,16 @@ impl Decision {
         self.refusal.is_none() && self.visible != 0
     }
 
-    fn outcome_at(&self, bit: u32) -> FieldOutcome {
+    /// The outcome for the category at `position` in the policy's list of categories: no
+    /// lookup at all, for callers that walk the categories in order.
+    pub fn outcome_at(&self, position: usize) -> FieldOutcome {
+        match u32::try_from(position) {
+            Ok(bit) if bit < 128 => self.outcome_bit(bit),
+            _ => FieldOutcome::Withheld(Withheld::NotForPurpose),
+        }
+    }
+
+    fn outcome_bit(&self, bit: u32) -> FieldOutcome {
         let has = |set: Categories| set.checked_shr(bit).is_some_and(|s| s & 1 == 1);
         match self.refusal {
             Some(reason) => FieldOutcome::Withheld(reason),
@@ -124,9 +137,9 @@ struct RoleRules {
 /// The policy's access rules, compiled.
 #[derive(Debug, Clone)]
 pub struct AccessEngine {
-    purposes: HashMap<String, PurposeRules>,
-    roles: HashMap<String, RoleRules>,
-    categories: HashMap<String, u32>,
+    purposes: Map<PurposeRules>,
+    roles: Map<RoleRules>,
+    categories: Map<u32>,
     /// Categories seen only by the principals they list (every sensitive one).
     restricted: Categories,
 }
@@ -135,7 +148,7 @@ impl AccessEngine {
     pub fn new(policy: &Policy) -> AccessEngine {
         // The validator caps categories and purposes at 128; anything past that is ignored
         // here rather than wrapped around.
-        let categories: HashMap<String, u32> = policy
+        let categories: Map<u32> = policy
             .categories
             .iter()
             .zip(0..128u32)
@@ -150,7 +163,7 @@ impl AccessEngine {
             .iter()
             .filter(|c| !c.restricted_to.is_empty() || c.is_sensitive())
             .map(|c| c.id.as_str()));
-        let purposes: HashMap<String, PurposeRules> = policy
+        let purposes: Map<PurposeRules> = policy
             .purposes
             .iter()
             .zip(0..128u32)
@@ -322,7 +335,7 @@ impl AccessEngine {
     /// The decision for one category.
     pub fn outcome(&self, decision: &Decision, category: &Category) -> FieldOutcome {
         match self.categories.get(category.id.as_str()) {
-            Some(bit) => decision.outcome_at(*bit),
+            Some(bit) => decision.outcome_bit(*bit),
             None => FieldOutcome::Withheld(Withheld::NotForPurpose),
         }
     }
