@@ -118,6 +118,7 @@ async fn serve(
     let address = listener
         .local_addr()
         .map_err(|e| Failure::io(format!("error: cannot read the bound address: {e}")))?;
+    let shutdown = shutdown_signal();
     tracing::info!("listening on {address}");
 
     let stop = Arc::new(Notify::new());
@@ -131,7 +132,7 @@ async fn serve(
     let mut server = tokio::spawn(async move { server.await });
     let finished_early = tokio::select! {
         result = &mut server => Some(result),
-        () = shutdown_signal() => None,
+        () = shutdown => None,
     };
     let result = match finished_early {
         Some(result) => result,
@@ -242,26 +243,35 @@ pub fn create_private_dir(path: &Path, what: &str) -> Result<(), Failure> {
     })
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the handlers for SIGINT and SIGTERM now — before the address is announced, so
+/// that a signal sent as soon as the server can be reached is never lost to the default
+/// action — and returns what completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            // A handler that could not be installed never fires; the other still does.
+            let wait = |handler: Option<tokio::signal::unix::Signal>| async move {
+                match handler {
+                    Some(mut handler) => {
+                        handler.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-                // Without a SIGTERM handler, Ctrl-C still stops the server.
-                Err(_) => std::future::pending::<()>().await,
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
             }
-        };
-        tokio::select! {
-            _ = interrupt => {},
-            () = terminate => {},
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

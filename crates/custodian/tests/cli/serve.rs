@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub struct Server {
     pub child: Child,
     pub address: String,
+    /// What the server printed on standard output (not its log), so far.
+    pub stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -30,15 +32,30 @@ pub fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
         .env("CUSTODIAN_DATA_DIR", dir.join("data"))
         .env_remove("CUSTODIAN_CONFIG")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let printed = printed.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+                printed
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+    }
     // Owned by `Server` from here on, so it is killed and reaped however the test ends.
     let mut server = Server {
         child,
         address: String::new(),
+        stdout: printed,
     };
     let (lines, received) = mpsc::channel();
     // Drains the log for the server's whole life so it never blocks on a full pipe.
@@ -183,4 +200,38 @@ fn serve_refuses_to_republish_a_version_with_other_content() {
         .code(1)
         .stderr(predicates::str::contains("refusing to start"))
         .stderr(predicates::str::contains("bump `notice.version`"));
+}
+
+#[test]
+fn the_first_start_prints_a_one_time_administrator_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path());
+    // Printed before the server listens; the reader thread may still be catching up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let password = loop {
+        let printed = server.stdout.lock().unwrap().clone();
+        if let Some(line) = printed
+            .lines()
+            .find(|l| l.trim_start().starts_with("password:"))
+        {
+            break line.split_once(':').unwrap().1.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no password printed: {printed}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(password.len(), 32, "a 128-bit one-time password");
+    let body = format!(r#"{{"login": "admin", "password": "{password}"}}"#);
+    let response = request(&server.address, "POST", "/v1/sessions", &[], &body);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(
+        response.contains(r#""must_change_password":true"#),
+        "{response}"
+    );
+    stop(&mut server);
+
+    // Only on the very first start.
+    let mut server = start(dir.path());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!server.stdout.lock().unwrap().contains("password"));
+    stop(&mut server);
 }
