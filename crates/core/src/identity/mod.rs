@@ -957,6 +957,22 @@ impl Identity {
             .collect())
     }
 
+    /// The principal an issued token named `name` acts as (its newest live token), for
+    /// explaining what it may see.
+    pub async fn integration_named(&self, name: &str) -> Result<Option<Principal>, IdentityError> {
+        Ok(self
+            .store
+            .tokens()
+            .await?
+            .into_iter()
+            .rev()
+            .find(|t| t.name == name && t.revoked_at.is_none())
+            .map(|t| Principal::Integration {
+                name: t.name,
+                scope: self.resolve_scope(&t.scope),
+            }))
+    }
+
     /// The identity events, in order.
     pub async fn events(&self) -> Result<Vec<IdentityEvent>, IdentityError> {
         Ok(self.store.events().await?)

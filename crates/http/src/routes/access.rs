@@ -58,10 +58,14 @@ pub async fn explain(
                 .id
                 .clone(),
         },
-        (None, Some(name)) => state
-            .tokens
-            .principal(name)
-            .ok_or_else(|| invalid("integration", "no integration has this name"))?,
+        (None, Some(name)) => match state.tokens.principal(name) {
+            Some(configured) => configured,
+            None => state
+                .identity
+                .integration_named(name)
+                .await?
+                .ok_or_else(|| invalid("integration", "no integration has this name"))?,
+        },
         _ => {
             return Err(invalid(
                 "role",

@@ -81,3 +81,37 @@ async fn explain_refuses_what_it_cannot_answer() {
         .await;
     assert_refused(response, 400, "unknown_purpose", Some("purpose"), "dpo").await;
 }
+
+#[tokio::test]
+async fn explains_an_issued_token_within_its_scope() {
+    let app = spawn_app().await;
+    let scope = app
+        .identity
+        .scope_from_names(&["customers.read"], Some(&["account"]), &[])
+        .unwrap();
+    app.identity.issue_token("pbx", &scope).await.unwrap();
+    let explained = body_json(
+        app.call(
+            "GET",
+            "/v1/access/explain?purpose=account&integration=pbx",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(explained["principal"], "integration:pbx");
+    assert_eq!(
+        outcome(&explained, "account_name.full_name")["outcome"],
+        "clear"
+    );
+    let explained = body_json(
+        app.call(
+            "GET",
+            "/v1/access/explain?purpose=customer_care&integration=pbx",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(explained["refusal"], "purpose_not_allowed");
+}
