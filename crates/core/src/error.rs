@@ -65,6 +65,7 @@ error_codes! {
     InvalidCode => "invalid_code", 400, "The one-time code is not the one sent to the customer; the care session stays open until its attempts are spent.";
     CodeExpired => "code_expired", 400, "The care session's code expired (10 minutes), was already used, or its 5 attempts are spent: open a new care session.";
     NoContactOnFile => "no_contact_on_file", 400, "The customer has no contact on file on the channel named; `field` is `channel`.";
+    ChannelUnavailable => "channel_unavailable", 400, "One-time codes cannot be delivered on the channel named (e.g. `phone` where only email is configured); nothing was sent; `field` is `channel`.";
     CareSessionNotFound => "care_session_not_found", 404, "No care session of the calling agent has this id (another agent's session is not found either).";
     RateLimited => "rate_limited", 429, "Too many sign-in attempts for this login or from this address; retry after the time given.";
     OperationNotAllowed => "operation_not_allowed", 403, "The caller may not perform this operation: its role or token scope does not include it.";
@@ -80,7 +81,7 @@ error_codes! {
     Timeout => "timeout", 503, "The request took longer than `http.request_timeout_secs`; it may be retried.";
     Internal => "internal", 500, "An unexpected failure on the server; the request id in the logs identifies it.";
     Unavailable => "unavailable", 503, "A dependency of the server (such as the database) cannot answer right now.";
-    NotifierUnavailable => "notifier_unavailable", 503, "No channel can deliver one-time codes (none is configured yet, or it failed); nothing was sent.";
+    NotifierUnavailable => "notifier_unavailable", 503, "No channel can deliver one-time codes (none is configured, or delivery failed); nothing was sent.";
 }
 
 impl ErrorCode {

@@ -1,10 +1,11 @@
 //! Sending one-time codes to a customer's email or phone: the [`Notifier`] port.
 //!
-//! The contact travels as a [`Contact`] holding a [`Personal`], so a notifier outside this
-//! crate cannot read the address by accident; real delivery arrives with the outbox (issue 6),
-//! which will give it an explicit, audited way out. Until then the service runs with the
-//! [`DisabledNotifier`], and nothing that needs a code can succeed. Neither contacts nor codes
-//! are ever logged, and the `Debug` of every type here hides them.
+//! The contact travels as a [`Contact`] holding a [`Personal`], so nothing outside this crate
+//! reads the address by accident: a notifier reaches it through the one deliberate exit,
+//! [`Contact::address_for_delivery`]. Email goes out through `custodian-notify`'s
+//! `SmtpNotifier` when the service is configured with a relay; without one the service runs
+//! with the [`DisabledNotifier`], and nothing that needs a code can succeed. Neither contacts
+//! nor codes are ever logged, and the `Debug` of every type here hides them.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -26,6 +27,17 @@ pub enum Contact {
 }
 
 impl Contact {
+    /// A contact from an address already checked and normalised elsewhere: for tests of
+    /// notifiers outside this crate. Making one reveals nothing; reading it back is the rare
+    /// act, hence [`Contact::address_for_delivery`].
+    pub fn new(channel: Channel, address: String) -> Contact {
+        let value = Personal::new(address);
+        match channel {
+            Channel::Email => Contact::Email(value),
+            Channel::Phone => Contact::Phone(value),
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         match self {
             Contact::Email(_) => Channel::Email,
@@ -39,6 +51,13 @@ impl Contact {
             Contact::Email(v) => mask(custodian_policy::FieldType::Email, v.expose()),
             Contact::Phone(v) => mask(custodian_policy::FieldType::Phone, v.expose()),
         }
+    }
+
+    /// The address itself, for [`Notifier`] implementations to deliver to and for nothing
+    /// else: its result must never be logged, put in an error, a metric or a `Debug` output.
+    /// This is the only way the clear contact leaves this crate.
+    pub fn address_for_delivery(&self) -> &str {
+        self.value().expose()
     }
 
     pub(crate) fn value(&self) -> &Personal {
@@ -130,6 +149,19 @@ impl CodeMessage {
         self.code.expose()
     }
 
+    /// The subject line of an email carrying the code, in the message's language. It holds no
+    /// code: subjects show in notification previews and mail-server logs.
+    pub fn subject(&self) -> &'static str {
+        match (self.lang, self.purpose) {
+            (Lang::Vi, CodePurpose::CustomerSignIn) => "Mã đăng nhập htpmart",
+            (Lang::Vi, CodePurpose::CareVerification) => "Mã xác minh chăm sóc khách hàng htpmart",
+            (Lang::En, CodePurpose::CustomerSignIn) => "Your htpmart sign-in code",
+            (Lang::En, CodePurpose::CareVerification) => {
+                "Your htpmart customer-care verification code"
+            }
+        }
+    }
+
     /// The short text to send, in the message's language.
     pub fn render(&self) -> Zeroizing<String> {
         let minutes = self.valid_for.as_mins().max(1);
@@ -171,6 +203,9 @@ pub enum NotifyError {
     /// No delivery is configured (`notifier_unavailable`).
     #[error("no channel can deliver one-time codes")]
     Unavailable,
+    /// Delivery is configured, but not on this channel (`channel_unavailable`).
+    #[error("one-time codes cannot be delivered by {}", .0.as_str())]
+    ChannelUnavailable(Channel),
     /// The delivery service refused or failed; the message may be retried.
     #[error("the code could not be delivered: {0}")]
     Failed(String),
@@ -183,6 +218,13 @@ pub trait Notifier: Send + Sync {
     /// recipient is, so that the answer cannot tell whether a recipient exists.
     fn available(&self) -> bool {
         true
+    }
+
+    /// Whether codes can be sent on `channel`: asked, like [`Notifier::available`], before
+    /// any work that depends on the recipient. Every channel unless a notifier says otherwise.
+    fn delivers(&self, channel: Channel) -> bool {
+        let _ = channel;
+        self.available()
     }
 
     async fn send_code(&self, to: &Contact, message: &CodeMessage) -> Result<(), NotifyError>;
@@ -320,6 +362,27 @@ mod tests {
                 .render()
                 .contains("nhân viên")
         );
+    }
+
+    #[test]
+    fn subjects_differ_by_purpose_and_language_and_hold_no_code() {
+        let mut seen = std::collections::HashSet::new();
+        for lang in Lang::ALL {
+            for purpose in [CodePurpose::CustomerSignIn, CodePurpose::CareVerification] {
+                let m = message(lang, purpose);
+                assert!(!m.subject().contains(m.code()));
+                assert!(seen.insert(m.subject()), "{lang:?} {purpose:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_address_leaves_only_through_its_named_exit() {
+        let to = Contact::Email(Personal::new("nguyen@example.com".into()));
+        assert_eq!(to.address_for_delivery(), "nguyen@example.com");
+        assert!(!format!("{to:?}").contains("nguyen"));
+        assert!(!DisabledNotifier.delivers(Channel::Email));
+        assert!(RecordingNotifier::new().delivers(Channel::Phone));
     }
 
     #[tokio::test]

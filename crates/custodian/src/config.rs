@@ -33,6 +33,11 @@ const KEYS: &[&str] = &[
     "keys.audit",
     "keys.identity",
     "api.tokens",
+    "notify.smtp_url",
+    "notify.smtp_password",
+    "notify.from",
+    "notify.reply_to",
+    "notify.timeout_secs",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +53,7 @@ pub struct Config {
     pub http: HttpSettings,
     pub keys: KeysConfig,
     pub api: ApiConfig,
+    pub notify: NotifyConfig,
 }
 
 /// Where the keys come from. Without `master`, every key lives in a file under `dir`
@@ -76,6 +82,34 @@ pub struct KeysConfig {
 pub struct ApiConfig {
     /// Integration tokens as `name=token,name2=token2`.
     pub tokens: Option<Secret>,
+}
+
+/// Delivery of one-time codes by email. Without `smtp_url`, no code can be sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `smtp://host:port`, `smtp://host:587?tls=required` or `smtps://host:465`; may hold
+    /// `user:password@`, hence a secret.
+    pub smtp_url: Option<Secret>,
+    /// The relay's password, if kept apart from the URL.
+    pub smtp_password: Option<Secret>,
+    /// The `From` of every message; required with `smtp_url`.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// The deadline of one delivery, connection to `QUIT`.
+    pub timeout_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> NotifyConfig {
+        NotifyConfig {
+            smtp_url: None,
+            smtp_password: None,
+            from: None,
+            reply_to: None,
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// A secret value: never shown by `Debug`, and read from any scalar (figment parses
@@ -172,6 +206,7 @@ impl Default for Config {
             },
             keys: KeysConfig::default(),
             api: ApiConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

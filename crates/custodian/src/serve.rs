@@ -10,11 +10,12 @@ use custodian_core::care::Care;
 use custodian_core::clock::SystemClock;
 use custodian_core::identity::Identity;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
-use custodian_core::notify::DisabledNotifier;
+use custodian_core::notify::{DisabledNotifier, Notifier};
 use custodian_core::vault::Vault;
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
 use custodian_http::{AppState, HttpConfig, Services};
+use custodian_notify::{SmtpNotifier, SmtpSettings};
 use custodian_policy::NoticeVersion;
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
@@ -43,6 +44,7 @@ async fn serve(
     source: PolicySource,
 ) -> Result<(), Failure> {
     let tokens = api_tokens(config.api.tokens.as_ref())?;
+    let notifier = notifier(&config)?;
     let opened = admin::open(&config).await?;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
@@ -92,12 +94,11 @@ async fn serve(
         clock.clone(),
         keys.identity.derive("staff totp secrets"),
     );
-    // Codes go out through the outbox once it exists; until then, asking for one says so.
     let care = Care::new(
         policy.clone(),
         vault.clone(),
         opened.care_store.clone(),
-        Arc::new(DisabledNotifier),
+        notifier,
         clock.clone(),
         keys.identity.derive("one-time codes"),
     );
@@ -184,6 +185,40 @@ async fn bootstrap_admin(identity: &Identity) -> Result<(), Failure> {
         let _ = out.flush();
     }
     Ok(())
+}
+
+/// The SMTP notifier of `notify.*`, or the disabled one without `notify.smtp_url`. Refuses a
+/// bad URL or address before anything opens; nothing said quotes the URL (it may hold a
+/// password).
+fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, Failure> {
+    let notify = &config.notify;
+    let Some(url) = &notify.smtp_url else {
+        tracing::warn!(
+            "no SMTP relay configured (`notify.smtp_url`): one-time codes cannot be sent, so \
+             customers cannot sign in by code and care sessions cannot be verified"
+        );
+        return Ok(Arc::new(DisabledNotifier));
+    };
+    let Some(from) = &notify.from else {
+        return Err(Failure::invalid(
+            "error: invalid configuration: `notify.from` is required with `notify.smtp_url`",
+        ));
+    };
+    let settings = SmtpSettings {
+        url: url.expose().to_owned(),
+        password: notify.smtp_password.as_ref().map(|p| p.expose().to_owned()),
+        from: from.clone(),
+        reply_to: notify.reply_to.clone(),
+        timeout: Duration::from_secs(notify.timeout_secs.max(1)),
+    };
+    let smtp = SmtpNotifier::new(&settings)
+        .map_err(|e| Failure::invalid(format!("error: invalid configuration: `notify`: {e}")))?;
+    tracing::info!(
+        relay = smtp.relay(),
+        timeout_secs = settings.timeout.as_secs(),
+        "one-time codes are sent by email"
+    );
+    Ok(Arc::new(smtp))
 }
 
 /// Names and versions only: never key material or tokens.

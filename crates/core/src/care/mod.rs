@@ -267,6 +267,18 @@ impl Care {
         request_id: Option<String>,
     ) -> Result<CareSessionOpened, CareError> {
         let staff = self.agent(principal)?;
+        // Before the contact is read: a session that cannot be verified is not worth a read
+        // of the customer's data.
+        if let Err(e) = deliverable(self.notifier.as_ref(), channel) {
+            let mut event = self.care_event(principal, action::CARE_OPEN, customer, &request_id);
+            event.decision = Decision::Denied;
+            event.withheld.push(format!("channel:{}", channel.as_str()));
+            event
+                .withheld
+                .push(format!("reason:{}", notifier_reason(&e)));
+            self.vault.audit(event).await?;
+            return Err(notifier_error(&e));
+        }
         let Some(contact) = self
             .vault
             .contact_on_file(customer, channel, request_id.clone())
@@ -319,7 +331,9 @@ impl Care {
             // A session whose code never went out must not linger, waiting to be guessed.
             self.store.close_care_session(&session.id, now).await?;
             event.decision = Decision::Denied;
-            event.withheld.push("reason:notifier_unavailable".into());
+            event
+                .withheld
+                .push(format!("reason:{}", notifier_reason(&e)));
             self.vault.audit(event).await?;
             return Err(notifier_error(&e));
         }
@@ -515,9 +529,7 @@ impl Care {
             .take(&self.limits(email, caller), now)
             .map_err(|retry_after| CareError::RateLimited { retry_after })?;
         // Asked of the notifier, not of a delivery: the answer cannot depend on the email.
-        if !self.notifier.available() {
-            return Err(notifier_error(&NotifyError::Unavailable));
-        }
+        deliverable(self.notifier.as_ref(), Channel::Email).map_err(|e| notifier_error(&e))?;
         let found = self
             .vault
             .customer_by_email(email, caller.request_id.clone())
@@ -859,12 +871,44 @@ fn code_expired() -> CareError {
     )
 }
 
+/// Whether `notifier` can send a code on `channel`, asked of the notifier alone: the answer
+/// never depends on the recipient.
+fn deliverable(notifier: &dyn Notifier, channel: Channel) -> Result<(), NotifyError> {
+    if !notifier.available() {
+        Err(NotifyError::Unavailable)
+    } else if !notifier.delivers(channel) {
+        Err(NotifyError::ChannelUnavailable(channel))
+    } else {
+        Ok(())
+    }
+}
+
+/// The reason an audit event gives for a code that was not sent.
+fn notifier_reason(e: &NotifyError) -> &'static str {
+    match e {
+        NotifyError::Unavailable => "notifier_unavailable",
+        NotifyError::ChannelUnavailable(_) => "channel_unavailable",
+        NotifyError::Failed(_) => "not_delivered",
+    }
+}
+
 fn notifier_error(e: &NotifyError) -> CareError {
-    CareError::Rejected(ApiError::new(
-        ErrorCode::NotifierUnavailable,
-        match e {
-            NotifyError::Unavailable => "no channel can deliver one-time codes yet",
-            NotifyError::Failed(_) => "the code could not be delivered",
-        },
-    ))
+    match e {
+        NotifyError::ChannelUnavailable(channel) => reject(
+            ErrorCode::ChannelUnavailable,
+            format!(
+                "one-time codes cannot be delivered by {}: choose another channel",
+                channel.as_str()
+            ),
+            "channel",
+        ),
+        NotifyError::Unavailable => CareError::Rejected(ApiError::new(
+            ErrorCode::NotifierUnavailable,
+            "no channel can deliver one-time codes: none is configured",
+        )),
+        NotifyError::Failed(_) => CareError::Rejected(ApiError::new(
+            ErrorCode::NotifierUnavailable,
+            "the code could not be delivered",
+        )),
+    }
 }

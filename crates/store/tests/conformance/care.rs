@@ -10,7 +10,10 @@ use custodian_core::clock::{Clock, FixedClock};
 use custodian_core::error::ErrorCode;
 use custodian_core::identity::{RateLimiter, SignInError};
 use custodian_core::ids::{CareSessionId, CustomerId, UserId};
-use custodian_core::notify::{Channel, CodePurpose, DisabledNotifier, RecordingNotifier};
+use custodian_core::notify::{
+    Channel, CodeMessage, CodePurpose, Contact, DisabledNotifier, Notifier, NotifyError,
+    RecordingNotifier,
+};
 use custodian_core::vault::{RequestContext, Vault};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
 use custodian_policy::{DEFAULT_POLICY, Lang, parse};
@@ -336,6 +339,40 @@ pub async fn care_session_codes_expire_and_run_out(b: Backend) {
         .request_customer_code(EMAIL, Lang::Vi, &Default::default())
         .await;
     assert_eq!(care_code(refused), ErrorCode::NotifierUnavailable);
+
+    // Email only (the SMTP notifier): a phone code is refused before anything is read.
+    let email_only = Arc::new(EmailOnly(RecordingNotifier::new()));
+    let care = Care::new(
+        Arc::new(parse(DEFAULT_POLICY).unwrap()),
+        f.vault.clone(),
+        f.store.clone(),
+        email_only.clone(),
+        f.clock.clone(),
+        SecretKey::from_bytes(&[9; 32]).unwrap(),
+    );
+    let refused = care
+        .open_care_session(&alice, &me, Channel::Phone, Lang::Vi, None)
+        .await;
+    assert_eq!(care_code(refused), ErrorCode::ChannelUnavailable);
+    assert_eq!(email_only.0.count(), 0);
+    care.open_care_session(&alice, &me, Channel::Email, Lang::En, None)
+        .await
+        .unwrap();
+    assert_eq!(email_only.0.count(), 1);
+}
+
+/// Delivers email only, as the SMTP notifier does.
+struct EmailOnly(RecordingNotifier);
+
+#[async_trait::async_trait]
+impl Notifier for EmailOnly {
+    fn delivers(&self, channel: Channel) -> bool {
+        channel == Channel::Email
+    }
+
+    async fn send_code(&self, to: &Contact, message: &CodeMessage) -> Result<(), NotifyError> {
+        self.0.send_code(to, message).await
+    }
 }
 
 fn invalid(result: Result<impl std::fmt::Debug, SignInError>) -> bool {
