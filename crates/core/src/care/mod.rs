@@ -37,8 +37,7 @@ use crate::audit::{AuditEvent, Decision};
 use crate::clock::Clock;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::{
-    LOCK_OUT, MAX_FAILED_SIGN_INS, RateLimiter, SESSION_ABSOLUTE, SESSION_IDLE, SignInError,
-    TOUCH_INTERVAL,
+    LOCK_OUT, MAX_FAILED_SIGN_INS, RateLimiter, SESSION_ABSOLUTE, SignInError, session_activity,
 };
 use crate::ids::{CareSessionId, CustomerId, UserId};
 use crate::notify::{Channel, CodeMessage, CodePurpose, Notifier, NotifyError};
@@ -800,20 +799,16 @@ impl Care {
             return Ok(None);
         }
         let now = self.clock.now();
-        let idle_end = session
-            .last_seen_at
-            .saturating_add(SESSION_IDLE)
-            .unwrap_or(session.last_seen_at);
-        if now >= session.expires_at || now >= idle_end {
+        let Some(touch) = session_activity(now, session.last_seen_at, session.expires_at) else {
             self.store.delete_customer_session(&session.digest).await?;
             return Ok(None);
-        }
+        };
         // An erasure purges sessions; this holds even if the purge never ran.
         if !self.vault.customer_exists(&session.customer).await? {
             self.store.delete_customer_session(&session.digest).await?;
             return Ok(None);
         }
-        if now.duration_since(session.last_seen_at) >= TOUCH_INTERVAL {
+        if touch {
             self.store
                 .touch_customer_session(&session.digest, now)
                 .await?;

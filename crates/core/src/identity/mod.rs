@@ -664,21 +664,17 @@ impl Identity {
             return Ok(None);
         }
         let now = self.clock.now();
-        let idle_end = session
-            .last_seen_at
-            .saturating_add(SESSION_IDLE)
-            .unwrap_or(session.last_seen_at);
-        if now >= session.expires_at || now >= idle_end {
+        let Some(touch) = session_activity(now, session.last_seen_at, session.expires_at) else {
             self.store.delete_session(&session.digest).await?;
             return Ok(None);
-        }
+        };
         let Some(user) = self.store.user(&session.user).await? else {
             return Ok(None);
         };
         let Some(role) = self.policy.role_named(&user.role).map(|r| r.id.clone()) else {
             return Ok(None);
         };
-        if now.duration_since(session.last_seen_at) >= TOUCH_INTERVAL {
+        if touch {
             self.store.touch_session(&session.digest, now).await?;
         }
         Ok(Some(StaffSession {
@@ -977,6 +973,21 @@ impl Identity {
     pub async fn events(&self) -> Result<Vec<IdentityEvent>, IdentityError> {
         Ok(self.store.events().await?)
     }
+}
+
+/// Whether a session last seen at `last_seen` and ending at `expires_at` is still valid at
+/// `now` (`None`: it has ended, absolutely or for idleness), and if so whether its last-seen
+/// time is due to be written again. One rule for staff and customer sessions alike.
+pub(crate) fn session_activity(
+    now: Timestamp,
+    last_seen: Timestamp,
+    expires_at: Timestamp,
+) -> Option<bool> {
+    let idle_end = last_seen.saturating_add(SESSION_IDLE).unwrap_or(last_seen);
+    if now >= expires_at || now >= idle_end {
+        return None;
+    }
+    Some(now.duration_since(last_seen) >= TOUCH_INTERVAL)
 }
 
 fn check_strength(password: &str, login: &str) -> Result<(), IdentityError> {
