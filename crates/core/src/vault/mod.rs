@@ -127,7 +127,8 @@ pub struct Vault {
     keys: Arc<dyn KeyWrapper>,
     index: BlindIndexKey,
     clock: Arc<dyn Clock>,
-    engine: AccessEngine,
+    /// Shared, not copied: the vault is cloned for every request.
+    engine: Arc<AccessEngine>,
     calling_code: &'static str,
     /// Where care sessions are looked up, and an erased customer's credentials purged.
     care: Option<Arc<dyn CareStore>>,
@@ -166,7 +167,7 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Vault {
         let calling_code = input::calling_code(&policy.controller.jurisdiction);
-        let engine = AccessEngine::new(&policy);
+        let engine = Arc::new(AccessEngine::new(&policy));
         Vault {
             policy,
             store,
