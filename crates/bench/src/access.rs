@@ -462,7 +462,7 @@ mod cedar {
     };
     use custodian_core::access::Principal;
     use custodian_policy::{
-        Category, LegalBasis, NeedToKnow, Policy, Purpose, PurposeId, Role, Sensitivity,
+        Category, LegalBasis, NeedToKnow, Policy, Purpose, PurposeId, Role, Section, Sensitivity,
     };
 
     use super::Release;
@@ -731,7 +731,7 @@ action read appliesTo {
         out.push_str("\n// ---- Staff: each role, for each purpose it serves ----\n");
         for role in &policy.roles {
             for purpose in role.purposes.iter().filter_map(|p| policy.purpose(p)) {
-                staff(&mut out, role, purpose);
+                staff(&mut out, policy, role, purpose);
             }
         }
         out.push_str("\n// ---- Integrations: the purposes their token lists ----\n");
@@ -770,7 +770,7 @@ action read appliesTo {
 
     /// The permits of one role for one purpose: the categories the role sees in the clear,
     /// and those it sees masked.
-    fn staff(out: &mut String, role: &Role, purpose: &Purpose) {
+    fn staff(out: &mut String, policy: &Policy, role: &Role, purpose: &Purpose) {
         let mut when = Vec::new();
         let need = match role.need_to_know {
             NeedToKnow::Always => "",
@@ -780,7 +780,15 @@ action read appliesTo {
             }
             NeedToKnow::FulfillingOrder => {
                 when.push("context.fulfilling_order".to_owned());
-                ", while the order is being fulfilled"
+                // Bound to an order: the order's categories, never the customer's account.
+                let order: Vec<&str> = policy
+                    .categories
+                    .iter()
+                    .filter(|c| c.section == Section::Order && purpose.uses(&c.id))
+                    .map(|c| c.id.as_str())
+                    .collect();
+                when.push(format!("resource in {}", list("Category", order)));
+                ", while the order is being fulfilled, for the order's categories only"
             }
             // Such a role works only with pseudonymous or aggregate data, and a decision about
             // a customer's data is about an identified person, named or looked up: no permit.

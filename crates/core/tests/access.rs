@@ -15,7 +15,7 @@ use custodian_core::access::{
 use custodian_core::ids::CustomerId;
 use custodian_policy::{
     Category, CategoryId, DEFAULT_POLICY, LegalBasis, NeedToKnow, Operation, Policy, PurposeId,
-    parse,
+    Section, parse,
 };
 use proptest::prelude::*;
 
@@ -328,7 +328,7 @@ fn reference(
     // A set holds the purpose if adding it changes nothing.
     let one = engine.purposes([purpose.as_str()]);
     let has = |set: Purposes| set.union(one) == set;
-    let (masked, restricted_ok) = match principal {
+    let (masked, restricted_ok, order_only) = match principal {
         Principal::Customer { id } => {
             return if id == subject {
                 FieldOutcome::Clear
@@ -354,7 +354,11 @@ fn reference(
                 NeedToKnow::Pseudonymous => return withheld(Withheld::PseudonymousOnly),
                 _ => {}
             }
-            (r.masked.contains(&cat.id), cat.restricted_to.contains(role))
+            (
+                r.masked.contains(&cat.id),
+                cat.restricted_to.contains(role),
+                r.need_to_know == NeedToKnow::FulfillingOrder,
+            )
         }
         Principal::Integration { scope, .. } => {
             if scope
@@ -364,7 +368,7 @@ fn reference(
             {
                 return withheld(Withheld::PurposeNotAllowed);
             }
-            (false, scope.restricted.contains(&cat.id))
+            (false, scope.restricted.contains(&cat.id), false)
         }
     };
     let legal = p.legal_basis == LegalBasis::LegalObligation;
@@ -382,6 +386,10 @@ fn reference(
     }
     let restricted = !cat.restricted_to.is_empty() || cat.is_sensitive();
     if restricted && !restricted_ok {
+        return withheld(Withheld::NotForRole);
+    }
+    // Bound to an order, a role sees the order's categories only.
+    if order_only && cat.section != Section::Order {
         return withheld(Withheld::NotForRole);
     }
     if masked {
@@ -457,4 +465,32 @@ proptest! {
             );
         }
     }
+}
+
+#[test]
+fn fulfilment_sees_an_order_only_while_it_is_fulfilled_and_nothing_of_the_account() {
+    let policy = policy();
+    let engine = AccessEngine::new(&policy);
+    let fulfilment = staff("fulfilment");
+    let fulfilling = AccessContext {
+        fulfilling_order: true,
+        ..AccessContext::default()
+    };
+    let o = |ctx: &AccessContext, cat| {
+        outcome(&engine, &policy, &fulfilment, "order_fulfilment", ctx, cat)
+    };
+    assert_eq!(
+        o(&AccessContext::default(), "order_shipping_address"),
+        FieldOutcome::Withheld(Withheld::OrderNotFulfilling)
+    );
+    assert_eq!(
+        o(&fulfilling, "order_shipping_address"),
+        FieldOutcome::Clear
+    );
+    assert_eq!(o(&fulfilling, "order_recipient"), FieldOutcome::Clear);
+    // The purpose uses the account email, but an order's fulfilment needs none of the account.
+    assert_eq!(
+        o(&fulfilling, "account_email"),
+        FieldOutcome::Withheld(Withheld::NotForRole)
+    );
 }

@@ -477,7 +477,8 @@ pub enum NeedToKnow {
     Always,
     /// Only within an active, identity-verified care session for that customer.
     CareSession,
-    /// Only an order's fields, while that order is being fulfilled.
+    /// Only an order's categories (section `order`), while that order is being fulfilled:
+    /// never the customer's account.
     FulfillingOrder,
     /// Never an identified customer: only pseudonymous or aggregate data.
     Pseudonymous,

@@ -13,8 +13,8 @@
 //! 3. the customer's restriction (only legal obligations go on) and objections;
 //! 4. consent, where the purpose rests on it: never asked means no;
 //! 5. per category: the purpose uses it; a restricted category (every sensitive one) is seen
-//!    only by the roles it lists, or integrations whose scope lists it; masked if the role
-//!    masks it.
+//!    only by the roles it lists, or integrations whose scope lists it; a role bound to a
+//!    fulfilling order sees only an order's categories; masked if the role masks it.
 
 use std::collections::HashMap;
 
@@ -24,7 +24,9 @@ type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 use serde::Serialize;
 
-use custodian_policy::{Category, LegalBasis, NeedToKnow, Operation, Policy, PurposeId, RoleId};
+use custodian_policy::{
+    Category, LegalBasis, NeedToKnow, Operation, Policy, PurposeId, RoleId, Section,
+};
 
 use super::{Principal, Withheld};
 use crate::ids::CustomerId;
@@ -142,6 +144,8 @@ pub struct AccessEngine {
     categories: Map<u32>,
     /// Categories seen only by the principals they list (every sensitive one).
     restricted: Categories,
+    /// The categories an order holds: all a role bound to a fulfilling order may see.
+    order: Categories,
 }
 
 impl AccessEngine {
@@ -162,6 +166,11 @@ impl AccessEngine {
             .categories
             .iter()
             .filter(|c| !c.restricted_to.is_empty() || c.is_sensitive())
+            .map(|c| c.id.as_str()));
+        let order = set(&mut policy
+            .categories
+            .iter()
+            .filter(|c| c.section == Section::Order)
             .map(|c| c.id.as_str()));
         let purposes: Map<PurposeRules> = policy
             .purposes
@@ -205,6 +214,7 @@ impl AccessEngine {
             roles,
             categories,
             restricted,
+            order,
         }
     }
 
@@ -295,7 +305,12 @@ impl AccessEngine {
                 if let Some(reason) = bound {
                     return refused(reason);
                 }
-                (!self.restricted | r.restricted_allowed, r.masked)
+                // Bound to an order, a role sees that order's fields, not the customer's account.
+                let scope = match r.need_to_know {
+                    NeedToKnow::FulfillingOrder => self.order,
+                    _ => Categories::MAX,
+                };
+                ((!self.restricted | r.restricted_allowed) & scope, r.masked)
             }
             Principal::Integration { scope, .. } => {
                 let allowed = scope
