@@ -23,14 +23,8 @@ use crate::AppState;
 use crate::auth::{Caller, CustomerCaller, care_error};
 use crate::error::HttpError;
 use crate::request::{BodyShape, JsonBody};
+use crate::routes::customers::request_id;
 use crate::routes::staff::{ClientAddress, password_work, signed_in_response, with_retry_after};
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
 
 fn invalid(field: &str, message: &str) -> HttpError {
     HttpError(ApiError::invalid_parameter(field, message))

@@ -74,14 +74,19 @@ pub struct Found {
 }
 
 /// The request id the layers set (a client's safe one, or a fresh one).
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Who asks, why, and the request it belongs to.
 pub(crate) fn context(caller: Caller, purpose: Purpose, headers: &HeaderMap) -> RequestContext {
     RequestContext {
         principal: caller.0,
         purpose: purpose.0,
-        request_id: headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        request_id: request_id(headers),
     }
 }
 
