@@ -119,13 +119,14 @@ impl ConsentTerms {
         if !current.recipients.is_subset(&self.recipients) {
             return Some(RenewalReason::RecipientAdded);
         }
-        let lengthened = current
-            .retention
-            .iter()
-            .any(|(category, now)| match self.retention.get(category) {
-                Some(then) => now.days > then.days || now.from != then.from,
-                None => true,
-            });
+        let lengthened =
+            current
+                .retention
+                .iter()
+                .any(|(category, now)| match self.retention.get(category) {
+                    Some(then) => now.days > then.days || now.from != then.from,
+                    None => true,
+                });
         lengthened.then_some(RenewalReason::RetentionLengthened)
     }
 

@@ -34,7 +34,10 @@ fn the_same_policy_needs_no_renewal_and_terms_digest_stably() {
         assert_eq!(t.renewal_under(&t), None);
         assert_eq!(t.digest(), ConsentTerms::of(&p, purpose).digest());
     }
-    assert_ne!(terms(&p, "marketing").digest(), terms(&p, "analytics").digest());
+    assert_ne!(
+        terms(&p, "marketing").digest(),
+        terms(&p, "analytics").digest()
+    );
 }
 
 #[test]
@@ -43,8 +46,15 @@ fn a_new_meaning_needs_renewal() {
         "Send offers on the channels (email, SMS, app notifications)",
         "Send offers and surveys on the channels (email, SMS, app notifications)",
     );
-    assert_eq!(renewal(&after, "marketing"), Some(RenewalReason::MeaningChanged));
-    assert_eq!(renewal(&after, "analytics"), None, "only the purpose that changed");
+    assert_eq!(
+        renewal(&after, "marketing"),
+        Some(RenewalReason::MeaningChanged)
+    );
+    assert_eq!(
+        renewal(&after, "analytics"),
+        None,
+        "only the purpose that changed"
+    );
 }
 
 #[test]
@@ -53,19 +63,35 @@ fn a_new_recipient_needs_renewal_but_one_fewer_does_not() {
         "id = \"analyst\"\nlabel = { vi = \"Nhân viên phân tích\", en = \"Analyst\" }\npurposes = [\"analytics\"]",
         "id = \"analyst\"\nlabel = { vi = \"Nhân viên phân tích\", en = \"Analyst\" }\npurposes = [\"analytics\", \"marketing\"]",
     );
-    assert_eq!(renewal(&after, "marketing"), Some(RenewalReason::RecipientAdded));
+    assert_eq!(
+        renewal(&after, "marketing"),
+        Some(RenewalReason::RecipientAdded)
+    );
     let before = after;
     let now = parse(DEFAULT_POLICY).unwrap();
-    assert_eq!(terms(&before, "marketing").renewal_under(&terms(&now, "marketing")), None);
+    assert_eq!(
+        terms(&before, "marketing").renewal_under(&terms(&now, "marketing")),
+        None
+    );
 }
 
 #[test]
 fn a_longer_retention_needs_renewal_but_a_shorter_one_does_not() {
     let rule = "category = \"viewing_history\"\nduration = \"13m\"";
     let longer = changed(rule, "category = \"viewing_history\"\nduration = \"2y\"");
-    assert_eq!(renewal(&longer, "analytics"), Some(RenewalReason::RetentionLengthened));
-    assert_eq!(renewal(&longer, "third_party_analytics"), Some(RenewalReason::RetentionLengthened));
-    assert_eq!(renewal(&longer, "personalised_ads"), None, "does not use viewing history");
+    assert_eq!(
+        renewal(&longer, "analytics"),
+        Some(RenewalReason::RetentionLengthened)
+    );
+    assert_eq!(
+        renewal(&longer, "third_party_analytics"),
+        Some(RenewalReason::RetentionLengthened)
+    );
+    assert_eq!(
+        renewal(&longer, "personalised_ads"),
+        None,
+        "does not use viewing history"
+    );
     let shorter = changed(rule, "category = \"viewing_history\"\nduration = \"6m\"");
     assert_eq!(renewal(&shorter, "analytics"), None);
 }
@@ -76,7 +102,12 @@ fn an_unrelated_change_of_the_notice_needs_no_renewal() {
         "contact = { vi = \"Mọi câu hỏi",
         "contact = { vi = \"Mọi thắc mắc",
     );
-    for purpose in ["marketing", "analytics", "third_party_analytics", "personalised_ads"] {
+    for purpose in [
+        "marketing",
+        "analytics",
+        "third_party_analytics",
+        "personalised_ads",
+    ] {
         assert_eq!(renewal(&after, purpose), None, "{purpose}");
     }
 }
@@ -85,7 +116,10 @@ fn an_unrelated_change_of_the_notice_needs_no_renewal() {
 fn consent_mode_and_gpc_follow_the_partners_of_each_purpose() {
     let p = parse(DEFAULT_POLICY).unwrap();
     let purpose = |id| p.purpose_named(id).unwrap();
-    assert_eq!(consent_mode_signals(&p, purpose("third_party_analytics")), ["analytics_storage"]);
+    assert_eq!(
+        consent_mode_signals(&p, purpose("third_party_analytics")),
+        ["analytics_storage"]
+    );
     assert_eq!(
         consent_mode_signals(&p, purpose("personalised_ads")),
         ["ad_storage", "ad_user_data", "ad_personalization"]
