@@ -66,7 +66,7 @@ pub async fn notice(
         .into_response())
 }
 
-fn parse_lang(tag: &str) -> Result<Lang, HttpError> {
+pub(crate) fn parse_lang(tag: &str) -> Result<Lang, HttpError> {
     match tag {
         "vi" => Ok(Lang::Vi),
         "en" => Ok(Lang::En),
