@@ -90,6 +90,8 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/privacy", get(routes::privacy::notice))
+        // Public and cacheable, so outside the `/v1` router and its `no-store` layer.
+        .route("/v1/choices", get(routes::choices::list))
         .nest("/v1", v1)
         .fallback(routes::not_found)
         .with_state(state);

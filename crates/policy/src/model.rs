@@ -351,6 +351,31 @@ pub enum Subject {
     Visitors,
 }
 
+impl Subject {
+    pub const ALL: [Subject; 4] = [
+        Subject::Customers,
+        Subject::Guests,
+        Subject::Callers,
+        Subject::Visitors,
+    ];
+
+    /// The id as the policy file writes it (`customers`, `guests`, `callers`, `visitors`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Customers => "customers",
+            Subject::Guests => "guests",
+            Subject::Callers => "callers",
+            Subject::Visitors => "visitors",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Subject> {
+        Subject::ALL
+            .into_iter()
+            .find(|subject| subject.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Purpose {
     pub id: PurposeId,

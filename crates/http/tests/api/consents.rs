@@ -465,5 +465,12 @@ async fn a_care_agent_records_a_consent_said_on_a_recorded_call_only_in_a_verifi
             Some(body.to_string()),
         )
         .await;
-    assert_refused(response, 403, "operation_not_allowed", Some("operation"), EMAIL).await;
+    assert_refused(
+        response,
+        403,
+        "operation_not_allowed",
+        Some("operation"),
+        EMAIL,
+    )
+    .await;
 }
