@@ -142,6 +142,16 @@ fn main() -> Result<(), String> {
         .map_err(|e| format!("{e}"))?;
     let mut cedar_empty = Vec::new();
     let mut cedar_trivial = Vec::new();
+    // The consent rule's share: the same decisions, split by whether the purpose rests on
+    // consent (the rule is evaluated) or not (it is skipped).
+    let (consent_requests, other_requests): (Vec<&Request>, Vec<&Request>) =
+        requests.iter().partition(|r| {
+            policy
+                .purpose(r.purpose)
+                .is_some_and(|p| p.legal_basis == custodian_policy::LegalBasis::Consent)
+        });
+    let mut ours_consent = Vec::new();
+    let mut ours_other = Vec::new();
     // Warm-up: one untimed pass of each (the agreement check warmed Cedar already).
     let mut discard = Vec::new();
     pass(&requests, &mut discard, |r| ours(r, r.category));
@@ -177,6 +187,10 @@ fn main() -> Result<(), String> {
                 .is_authorized(&r.cedar, &permit_all, &entities)
                 .decision()
         });
+        pass(&consent_requests, &mut ours_consent, |r| {
+            ours(r, r.category)
+        });
+        pass(&other_requests, &mut ours_other, |r| ours(r, r.category));
     }
     let elapsed = started.elapsed();
 
@@ -256,6 +270,28 @@ fn main() -> Result<(), String> {
          The floor rows' ratios are against our one-category decision.",
         o1.median / h.median,
         or.median / h.median
+    );
+    let oc = Quantiles::of(&mut ours_consent);
+    let oo = Quantiles::of(&mut ours_other);
+    println!();
+    println!("| consent's share of a decision of ours | median | p99 | requests |");
+    println!("|---|---|---|---|");
+    println!(
+        "| purposes resting on consent (the consent rule evaluated) | {} | {} | {} |",
+        ns(oc.median),
+        ns(oc.p99),
+        consent_requests.len()
+    );
+    println!(
+        "| other purposes (the rule skipped) | {} | {} | {} |",
+        ns(oo.median),
+        ns(oo.p99),
+        other_requests.len()
+    );
+    println!();
+    println!(
+        "With consent / without: {:.2}x (median).",
+        oc.median / oo.median
     );
     Ok(())
 }

@@ -148,13 +148,26 @@ pub struct PartnerNoticeView {
     pub status: String,
 }
 
+/// The current terms of a purpose that rests on consent, and their stored form.
+#[derive(Debug)]
+pub(super) struct CurrentTerms {
+    terms: ConsentTerms,
+    /// As entries store them (their JSON is canonical: sorted sets and maps), so that an
+    /// entry given under today's terms is recognised without parsing it.
+    stored: String,
+}
+
 /// The current terms of every purpose that rests on consent.
-pub(super) fn current_terms(policy: &Policy) -> HashMap<String, ConsentTerms> {
+pub(super) fn current_terms(policy: &Policy) -> HashMap<String, CurrentTerms> {
     policy
         .purposes
         .iter()
         .filter(|p| p.legal_basis == LegalBasis::Consent)
-        .map(|p| (p.id.as_str().to_owned(), ConsentTerms::of(policy, p)))
+        .map(|p| {
+            let terms = ConsentTerms::of(policy, p);
+            let stored = serde_json::to_string(&terms).unwrap_or_default();
+            (p.id.as_str().to_owned(), CurrentTerms { terms, stored })
+        })
         .collect()
 }
 
@@ -171,10 +184,13 @@ impl Vault {
         let Some(current) = self.consent_terms.get(&entry.purpose) else {
             return Err(None);
         };
+        if entry.terms == current.stored {
+            return Ok(true);
+        }
         let Ok(given) = serde_json::from_str::<ConsentTerms>(&entry.terms) else {
             return Err(Some(custodian_policy::RenewalReason::MeaningChanged));
         };
-        match given.renewal_under(current) {
+        match given.renewal_under(&current.terms) {
             None => Ok(true),
             Some(reason) => Err(Some(reason)),
         }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use custodian_crypto::{BlindIndexKey, CryptoError, DataKey, FieldBinding, KeyWrapper, open, seal};
 use custodian_policy::{
-    Category, ConsentTerms, Field, FieldType, LegalBasis, NeedToKnow, Policy, Purpose, Section,
+    Category, Field, FieldType, LegalBasis, NeedToKnow, Policy, Purpose, Section,
 };
 
 pub use consent::{ConsentEntryView, ConsentView, PartnerNoticeView, RecordedConsent, ShownNotice};
@@ -138,7 +138,7 @@ pub struct Vault {
     care: Option<Arc<dyn CareStore>>,
     /// The current terms of each purpose that rests on consent: a consent given under
     /// narrower ones needs renewal.
-    consent_terms: Arc<HashMap<String, ConsentTerms>>,
+    consent_terms: Arc<HashMap<String, consent::CurrentTerms>>,
 }
 
 impl std::fmt::Debug for dyn CareStore {
