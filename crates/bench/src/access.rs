@@ -142,14 +142,32 @@ fn main() -> Result<(), String> {
         .map_err(|e| format!("{e}"))?;
     let mut cedar_empty = Vec::new();
     let mut cedar_trivial = Vec::new();
-    // The consent rule's share: the same decisions, split by whether the purpose rests on
-    // consent (the rule is evaluated) or not (it is skipped).
-    let (consent_requests, other_requests): (Vec<&Request>, Vec<&Request>) =
-        requests.iter().partition(|r| {
+    // The consent rule's cost, A/B: the same policy with every consent purpose re-declared
+    // on legitimate interest, so that its engine never evaluates the rule (the purposes keep
+    // their positions, so the same contexts serve both). On the requests whose consent is
+    // given, or not needed, both engines decide alike; the difference in time is the rule.
+    let without_consent = custodian_policy::parse(&DEFAULT_POLICY.replace(
+        "legal_basis = \"consent\"",
+        "legal_basis = \"legitimate_interest\"",
+    ))
+    .map_err(|e| e.to_string())?;
+    let engine_without = AccessEngine::new(&without_consent);
+    let ours_without = |r: &Request, category: &Category| {
+        let decision = engine_without.decide(r.principal, r.purpose, r.customer, &r.context);
+        engine_without.outcome(&decision, category)
+    };
+    let alike: Vec<&Request> = requests
+        .iter()
+        .filter(|r| ours(r, r.category) == ours_without(r, r.category))
+        .collect();
+    let consent_given = alike
+        .iter()
+        .filter(|r| {
             policy
                 .purpose(r.purpose)
                 .is_some_and(|p| p.legal_basis == custodian_policy::LegalBasis::Consent)
-        });
+        })
+        .count();
     let mut ours_consent = Vec::new();
     let mut ours_other = Vec::new();
     // Warm-up: one untimed pass of each (the agreement check warmed Cedar already).
@@ -187,10 +205,14 @@ fn main() -> Result<(), String> {
                 .is_authorized(&r.cedar, &permit_all, &entities)
                 .decision()
         });
-        pass(&consent_requests, &mut ours_consent, |r| {
-            ours(r, r.category)
-        });
-        pass(&other_requests, &mut ours_other, |r| ours(r, r.category));
+        // Whichever runs first after Cedar's passes finds a colder cache: an untimed pass of
+        // each warms both, then A, B, B, A.
+        pass(&alike, &mut discard, |r| ours(r, r.category));
+        pass(&alike, &mut discard, |r| ours_without(r, r.category));
+        pass(&alike, &mut ours_consent, |r| ours(r, r.category));
+        pass(&alike, &mut ours_other, |r| ours_without(r, r.category));
+        pass(&alike, &mut ours_other, |r| ours_without(r, r.category));
+        pass(&alike, &mut ours_consent, |r| ours(r, r.category));
     }
     let elapsed = started.elapsed();
 
@@ -274,24 +296,29 @@ fn main() -> Result<(), String> {
     let oc = Quantiles::of(&mut ours_consent);
     let oo = Quantiles::of(&mut ours_other);
     println!();
-    println!("| consent's share of a decision of ours | median | p99 | requests |");
-    println!("|---|---|---|---|");
     println!(
-        "| purposes resting on consent (the consent rule evaluated) | {} | {} | {} |",
+        "| the consent rule, A/B on {} requests decided alike ({} for a purpose resting on \
+         consent, given) | median | p99 |",
+        alike.len(),
+        consent_given
+    );
+    println!("|---|---|---|");
+    println!(
+        "| the engine, consent rule evaluated | {} | {} |",
         ns(oc.median),
-        ns(oc.p99),
-        consent_requests.len()
+        ns(oc.p99)
     );
     println!(
-        "| other purposes (the rule skipped) | {} | {} | {} |",
+        "| the same engine, the policy's consent purposes on legitimate interest (no rule) | {} \
+         | {} |",
         ns(oo.median),
-        ns(oo.p99),
-        other_requests.len()
+        ns(oo.p99)
     );
     println!();
     println!(
-        "With consent / without: {:.2}x (median).",
-        oc.median / oo.median
+        "With the consent rule / without: {:.2}x (median), {:.2}x (p99).",
+        oc.median / oo.median,
+        oc.p99 / oo.p99
     );
     Ok(())
 }
@@ -855,16 +882,20 @@ action read appliesTo {
             permit(out, &comment, "clear", &principal, &purpose.id, &when, None);
             return;
         }
+        // A role that sees every category of the purpose masked gets no permit in the clear.
+        let all_masked = purpose.categories().all(|c| role.masked.contains(c));
         let masked = format!("resource in {}", list("Category", masked));
-        permit(
-            out,
-            &comment,
-            "clear",
-            &principal,
-            &purpose.id,
-            &when,
-            Some(&masked),
-        );
+        if !all_masked {
+            permit(
+                out,
+                &comment,
+                "clear",
+                &principal,
+                &purpose.id,
+                &when,
+                Some(&masked),
+            );
+        }
         when.push(masked);
         permit(
             out,
@@ -1297,8 +1328,10 @@ mod mix {
                 78..86 => {
                     d.kind = "marketing staff (consent or not)";
                     d.principal = *rng.pick(&marketing)?;
-                    d.purpose = purpose(if rng.chance(90) {
+                    d.purpose = purpose(if rng.chance(60) {
                         "marketing"
+                    } else if rng.chance(75) {
+                        "personalised_ads"
                     } else {
                         "analytics"
                     })?;
