@@ -532,6 +532,9 @@ impl Vault {
                 && current
                     .get(purpose.id.as_str())
                     .is_some_and(|e| e.state == ConsentState::Granted);
+            // The entry before the notices that refer to it (a foreign key, checked at once
+            // by PostgreSQL, which applies the writes in order).
+            writes.push(Write::RecordConsent { consent: entry });
             let mut partners_notified = Vec::new();
             if withdrawn {
                 for partner in self
@@ -554,7 +557,6 @@ impl Vault {
                     partners_notified.push(partner.id.as_str().to_owned());
                 }
             }
-            writes.push(Write::RecordConsent { consent: entry });
             let mut event = self.event(ctx, &format!("consent.{}", state.as_str()), Some(id));
             event.purpose = Some(purpose.id.as_str().to_owned());
             if collection.evidence.user_agent.is_some()

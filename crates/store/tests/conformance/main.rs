@@ -14,6 +14,7 @@
 #[macro_use]
 mod suite;
 mod care;
+mod consent;
 mod matrix;
 mod postgres;
 mod sqlite;

@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
-use crate::suite::{Backend, Fixture, marker_customer};
+use crate::suite::{Backend, Fixture, RawDatabase, marker_customer};
 
 const URL_VAR: &str = "CUSTODIAN_TEST_POSTGRES_URL";
 
@@ -34,12 +34,14 @@ pub async fn backend() -> Option<Backend> {
     let db = TestDatabase::create().await?;
     let store = PgStore::open(&db.url).await.unwrap();
     let vault = store.vault(crate::suite::signer()).await.unwrap();
+    let raw = RawDatabase::Postgres(db.url.clone());
     Some(Backend {
         store: Arc::new(vault),
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         archive: Arc::new(store),
         guard: Box::new(db),
+        raw,
     })
 }
 

@@ -8,13 +8,12 @@ use custodian_core::vault::{KeyStore, StoredKey, VaultStore};
 use custodian_crypto::WrappedKey;
 use custodian_store::{SqliteKeyStore, SqliteStore};
 
-use crate::suite::{Backend, Fixture, marker_customer};
+use crate::suite::{Backend, Fixture, RawDatabase, marker_customer};
 
 pub async fn backend() -> Option<Backend> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("vault.db").to_str().unwrap())
-        .await
-        .unwrap();
+    let path = dir.path().join("vault.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
     let vault = store.vault(crate::suite::signer()).await.unwrap();
     Some(Backend {
         store: Arc::new(vault),
@@ -22,6 +21,7 @@ pub async fn backend() -> Option<Backend> {
         care: Arc::new(store.care()),
         archive: Arc::new(store),
         guard: Box::new(dir),
+        raw: RawDatabase::Sqlite(path),
     })
 }
 

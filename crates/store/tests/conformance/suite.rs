@@ -27,6 +27,17 @@ pub struct Backend {
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
+    /// Where the database is, for the cases that go around the store: raw SQL, and a search
+    /// of everything it holds.
+    pub raw: RawDatabase,
+}
+
+/// A backend's database as an operator would reach it, past the store.
+pub enum RawDatabase {
+    /// The SQLite database file (its write-ahead log beside it).
+    Sqlite(std::path::PathBuf),
+    /// The URL of the test database.
+    Postgres(String),
 }
 
 pub use crate::care::{
@@ -34,6 +45,14 @@ pub use crate::care::{
     care_sessions_bind_one_agent_to_one_customer,
     customers_sign_in_with_a_code_sent_to_the_email_on_file,
     customers_sign_in_with_a_password_and_lock_out,
+};
+pub use crate::consent::{
+    consent_evidence_is_truncated_sealed_and_erased,
+    consent_gpc_withdraws_what_was_granted_without_it, consent_history_is_append_only,
+    consent_is_never_bundled, consent_is_recorded_only_by_those_allowed,
+    consent_needs_renewal_under_wider_terms, consent_of_a_minor_needs_a_representative,
+    consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
+    consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
 };
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
@@ -65,6 +84,17 @@ macro_rules! conformance_tests {
             customers_sign_in_with_a_code_sent_to_the_email_on_file,
             customers_sign_in_with_a_password_and_lock_out,
             an_erased_customer_can_no_longer_sign_in,
+            consent_silence_is_not_consent,
+            consent_is_never_bundled,
+            consent_withdrawal_holds_from_the_next_read,
+            consent_withdrawal_queues_partner_notices,
+            consent_history_is_append_only,
+            consent_receipts_cite_the_notice_shown,
+            consent_needs_renewal_under_wider_terms,
+            consent_of_a_minor_needs_a_representative,
+            consent_evidence_is_truncated_sealed_and_erased,
+            consent_is_recorded_only_by_those_allowed,
+            consent_gpc_withdraws_what_was_granted_without_it,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
