@@ -20,3 +20,4 @@ mod policy;
 mod privacy;
 mod security;
 mod staff;
+mod storefront;
