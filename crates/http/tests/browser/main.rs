@@ -403,6 +403,17 @@ fn rejecting_keeps_every_signal_denied(world: &World, browser: &Session<'_>) {
         state["choices"],
         json!({ "analytics": "denied", "third_party_analytics": "denied", "personalised_ads": "denied" })
     );
+
+    // A purpose's terms changed since (as Custodian's `terms` would say): asked again.
+    browser.js(
+        "var s = JSON.parse(localStorage.getItem('custodian-consent'));
+         s.purposes.third_party_analytics.terms = 'sha256:earlier-terms';
+         localStorage.setItem('custodian-consent', JSON.stringify(s));",
+        json!([]),
+    );
+    browser.refresh();
+    wait_for_banner(browser);
+    nothing_ever_granted(browser);
 }
 
 /// (c) Keyboard only: Tab to "Choose", Enter; Escape closes and gives the focus back; Enter
