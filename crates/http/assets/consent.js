@@ -36,7 +36,6 @@
 
   var TEXTS = {
     vi: {
-      region: 'Quyền riêng tư',
       title: 'Quyền riêng tư của bạn',
       body: 'Chúng tôi chỉ dùng công cụ phân tích và quảng cáo khi bạn đồng ý. Bạn có thể chọn cho từng mục đích và thay đổi bất cứ lúc nào.',
       accept: 'Đồng ý tất cả',
@@ -52,7 +51,6 @@
       gpcPurpose: 'Đã từ chối theo tín hiệu GPC của trình duyệt.'
     },
     en: {
-      region: 'Privacy',
       title: 'Your privacy',
       body: 'We use analytics and advertising tools only if you agree. You can choose for each purpose and change your mind at any time.',
       accept: 'Accept all',
@@ -373,7 +371,7 @@
     var link = noticeLink();
     state.banner = el('div', {
       id: 'custodian-banner', 'class': 'custodian-banner', role: 'region',
-      'aria-label': t('region'), 'aria-labelledby': 'custodian-banner-title'
+      'aria-labelledby': 'custodian-banner-title'
     }, [
       el('h2', { id: 'custodian-banner-title', text: t('title') }),
       el('p', { text: t('body') }, link ? [d.createTextNode(' '), link] : []),
