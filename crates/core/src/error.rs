@@ -72,6 +72,11 @@ error_codes! {
     AccessDenied => "access_denied", 403, "The access engine refused the request as a whole; the message names the reason code (e.g. `no_care_session`), as `Withheld` codes do per field.";
     PurposeNotAllowed => "purpose_not_allowed", 403, "The named purpose does not allow this use of the data.";
     ConsentRequired => "consent_required", 403, "The named purpose rests on consent the customer has not given.";
+    ConsentNotApplicable => "consent_not_applicable", 400, "A consent was given or refused for a purpose that does not rest on consent (a contract, say); `field` is `purpose`.";
+    InvalidConsentOption => "invalid_consent_option", 400, "A consent's option is not one the purpose offers, or has a value the policy does not list; nothing was recorded; `field` names it.";
+    UnknownNoticeVersion => "unknown_notice_version", 400, "The notice version said to have been shown was never published by this service; `field` is `notice_version`.";
+    RepresentativeRequired => "representative_required", 403, "The customer is a minor (by their date of birth): a consent must be given by a parent or legal guardian, named in `representative_name`; nothing was recorded.";
+    ConsentNotFound => "consent_not_found", 404, "No entry of this customer's consent history has this id.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";

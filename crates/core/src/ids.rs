@@ -85,6 +85,17 @@ opaque_id!(
     CareSessionId,
     "csn_"
 );
+opaque_id!(
+    /// One change of one consent: an entry of the customer's consent history, and the id of
+    /// its receipt.
+    ConsentId,
+    "cnr_"
+);
+opaque_id!(
+    /// A notice owed to a partner (a consent withdrawn, say), waiting for the outbox.
+    PartnerNoticeId,
+    "pnt_"
+);
 
 #[cfg(test)]
 mod tests {

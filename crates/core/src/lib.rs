@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 pub mod care;
 pub mod clock;
+pub mod consent;
 pub mod error;
 pub mod health;
 pub mod identity;

@@ -35,6 +35,34 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::customers::erase),
         )
         .route("/customers/{id}/history", get(routes::customers::history))
+        .route(
+            "/customers/{id}/consents",
+            get(routes::consents::current).post(routes::consents::record_for),
+        )
+        .route(
+            "/customers/{id}/consents/history",
+            get(routes::consents::history),
+        )
+        .route(
+            "/customers/{id}/consents/receipts/{receipt}",
+            get(routes::consents::receipt_for),
+        )
+        .route(
+            "/customers/{id}/partner-notices",
+            get(routes::consents::partner_notices),
+        )
+        .route(
+            "/account/consents",
+            get(routes::consents::own_current).post(routes::consents::own_record),
+        )
+        .route(
+            "/account/consents/history",
+            get(routes::consents::own_history),
+        )
+        .route(
+            "/account/consents/receipts/{id}",
+            get(routes::consents::own_receipt),
+        )
         .route("/access/explain", get(routes::access::explain))
         .route("/care-sessions", post(routes::care::open))
         .route("/care-sessions/{id}/verify", post(routes::care::verify))
@@ -64,6 +92,8 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/privacy", get(routes::privacy::notice))
+        // Public and cacheable, so outside the `/v1` router and its `no-store` layer.
+        .route("/v1/choices", get(routes::choices::list))
         .route("/consent.js", get(routes::storefront::consent_js))
         .route("/.well-known/gpc.json", get(routes::storefront::gpc_json))
         .nest("/v1", v1)

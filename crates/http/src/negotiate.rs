@@ -1,6 +1,33 @@
 //! Choosing the notice's language from `Accept-Language` (RFC 9110 §12.5.4).
 
+use axum::http::HeaderMap;
+use axum::http::header::ACCEPT_LANGUAGE;
+use custodian_core::error::ApiError;
 use custodian_policy::Lang;
+
+use crate::error::HttpError;
+
+/// The language a request asks for: `?lang=vi|en` if given (anything else is refused), else
+/// the client's `Accept-Language`, else Vietnamese.
+pub fn request_lang(query: Option<&str>, headers: &HeaderMap) -> Result<Lang, HttpError> {
+    match query {
+        Some("vi") => Ok(Lang::Vi),
+        Some("en") => Ok(Lang::En),
+        Some(other) => {
+            let shown: String = other.chars().take(16).collect();
+            Err(ApiError::invalid_parameter(
+                "lang",
+                format!("unknown language `{shown}` (expected `vi` or `en`)"),
+            )
+            .into())
+        }
+        None => Ok(headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(preferred_lang)
+            .unwrap_or_default()),
+    }
+}
 
 /// The supported language the client prefers most, honouring q-values; `None` when the
 /// header names none we have (the caller then uses the default, Vietnamese).

@@ -8,6 +8,8 @@
 //! Architecture invariant: this crate does no IO and reads no clock. It takes a `&str` and
 //! returns values, so every other crate can trust and test it cheaply.
 
+pub mod choices;
+pub mod consent;
 mod diagnostic;
 mod doc;
 mod duration;
@@ -20,6 +22,8 @@ mod text;
 mod validate;
 mod version;
 
+pub use choices::PurposeChoices;
+pub use consent::{ConsentTerms, RenewalReason};
 pub use diagnostic::{Code, Diagnostic, Location, PolicyErrors};
 pub use duration::{Duration, DurationUnit};
 pub use model::*;

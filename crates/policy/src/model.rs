@@ -171,6 +171,9 @@ pub struct Controller {
     pub email: String,
     /// ISO 3166-1 alpha-2 country whose law applies, `VN` by default.
     pub jurisdiction: Country,
+    /// Below this age a customer is a minor: every consent must come from a parent or legal
+    /// guardian (Law 91/2025 art. 24). Their date of birth says who is a minor.
+    pub age_of_consent: u32,
     pub dpo: Dpo,
 }
 
@@ -348,6 +351,31 @@ pub enum Subject {
     Visitors,
 }
 
+impl Subject {
+    pub const ALL: [Subject; 4] = [
+        Subject::Customers,
+        Subject::Guests,
+        Subject::Callers,
+        Subject::Visitors,
+    ];
+
+    /// The id as the policy file writes it (`customers`, `guests`, `callers`, `visitors`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Customers => "customers",
+            Subject::Guests => "guests",
+            Subject::Callers => "callers",
+            Subject::Visitors => "visitors",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Subject> {
+        Subject::ALL
+            .into_iter()
+            .find(|subject| subject.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Purpose {
     pub id: PurposeId,
@@ -422,6 +450,13 @@ pub enum Operation {
     /// Asking the access engine why it would release or withhold each field.
     #[serde(rename = "access.explain")]
     AccessExplain,
+    /// Reading a customer's consents, their history and receipts.
+    #[serde(rename = "consents.read")]
+    ConsentsRead,
+    /// Recording a consent or its withdrawal on a customer's behalf (a recorded call, a
+    /// letter, the storefront's own form).
+    #[serde(rename = "consents.record")]
+    ConsentsRecord,
     /// Creating staff accounts and changing their roles.
     #[serde(rename = "users.manage")]
     UsersManage,
@@ -431,7 +466,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 11] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -439,6 +474,8 @@ impl Operation {
         Operation::CustomersCorrect,
         Operation::CustomersErase,
         Operation::AccessExplain,
+        Operation::ConsentsRead,
+        Operation::ConsentsRecord,
         Operation::UsersManage,
         Operation::TokensManage,
     ];
@@ -458,6 +495,8 @@ impl Operation {
             Operation::CustomersCorrect => "customers.correct",
             Operation::CustomersErase => "customers.erase",
             Operation::AccessExplain => "access.explain",
+            Operation::ConsentsRead => "consents.read",
+            Operation::ConsentsRecord => "consents.record",
             Operation::UsersManage => "users.manage",
             Operation::TokensManage => "tokens.manage",
         }
@@ -500,7 +539,7 @@ pub struct Partner {
     pub transfer_safeguard: Option<Text>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartnerKind {
     Carrier,
@@ -563,7 +602,7 @@ pub struct RetentionRule {
 }
 
 /// The event a retention period counts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Anchor {
     Collected,

@@ -87,6 +87,7 @@ pub(crate) struct RawController {
     pub site: Spanned<String>,
     pub email: Spanned<String>,
     pub jurisdiction: Spanned<String>,
+    pub age_of_consent: Spanned<u32>,
     pub dpo: RawDpo,
 }
 

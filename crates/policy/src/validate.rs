@@ -410,11 +410,24 @@ impl Validator {
             site: self.url(&raw.site, "controller site"),
             email: self.email(&raw.email, "controller email"),
             jurisdiction: self.country(&raw.jurisdiction, "controller jurisdiction"),
+            age_of_consent: self.age_of_consent(&raw.age_of_consent),
             dpo: Dpo {
                 title: self.text(&raw.dpo.title, "data-protection officer title"),
                 email: self.email(&raw.dpo.email, "data-protection officer email"),
             },
         }
+    }
+
+    fn age_of_consent(&mut self, raw: &Spanned<u32>) -> u32 {
+        let age = *raw.get_ref();
+        if !(13..=21).contains(&age) {
+            self.error(
+                Code::InvalidValue,
+                raw.span(),
+                format!("`age_of_consent` must be between 13 and 21, not {age}"),
+            );
+        }
+        age
     }
 
     fn category(&mut self, raw: &RawCategory, declared: &Declared) -> Category {

@@ -441,7 +441,7 @@ fn missing_right() {
 
 #[test]
 fn invalid_date() {
-    let src = mutate("effective = \"2026-11-25\"", "effective = \"2026-13-01\"");
+    let src = mutate("effective = \"2026-11-30\"", "effective = \"2026-13-01\"");
     assert_single(&src, Code::InvalidDate, "2026-13-01", "2026-13-01");
 }
 
@@ -479,7 +479,7 @@ fn site_that_is_not_a_web_address() {
 fn several_defects_are_all_reported_in_source_order() {
     let src = DEFAULT_POLICY
         .replacen("purposes = [\"security\"]", "purposes = [\"securty\"]", 1)
-        .replacen("effective = \"2026-11-25\"", "effective = \"someday\"", 1);
+        .replacen("effective = \"2026-11-30\"", "effective = \"someday\"", 1);
     let errors = parse(&src).unwrap_err();
     assert_eq!(
         errors.codes(),
@@ -590,4 +590,10 @@ fn more_categories_than_the_access_engine_holds() {
             .any(|d| d.code == Code::LimitExceeded && d.message.contains("at most 128 categories")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn age_of_consent_outside_what_any_law_sets() {
+    let src = mutate("age_of_consent = 16", "age_of_consent = 3");
+    assert_single(&src, Code::InvalidValue, "age_of_consent", "age_of_consent");
 }

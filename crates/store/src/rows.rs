@@ -9,11 +9,12 @@ use custodian_core::StoreError;
 use custodian_core::care::{
     StoredCareSession, StoredCustomerCode, StoredCustomerPassword, StoredCustomerSession,
 };
+use custodian_core::consent::{CollectionChannel, ConsentState, GivenBy};
 use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
-use custodian_core::ids::{CareSessionId, CustomerId, TokenId, UserId};
-use custodian_core::vault::{SealedField, StoredKey};
+use custodian_core::ids::{CareSessionId, ConsentId, CustomerId, PartnerNoticeId, TokenId, UserId};
+use custodian_core::vault::{PartnerNotice, SealedField, StoredConsent, StoredKey};
 use custodian_crypto::WrappedKey;
 
 pub(crate) fn database(e: sqlx::Error) -> StoreError {
@@ -351,5 +352,78 @@ where
         created_at: timestamp(row, "created_at")?,
         last_seen_at: timestamp(row, "last_seen_at")?,
         expires_at: timestamp(row, "expires_at")?,
+    })
+}
+
+/// The columns of a consent history entry, in the order of [`CONSENT_COLUMNS`].
+pub(crate) const CONSENT_COLUMNS: &str = "id, customer_id, purpose, state, at, notice_version, \
+     notice_hash, channel, recording_id, given_by, recorded_by, options, terms, request_id, \
+     gpc, evidence_sealed, evidence_key_version";
+
+/// Every column of `consent_events` but `seq`.
+pub(crate) fn stored_consent<R>(row: &R) -> Result<StoredConsent, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad consent {what}"));
+    let id: String = get(row, "id")?;
+    let state: String = get(row, "state")?;
+    let channel: String = get(row, "channel")?;
+    let given_by: String = get(row, "given_by")?;
+    let sealed: Option<Vec<u8>> = get(row, "evidence_sealed")?;
+    let key_version: Option<i64> = get(row, "evidence_key_version")?;
+    let evidence = match (sealed, key_version) {
+        (Some(sealed), Some(v)) => Some(SealedField {
+            field: "consent.evidence".to_owned(),
+            sealed,
+            key_version: u32::try_from(v).map_err(|_| corrupt("key version"))?,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("evidence")),
+    };
+    Ok(StoredConsent {
+        id: ConsentId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        customer: customer_id(row, "customer_id")?,
+        purpose: get(row, "purpose")?,
+        state: ConsentState::parse(&state).ok_or_else(|| corrupt("state"))?,
+        at: timestamp(row, "at")?,
+        notice_version: get(row, "notice_version")?,
+        notice_hash: get(row, "notice_hash")?,
+        channel: CollectionChannel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
+        recording_id: get(row, "recording_id")?,
+        given_by: GivenBy::parse(&given_by).ok_or_else(|| corrupt("giver"))?,
+        recorded_by: get(row, "recorded_by")?,
+        options: get(row, "options")?,
+        terms: get(row, "terms")?,
+        request_id: get(row, "request_id")?,
+        gpc: get(row, "gpc")?,
+        evidence,
+    })
+}
+
+/// Every column of `partner_notices` but `seq`.
+pub(crate) fn partner_notice<R>(row: &R) -> Result<PartnerNotice, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad partner notice {what}"));
+    let id: String = get(row, "id")?;
+    let consent: String = get(row, "consent_id")?;
+    Ok(PartnerNotice {
+        id: PartnerNoticeId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        customer: customer_id(row, "customer_id")?,
+        partner: get(row, "partner")?,
+        kind: get(row, "kind")?,
+        consent: ConsentId::parse(&consent).ok_or_else(|| corrupt("consent"))?,
+        at: timestamp(row, "at")?,
+        status: get(row, "status")?,
     })
 }

@@ -203,6 +203,8 @@ fn write_customer(write: &Write) -> &CustomerId {
         | Write::PutHistory { customer, .. }
         | Write::SetIndex { customer, .. }
         | Write::PurgeCustomer { customer, .. } => customer,
+        Write::RecordConsent { consent } => &consent.customer,
+        Write::QueuePartnerNotice { notice } => &notice.customer,
     }
 }
 
@@ -318,6 +320,8 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
             Write::PutHistory { customer, .. } | Write::SetIndex { customer, .. } => {
                 live(customer, &changes)?;
             }
+            Write::RecordConsent { consent } => live(&consent.customer, &changes)?,
+            Write::QueuePartnerNotice { notice } => live(&notice.customer, &changes)?,
         }
     }
     Ok(changes)

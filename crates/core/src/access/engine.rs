@@ -237,11 +237,14 @@ impl AccessEngine {
             Principal::Integration { scope, .. } => {
                 !operation.is_administration() && scope.operations.contains(&operation)
             }
-            // A customer reads, and sees the history of, only their own record; the
-            // decision checks whose record it is.
+            // A customer reads, and sees the history of, only their own record, and gives or
+            // withdraws only their own consents; the use case checks whose record it is.
             Principal::Customer { .. } => matches!(
                 operation,
-                Operation::CustomersRead | Operation::CustomersHistory
+                Operation::CustomersRead
+                    | Operation::CustomersHistory
+                    | Operation::ConsentsRead
+                    | Operation::ConsentsRecord
             ),
             Principal::System { .. } => false,
         }

@@ -78,6 +78,9 @@ pub enum SystemTask {
     CareVerification,
     /// Finds a customer by the email they sign in with, to send them a code.
     CustomerSignIn,
+    /// Reads a customer's date of birth to tell whether a consent must come from a parent
+    /// or guardian: the date never leaves the core.
+    ConsentAgeCheck,
 }
 
 impl SystemTask {
@@ -86,6 +89,7 @@ impl SystemTask {
             SystemTask::KeyRotation => "rotation",
             SystemTask::CareVerification => "care_verification",
             SystemTask::CustomerSignIn => "customer_sign_in",
+            SystemTask::ConsentAgeCheck => "consent_age_check",
         }
     }
 }

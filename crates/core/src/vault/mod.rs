@@ -5,10 +5,11 @@
 //! an audit event naming fields — never a personal value. Every read commits its audit event
 //! (durably) before it decrypts anything.
 
+mod consent;
 pub mod input;
 mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -16,14 +17,17 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use custodian_crypto::{BlindIndexKey, CryptoError, DataKey, FieldBinding, KeyWrapper, open, seal};
-use custodian_policy::{Category, Field, FieldType, NeedToKnow, Policy, Purpose, Section};
+use custodian_policy::{
+    Category, ConsentTerms, Field, FieldType, LegalBasis, NeedToKnow, Policy, Purpose, Section,
+};
 
+pub use consent::{ConsentEntryView, ConsentView, PartnerNoticeView, RecordedConsent, ShownNotice};
 pub use store::*;
 
 use crate::StoreError;
 use crate::access::{
     AccessContext, AccessEngine, Decision as AccessDecision, Disclosure, Explanation, FieldOutcome,
-    Principal, SystemTask, Withheld,
+    Principal, Purposes, SystemTask, Withheld,
 };
 use crate::audit::{AuditEvent, Decision};
 use crate::care::CareStore;
@@ -132,6 +136,9 @@ pub struct Vault {
     calling_code: &'static str,
     /// Where care sessions are looked up, and an erased customer's credentials purged.
     care: Option<Arc<dyn CareStore>>,
+    /// The current terms of each purpose that rests on consent: a consent given under
+    /// narrower ones needs renewal.
+    consent_terms: Arc<HashMap<String, ConsentTerms>>,
 }
 
 impl std::fmt::Debug for dyn CareStore {
@@ -168,6 +175,7 @@ impl Vault {
     ) -> Vault {
         let calling_code = input::calling_code(&policy.controller.jurisdiction);
         let engine = Arc::new(AccessEngine::new(&policy));
+        let consent_terms = Arc::new(consent::current_terms(&policy));
         Vault {
             policy,
             store,
@@ -178,6 +186,7 @@ impl Vault {
             engine,
             calling_code,
             care: None,
+            consent_terms,
         }
     }
 
@@ -233,15 +242,23 @@ impl Vault {
         ))
     }
 
-    /// What the access engine must know of the customer besides the policy. No consent
-    /// records, objections or restrictions exist yet, so each reads as "no": consent-based
-    /// purposes release nothing until they do. A care session is asked for only where it
-    /// matters (a care agent, about one customer), in one indexed query.
+    /// What the access engine must know of the customer besides the policy. Each fact is
+    /// asked for only where it matters, in one indexed query: the customer's consents for a
+    /// purpose that rests on consent (read at every decision, so a withdrawal holds from the
+    /// next request on), a care session for a care agent. No objections or restrictions exist
+    /// yet, so each reads as "no".
     async fn access_context(
         &self,
         principal: &Principal,
         customer: Option<&CustomerId>,
+        purpose: Option<&Purpose>,
     ) -> Result<AccessContext, VaultError> {
+        let consents = match (customer, purpose) {
+            (Some(customer), Some(p)) if p.legal_basis == LegalBasis::Consent => {
+                self.consented_purposes(customer).await?
+            }
+            _ => Purposes::default(),
+        };
         let care_session = match (principal, customer, &self.care) {
             (Principal::Staff { user, role }, Some(customer), Some(care))
                 if self
@@ -264,6 +281,7 @@ impl Vault {
         };
         Ok(AccessContext {
             care_session,
+            consents,
             ..AccessContext::default()
         })
     }
@@ -275,7 +293,9 @@ impl Vault {
         purpose: &Purpose,
         customer: Option<&CustomerId>,
     ) -> Result<AccessDecision, VaultError> {
-        let context = self.access_context(&ctx.principal, customer).await?;
+        let context = self
+            .access_context(&ctx.principal, customer, Some(purpose))
+            .await?;
         Ok(self
             .engine
             .decide(&ctx.principal, &purpose.id, customer, &context))
@@ -951,7 +971,9 @@ impl Vault {
         let context = AccessContext {
             care_session: facts.care_session,
             fulfilling_order: facts.fulfilling_order,
-            ..self.access_context(subject, customer).await?
+            ..self
+                .access_context(subject, customer, Some(purpose))
+                .await?
         };
         let mut event = self.event(ctx, "access.explain", customer);
         event

@@ -8,7 +8,8 @@ use custodian_crypto::WrappedKey;
 
 use crate::StoreError;
 use crate::audit::{AuditEntry, AuditEvent, Checkpoint};
-use crate::ids::{CustomerId, HistoryId};
+use crate::consent::{CollectionChannel, ConsentState, GivenBy};
+use crate::ids::{ConsentId, CustomerId, HistoryId, PartnerNoticeId};
 
 /// One sealed field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,52 @@ pub struct BlindIndex {
     pub hash: [u8; 32],
 }
 
+/// One entry of a customer's consent history, as stored. Append-only: an entry is never
+/// changed or removed, not even by erasure — what is personal in it (`evidence`: user agent,
+/// truncated address, a representative's name) is sealed under the customer's key, and
+/// becomes unreadable with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConsent {
+    pub id: ConsentId,
+    pub customer: CustomerId,
+    pub purpose: String,
+    pub state: ConsentState,
+    pub at: Timestamp,
+    /// The human notice version shown, and its content hash.
+    pub notice_version: String,
+    pub notice_hash: String,
+    pub channel: CollectionChannel,
+    pub recording_id: Option<String>,
+    pub given_by: GivenBy,
+    /// Who recorded it: the principal's audit name (`customer:…`, `staff:…`, …).
+    pub recorded_by: String,
+    /// The options agreed to, as JSON (an object).
+    pub options: String,
+    /// The [`custodian_policy::ConsentTerms`] in force, as JSON.
+    pub terms: String,
+    pub request_id: Option<String>,
+    /// A Global Privacy Control signal came with the change.
+    pub gpc: bool,
+    /// The sealed evidence (field `consent.evidence`, bound to this entry's id).
+    pub evidence: Option<SealedField>,
+}
+
+/// A notice owed to a partner about a customer — a consent withdrawn, so far — kept until the
+/// outbox delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerNotice {
+    pub id: PartnerNoticeId,
+    pub customer: CustomerId,
+    pub partner: String,
+    /// What the notice is about: `consent_withdrawn`.
+    pub kind: String,
+    /// The consent entry that caused it.
+    pub consent: ConsentId,
+    pub at: Timestamp,
+    /// `pending` until delivered.
+    pub status: String,
+}
+
 /// One change. A [`Transaction`] applies its writes all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -88,6 +135,10 @@ pub enum Write {
         kind: String,
         hash: Option<[u8; 32]>,
     },
+    /// Appends to the customer's consent history. The customer must exist and not be erased.
+    RecordConsent { consent: StoredConsent },
+    /// Queues a notice to a partner. The customer must exist and not be erased.
+    QueuePartnerNotice { notice: PartnerNotice },
     /// Purges every field, history entry and index of a customer whose data key was
     /// destroyed, and marks the customer erased.
     PurgeCustomer { customer: CustomerId, at: Timestamp },
@@ -137,6 +188,16 @@ pub trait VaultStore: Send + Sync {
 
     /// Earlier values of the customer's fields, oldest first.
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError>;
+
+    /// The customer's current consent for each purpose they were ever asked about: the latest
+    /// entry per purpose, in purpose order.
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError>;
+
+    /// Every entry of the customer's consent history, oldest first.
+    async fn consent_history(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError>;
+
+    /// Notices queued to partners about the customer, oldest first.
+    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError>;
 
     /// Audit entries with `seq > after`, ascending, at most `limit`.
     async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;

@@ -1,5 +1,7 @@
 pub mod access;
 pub mod care;
+pub mod choices;
+pub mod consents;
 pub mod customers;
 pub mod health;
 pub mod policy;

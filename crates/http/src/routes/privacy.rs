@@ -1,17 +1,16 @@
 //! The public privacy notice, current or archived.
 
 use axum::extract::{Query, State};
-use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_LANGUAGE, CONTENT_TYPE, VARY};
+use axum::http::header::{CONTENT_LANGUAGE, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use custodian_core::error::{ApiError, ErrorCode};
-use custodian_policy::Lang;
 use custodian_policy::notice::Format;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::HttpError;
-use crate::negotiate::preferred_lang;
+use crate::negotiate::request_lang;
 
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
@@ -25,14 +24,7 @@ pub async fn notice(
     Query(query): Query<NoticeQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let lang = match query.lang.as_deref() {
-        Some(tag) => parse_lang(tag)?,
-        None => headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(preferred_lang)
-            .unwrap_or_default(),
-    };
+    let lang = request_lang(query.lang.as_deref(), &headers)?;
     let format = match query.format.as_deref() {
         None | Some("html") => Format::Html,
         Some("md") => Format::Markdown,
@@ -64,21 +56,6 @@ pub async fn notice(
         body,
     )
         .into_response())
-}
-
-fn parse_lang(tag: &str) -> Result<Lang, HttpError> {
-    match tag {
-        "vi" => Ok(Lang::Vi),
-        "en" => Ok(Lang::En),
-        other => Err(ApiError::invalid_parameter(
-            "lang",
-            format!(
-                "unknown language `{}` (expected `vi` or `en`)",
-                truncate(other)
-            ),
-        )
-        .into()),
-    }
 }
 
 async fn archived(

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, ORIGIN, VARY};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -126,14 +126,30 @@ impl StorefrontCors {
 
 /// The middleware applying [`StorefrontCors`]; preflight requests from an allowed origin are
 /// answered here, before routing.
+/// On the banner's paths every response varies by `Origin` (`/v1/choices` is cacheable: a copy
+/// made for one origin must not serve another).
 pub async fn cors(State(rule): State<StorefrontCors>, request: Request, next: Next) -> Response {
-    if !rule.allows(&request) {
-        return next.run(request).await;
+    let banner_path = called_by_the_banner(request.uri().path());
+    let mut response = if rule.allows(&request) {
+        match rule.layer.layer(next).oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    } else {
+        next.run(request).await
+    };
+    let varies = response.headers().get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|h| h.trim().eq_ignore_ascii_case("origin"))
+        })
+    });
+    if banner_path && !varies {
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("origin"));
     }
-    match rule.layer.layer(next).oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    }
+    response
 }
 
 #[cfg(test)]

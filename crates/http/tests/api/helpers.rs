@@ -211,6 +211,35 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Signs a customer in with a code sent to `email`, returning their session token.
+    pub async fn customer_session(&self, email: &str) -> String {
+        let body = serde_json::json!({ "email": email });
+        let response = self
+            .call_as(
+                None,
+                "POST",
+                "/v1/customer-sessions/code",
+                Some(body.to_string()),
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+        let code = self.notifier.last_code().unwrap().to_string();
+        let body = serde_json::json!({ "email": email, "code": code });
+        let response = self
+            .call_as(
+                None,
+                "POST",
+                "/v1/customer-sessions",
+                Some(body.to_string()),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        body_json(response).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Every event in the audit log, oldest first.
     pub async fn audit(&self) -> Vec<AuditEvent> {
         let entries = self.vault_store.audit_entries(0, 10_000).await.unwrap();

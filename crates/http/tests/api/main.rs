@@ -9,6 +9,8 @@
 
 mod access_explain;
 mod care;
+mod choices;
+mod consents;
 mod customer_access;
 mod customer_errors;
 mod customers;

@@ -115,6 +115,11 @@ fn migrator() -> Migrator {
             "care",
             include_str!("../../migrations/postgres/0004_care.sql"),
         ),
+        migration(
+            5,
+            "consent",
+            include_str!("../../migrations/postgres/0005_consent.sql"),
+        ),
     ])
 }
 

@@ -11,11 +11,15 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, StoredCustomer, StoredHistory, Transaction, VaultStore, Write,
+    BlindIndex, Conflict, PartnerNotice, StoredConsent, StoredCustomer, StoredHistory, Transaction,
+    VaultStore, Write,
 };
 
 use super::{PgStore, database};
-use crate::rows::{customer_id, sealed_field, seq_of, seq_param, timestamp};
+use crate::rows::{
+    CONSENT_COLUMNS, customer_id, partner_notice, sealed_field, seq_of, seq_param, stored_consent,
+    timestamp,
+};
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
 /// The vault's storage on PostgreSQL. Cheap to clone.
@@ -330,6 +334,54 @@ async fn apply_writes(
                     .map_err(database)?;
                 }
             }
+            Write::RecordConsent { consent: c } => {
+                if !live(conn, &c.customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(c.customer.clone())));
+                }
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO consent_events ({CONSENT_COLUMNS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                )))
+                .bind(c.id.as_str())
+                .bind(c.customer.as_str())
+                .bind(&c.purpose)
+                .bind(c.state.as_str())
+                .bind(c.at.to_string())
+                .bind(&c.notice_version)
+                .bind(&c.notice_hash)
+                .bind(c.channel.as_str())
+                .bind(&c.recording_id)
+                .bind(c.given_by.as_str())
+                .bind(&c.recorded_by)
+                .bind(&c.options)
+                .bind(&c.terms)
+                .bind(&c.request_id)
+                .bind(c.gpc)
+                .bind(c.evidence.as_ref().map(|e| e.sealed.clone()))
+                .bind(c.evidence.as_ref().map(|e| i64::from(e.key_version)))
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::QueuePartnerNotice { notice: n } => {
+                if !live(conn, &n.customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(n.customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO partner_notices (id, customer_id, partner, kind, consent_id, at, \
+                     status) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(n.id.as_str())
+                .bind(n.customer.as_str())
+                .bind(&n.partner)
+                .bind(&n.kind)
+                .bind(n.consent.as_str())
+                .bind(n.at.to_string())
+                .bind(&n.status)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
         }
     }
     Ok(Ok(()))
@@ -415,6 +467,47 @@ impl VaultStore for PgVault {
                 value: sealed_field(row)?,
             })
         })
+        .collect()
+    }
+
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT ON (purpose) {CONSENT_COLUMNS} FROM consent_events \
+             WHERE customer_id = $1 ORDER BY purpose, seq DESC"
+        )))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_consent)
+        .collect()
+    }
+
+    async fn consent_history(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consent_events WHERE customer_id = $1 ORDER BY seq"
+        )))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_consent)
+        .collect()
+    }
+
+    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError> {
+        sqlx::query(
+            "SELECT id, customer_id, partner, kind, consent_id, at, status FROM partner_notices \
+             WHERE customer_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(partner_notice)
         .collect()
     }
 

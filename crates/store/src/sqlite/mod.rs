@@ -132,6 +132,11 @@ fn migrator() -> Migrator {
             "care",
             include_str!("../../migrations/sqlite/0004_care.sql"),
         ),
+        migration(
+            5,
+            "consent",
+            include_str!("../../migrations/sqlite/0005_consent.sql"),
+        ),
     ])
 }
 

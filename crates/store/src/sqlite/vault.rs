@@ -9,11 +9,15 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, StoredCustomer, StoredHistory, Transaction, VaultStore, Write,
+    BlindIndex, Conflict, PartnerNotice, StoredConsent, StoredCustomer, StoredHistory, Transaction,
+    VaultStore, Write,
 };
 
 use super::{SqliteStore, database, end_transaction};
-use crate::rows::{customer_id, sealed_field, seq_of, seq_param, timestamp};
+use crate::rows::{
+    CONSENT_COLUMNS, customer_id, partner_notice, sealed_field, seq_of, seq_param, stored_consent,
+    timestamp,
+};
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
     customers_in,
@@ -92,6 +96,8 @@ async fn apply_batch(
     // Only the last index write per (customer, kind) matters: nothing reads in between.
     let mut indexes: Vec<(&CustomerId, &str, Option<&[u8; 32]>)> = Vec::new();
     let mut purges = Vec::new();
+    let mut consents = Vec::new();
+    let mut notices = Vec::new();
     for write in admitted.iter().flat_map(|tx| &tx.writes) {
         match write {
             Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
@@ -111,6 +117,8 @@ async fn apply_batch(
                 indexes.push((customer, kind, hash.as_ref()));
             }
             Write::PurgeCustomer { customer, at } => purges.push((customer, at)),
+            Write::RecordConsent { consent } => consents.push(consent),
+            Write::QueuePartnerNotice { notice } => notices.push(notice),
         }
     }
     for chunk in creates.chunks(ROWS_PER_STATEMENT) {
@@ -180,6 +188,46 @@ async fn apply_batch(
             .execute(&mut *conn)
             .await
             .map_err(database)?;
+    }
+    // In order: the latest entry per purpose is the consent as it stands.
+    for chunk in consents.chunks(ROWS_PER_STATEMENT) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO consent_events ({CONSENT_COLUMNS}) "));
+        q.push_values(chunk, |mut row, c| {
+            row.push_bind(c.id.as_str().to_owned())
+                .push_bind(c.customer.as_str().to_owned())
+                .push_bind(c.purpose.clone())
+                .push_bind(c.state.as_str())
+                .push_bind(c.at.to_string())
+                .push_bind(c.notice_version.clone())
+                .push_bind(c.notice_hash.clone())
+                .push_bind(c.channel.as_str())
+                .push_bind(c.recording_id.clone())
+                .push_bind(c.given_by.as_str())
+                .push_bind(c.recorded_by.clone())
+                .push_bind(c.options.clone())
+                .push_bind(c.terms.clone())
+                .push_bind(c.request_id.clone())
+                .push_bind(c.gpc)
+                .push_bind(c.evidence.as_ref().map(|e| e.sealed.clone()))
+                .push_bind(c.evidence.as_ref().map(|e| i64::from(e.key_version)));
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for chunk in notices.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO partner_notices (id, customer_id, partner, kind, consent_id, at, status) ",
+        );
+        q.push_values(chunk, |mut row, n| {
+            row.push_bind(n.id.as_str().to_owned())
+                .push_bind(n.customer.as_str().to_owned())
+                .push_bind(n.partner.clone())
+                .push_bind(n.kind.clone())
+                .push_bind(n.consent.as_str().to_owned())
+                .push_bind(n.at.to_string())
+                .push_bind(n.status.clone());
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
     }
     // Last: an erasure removes whatever the batch wrote for the customer before it.
     for (customer, at) in purges {
@@ -401,6 +449,49 @@ impl VaultStore for SqliteVault {
                 value: sealed_field(row)?,
             })
         })
+        .collect()
+    }
+
+    async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consent_events e WHERE customer_id = ? AND seq = \
+             (SELECT MAX(seq) FROM consent_events l \
+              WHERE l.customer_id = e.customer_id AND l.purpose = e.purpose) \
+             ORDER BY purpose"
+        )))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_consent)
+        .collect()
+    }
+
+    async fn consent_history(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONSENT_COLUMNS} FROM consent_events WHERE customer_id = ? ORDER BY seq"
+        )))
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_consent)
+        .collect()
+    }
+
+    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError> {
+        sqlx::query(
+            "SELECT id, customer_id, partner, kind, consent_id, at, status FROM partner_notices \
+             WHERE customer_id = ? ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(partner_notice)
         .collect()
     }
 
