@@ -92,7 +92,8 @@ impl StorefrontConfig {
 /// lowercase host name, IPv4 address or bracketed IPv6 address, and a port only when it is not
 /// the scheme's default; no path, no trailing slash, no wildcard, no user.
 fn check_origin(origin: &str) -> Result<(), String> {
-    let expected = "is not an origin: write it as `https://shop.example` or                     `http://127.0.0.1:8000` (scheme, host and port only)";
+    let expected = "is not an origin: write it as `https://shop.example` or \
+                    `http://127.0.0.1:8000` (scheme, host and port only)";
     let Some((scheme, rest)) = origin.split_once("://") else {
         return Err(expected.into());
     };
@@ -101,6 +102,11 @@ fn check_origin(origin: &str) -> Result<(), String> {
         "http" => "80",
         _ => return Err(format!("{expected}; the scheme must be `http` or `https`")),
     };
+    if rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "{expected}; no path (not even a trailing slash), query or user"
+        ));
+    }
     let (host, port) = match rest.strip_prefix('[') {
         Some(v6) => {
             let Some((address, after)) = v6.split_once(']') else {
