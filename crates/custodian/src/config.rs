@@ -38,6 +38,7 @@ const KEYS: &[&str] = &[
     "notify.from",
     "notify.reply_to",
     "notify.timeout_secs",
+    "storefront.origins",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +55,132 @@ pub struct Config {
     pub keys: KeysConfig,
     pub api: ApiConfig,
     pub notify: NotifyConfig,
+    pub storefront: StorefrontConfig,
+}
+
+/// The shop's pages that carry the consent banner (`consent.js`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorefrontConfig {
+    /// The shop's origins, exactly as browsers send them (`https://shop.example`), whose pages
+    /// may call the banner's API across origins. A list, or one string with commas (as the
+    /// environment gives it).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub origins: Vec<String>,
+}
+
+impl StorefrontConfig {
+    /// The origins, each checked to be exactly `http(s)://host[:port]` as a browser sends it.
+    pub fn validated_origins(&self) -> Result<Vec<String>, Failure> {
+        self.origins
+            .iter()
+            .map(|origin| {
+                check_origin(origin)
+                    .map(|()| origin.clone())
+                    .map_err(|why| {
+                        Failure::invalid(format!(
+                            "error: invalid configuration: storefront.origins: `{}` {why}",
+                            origin.escape_debug()
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+/// An origin as a browser sends it in `Origin`: a lowercase scheme `http` or `https`, `://`, a
+/// lowercase host name, IPv4 address or bracketed IPv6 address, and a port only when it is not
+/// the scheme's default; no path, no trailing slash, no wildcard, no user.
+fn check_origin(origin: &str) -> Result<(), String> {
+    let expected = "is not an origin: write it as `https://shop.example` or \
+                    `http://127.0.0.1:8000` (scheme, host and port only)";
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err(expected.into());
+    };
+    let default_port = match scheme {
+        "https" => "443",
+        "http" => "80",
+        _ => return Err(format!("{expected}; the scheme must be `http` or `https`")),
+    };
+    if rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "{expected}; no path (not even a trailing slash), query or user"
+        ));
+    }
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let Some((address, after)) = v6.split_once(']') else {
+                return Err(expected.into());
+            };
+            let lower_hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c) || c == ':';
+            if address.is_empty() || !address.chars().all(lower_hex) {
+                return Err(format!(
+                    "{expected}; an IPv6 address is lowercase hexadecimal"
+                ));
+            }
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or_else(|| expected.to_owned())?),
+            };
+            (None, port)
+        }
+        None => match rest.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(rest), None),
+        },
+    };
+    if let Some(host) = host {
+        let host_ok = !host.is_empty()
+            && !host.starts_with(['.', '-'])
+            && !host.ends_with(['.', '-'])
+            && host
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+        if !host_ok {
+            return Err(format!(
+                "{expected}; the host must be lowercase letters, digits, dots and hyphens \
+                 (an internationalised name in its xn-- form)"
+            ));
+        }
+    }
+    if let Some(port) = port {
+        let valid = !port.is_empty()
+            && !port.starts_with('0')
+            && port.chars().all(|c| c.is_ascii_digit())
+            && port.parse::<u16>().is_ok();
+        if !valid {
+            return Err(format!(
+                "{expected}; the port must be a number from 1 to 65535"
+            ));
+        }
+        if port == default_port {
+            return Err(format!(
+                "{expected}; browsers send it without the default port {default_port}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A list of strings, or one string of comma-separated items.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(list) => list,
+        ListOrCommas::One(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// Where the keys come from. Without `master`, every key lives in a file under `dir`
@@ -207,6 +334,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             api: ApiConfig::default(),
             notify: NotifyConfig::default(),
+            storefront: StorefrontConfig::default(),
         }
     }
 }
@@ -357,6 +485,62 @@ mod tests {
                 "config.example.toml lacks `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn storefront_origins_are_exact_origins() {
+        for good in [
+            "https://shop.example",
+            "http://127.0.0.1:8000",
+            "https://xn--htpmart-9za.vn",
+            "http://[::1]:3000",
+            "https://shop.example:8443",
+        ] {
+            assert_eq!(check_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "https://Shop.example",
+            "https://*.shop.example",
+            "*",
+            "null",
+            "ftp://shop.example",
+            "HTTPS://shop.example",
+            "https://user@shop.example",
+            "https://shop.example:443",
+            "http://shop.example:80",
+            "https://shop.example:0",
+            "https://shop.example:99999",
+            "https://shop.example:",
+            "https://",
+            "https://shop.example?x=1",
+            "https://[::1",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn storefront_origins_come_as_a_list_or_with_commas() {
+        let list: StorefrontConfig =
+            serde_json::from_value(serde_json::json!({ "origins": ["https://a.example"] }))
+                .unwrap();
+        assert_eq!(list.origins, ["https://a.example"]);
+        let commas: StorefrontConfig = serde_json::from_value(
+            serde_json::json!({ "origins": "https://a.example, https://b.example" }),
+        )
+        .unwrap();
+        assert_eq!(commas.origins, ["https://a.example", "https://b.example"]);
+        let bad = StorefrontConfig {
+            origins: vec!["https://a.example".into(), "https://b.example/".into()],
+        };
+        let error = bad.validated_origins().unwrap_err();
+        assert!(
+            format!("{error:?}").contains("https://b.example/"),
+            "{error:?}"
+        );
     }
 
     #[test]

@@ -45,6 +45,7 @@ async fn serve(
 ) -> Result<(), Failure> {
     let tokens = api_tokens(config.api.tokens.as_ref())?;
     let notifier = notifier(&config)?;
+    let storefront_origins = config.storefront.validated_origins()?;
     let opened = admin::open(&config).await?;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
@@ -76,6 +77,7 @@ async fn serve(
     let http = HttpConfig {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        storefront_origins,
     };
     let policy = Arc::new(policy);
     let vault = Vault::new(

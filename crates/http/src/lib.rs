@@ -13,6 +13,7 @@ mod routes;
 mod state;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{delete, get, patch, post};
 
 pub use auth::TokenTable;
@@ -87,13 +88,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tokens/{id}", delete(routes::staff::revoke_token))
         .layer(layers::no_store());
+    let storefront_cors = routes::storefront::StorefrontCors::new(&config.storefront_origins);
     let app = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/privacy", get(routes::privacy::notice))
         // Public and cacheable, so outside the `/v1` router and its `no-store` layer.
         .route("/v1/choices", get(routes::choices::list))
+        .route("/consent.js", get(routes::storefront::consent_js))
+        .route("/.well-known/gpc.json", get(routes::storefront::gpc_json))
         .nest("/v1", v1)
         .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(
+            storefront_cors,
+            routes::storefront::cors,
+        ))
         .with_state(state);
     layers::apply(app, &config)
 }

@@ -20,6 +20,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are answered with `timeout`.
     pub request_timeout: Duration,
+    /// The shop's origins (`https://shop.example`, exact) whose pages may call the consent
+    /// banner's API (`/v1/choices`, `/v1/account/consents*`) across origins.
+    pub storefront_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -27,6 +30,7 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            storefront_origins: Vec::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod policy;
 pub mod privacy;
 pub mod staff;
+pub mod storefront;
 
 use crate::error::HttpError;
 use custodian_core::error::ApiError;

@@ -22,3 +22,4 @@ mod policy;
 mod privacy;
 mod security;
 mod staff;
+mod storefront;
