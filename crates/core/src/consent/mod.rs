@@ -168,12 +168,10 @@ pub struct ConsentChange {
     pub options: BTreeMap<String, serde_json::Value>,
 }
 
-/// How a set of changes was collected: shared by every change of one request.
+/// How a set of changes was collected: shared by every change of one request. (The notice
+/// shown when asking is a [`crate::vault::ShownNotice`], resolved from the archive.)
 #[derive(Clone)]
 pub struct Collection {
-    /// The notice version shown when asking, human (`2026.3`) or hash (`sha256:…`); it must
-    /// be one the service published.
-    pub notice_version: String,
     pub channel: CollectionChannel,
     /// The call recording that holds the consent, for [`CollectionChannel::RecordedCall`].
     pub recording_id: Option<String>,
@@ -186,7 +184,6 @@ pub struct Collection {
 impl std::fmt::Debug for Collection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Collection")
-            .field("notice_version", &self.notice_version)
             .field("channel", &self.channel)
             .field("given_by", &self.given_by)
             .field("evidence", &self.evidence)

@@ -220,7 +220,6 @@ fn collection(body: &RecordBody, recorder: &Recorder) -> Result<Collection, Http
         }
     };
     Ok(Collection {
-        notice_version: body.notice_version.clone(),
         channel,
         recording_id: body.recording_id.clone(),
         given_by,
