@@ -77,6 +77,9 @@ error_codes! {
     UnknownNoticeVersion => "unknown_notice_version", 400, "The notice version said to have been shown was never published by this service; `field` is `notice_version`.";
     RepresentativeRequired => "representative_required", 403, "The customer is a minor (by their date of birth): a consent must be given by a parent or legal guardian, named in `representative_name`; nothing was recorded.";
     ConsentNotFound => "consent_not_found", 404, "No entry of this customer's consent history has this id.";
+    CardDataRefused => "card_data_refused", 400, "The request holds a full card number (13–19 digits passing the Luhn check, with or without separators) or a card security code: it is refused whole, and nothing of it is stored or logged (PCI DSS 3.3.1). Send the payment processor's token, brand, last 4 digits and expiry instead; `field` is where it was found.";
+    OrderTransitionNotAllowed => "order_transition_not_allowed", 409, "The order's current state does not allow the move asked for (or another move got there first); the message lists the states it may move to.";
+    OrderNotFound => "order_not_found", 404, "No order has this id (or it is not the caller's).";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";

@@ -92,6 +92,11 @@ opaque_id!(
     "cnr_"
 );
 opaque_id!(
+    /// An order, of a customer or a guest.
+    OrderId,
+    "ord_"
+);
+opaque_id!(
     /// A notice owed to a partner (a consent withdrawn, say), waiting for the outbox.
     PartnerNoticeId,
     "pnt_"

@@ -457,6 +457,15 @@ pub enum Operation {
     /// letter, the storefront's own form).
     #[serde(rename = "consents.record")]
     ConsentsRecord,
+    /// Placing an order, for a customer or a guest.
+    #[serde(rename = "orders.create")]
+    OrdersCreate,
+    /// Reading an order: its state, and each of its fields as the access decision allows.
+    #[serde(rename = "orders.read")]
+    OrdersRead,
+    /// Moving an order along its states (paid, fulfilling, shipped, …).
+    #[serde(rename = "orders.transition")]
+    OrdersTransition,
     /// Creating staff accounts and changing their roles.
     #[serde(rename = "users.manage")]
     UsersManage,
@@ -466,7 +475,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 14] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -476,6 +485,9 @@ impl Operation {
         Operation::AccessExplain,
         Operation::ConsentsRead,
         Operation::ConsentsRecord,
+        Operation::OrdersCreate,
+        Operation::OrdersRead,
+        Operation::OrdersTransition,
         Operation::UsersManage,
         Operation::TokensManage,
     ];
@@ -497,6 +509,9 @@ impl Operation {
             Operation::AccessExplain => "access.explain",
             Operation::ConsentsRead => "consents.read",
             Operation::ConsentsRecord => "consents.record",
+            Operation::OrdersCreate => "orders.create",
+            Operation::OrdersRead => "orders.read",
+            Operation::OrdersTransition => "orders.transition",
             Operation::UsersManage => "users.manage",
             Operation::TokensManage => "tokens.manage",
         }

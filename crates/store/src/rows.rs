@@ -13,8 +13,13 @@ use custodian_core::consent::{CollectionChannel, ConsentState, GivenBy};
 use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
-use custodian_core::ids::{CareSessionId, ConsentId, CustomerId, PartnerNoticeId, TokenId, UserId};
-use custodian_core::vault::{PartnerNotice, SealedField, StoredConsent, StoredKey};
+use custodian_core::ids::{
+    CareSessionId, ConsentId, CustomerId, OrderId, PartnerNoticeId, TokenId, UserId,
+};
+use custodian_core::orders::OrderState;
+use custodian_core::vault::{
+    OrderSummary, PartnerNotice, SealedField, StoredConsent, StoredKey, StoredOrder,
+};
 use custodian_crypto::WrappedKey;
 
 pub(crate) fn database(e: sqlx::Error) -> StoreError {
@@ -426,4 +431,69 @@ where
         at: timestamp(row, "at")?,
         status: get(row, "status")?,
     })
+}
+
+pub(crate) fn order_id<R>(row: &R, column: &str) -> Result<OrderId, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, column)?;
+    OrderId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad order id".into()))
+}
+
+pub(crate) fn order_state<R>(row: &R, column: &str) -> Result<OrderState, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let state: String = get(row, column)?;
+    OrderState::parse(&state).ok_or_else(|| StoreError::Corrupt("bad order state".into()))
+}
+
+/// `id`, `state`, `placed_at`.
+pub(crate) fn order_summary<R>(row: &R) -> Result<OrderSummary, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(OrderSummary {
+        id: order_id(row, "id")?,
+        state: order_state(row, "state")?,
+        placed_at: timestamp(row, "placed_at")?,
+    })
+}
+
+/// An order and its fields from the rows of `orders LEFT JOIN order_fields` (`None` when
+/// there are none: no such order).
+pub(crate) fn stored_order<R>(rows: &[R]) -> Result<Option<StoredOrder>, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut fields = Vec::with_capacity(rows.len());
+    for row in rows {
+        let field: Option<String> = get(row, "field")?;
+        if field.is_some() {
+            fields.push(sealed_field(row)?);
+        }
+    }
+    Ok(Some(StoredOrder {
+        id: order_id(first, "id")?,
+        customer: customer_id(first, "customer_id")?,
+        state: order_state(first, "state")?,
+        placed_at: timestamp(first, "placed_at")?,
+        updated_at: timestamp(first, "updated_at")?,
+        fields,
+    }))
 }

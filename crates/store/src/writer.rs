@@ -10,7 +10,8 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner, GENESIS};
 use std::collections::HashMap;
 
-use custodian_core::ids::CustomerId;
+use custodian_core::ids::{CustomerId, OrderId};
+use custodian_core::orders::OrderState;
 use custodian_core::vault::{Conflict, Transaction, Write};
 
 /// The most operations committed together.
@@ -182,6 +183,19 @@ pub(crate) fn customers_in(batch: &[Transaction]) -> Vec<&CustomerId> {
     ids
 }
 
+/// The orders whose states the batch's moves need.
+pub(crate) fn orders_moved_in(batch: &[Transaction]) -> Vec<&OrderId> {
+    let mut ids: Vec<&OrderId> = Vec::new();
+    for write in batch.iter().flat_map(|tx| &tx.writes) {
+        if let Write::MoveOrder { order, .. } = write {
+            if !ids.contains(&order) {
+                ids.push(order);
+            }
+        }
+    }
+    ids
+}
+
 /// The customers whose field values the batch's preconditions need.
 pub(crate) fn customers_expected_in(batch: &[Transaction]) -> Vec<&CustomerId> {
     let mut ids: Vec<&CustomerId> = Vec::new();
@@ -204,6 +218,8 @@ fn write_customer(write: &Write) -> &CustomerId {
         | Write::SetIndex { customer, .. }
         | Write::PurgeCustomer { customer, .. } => customer,
         Write::RecordConsent { consent } => &consent.customer,
+        Write::CreateOrder { order } => &order.customer,
+        Write::MoveOrder { customer, .. } => customer,
         Write::QueuePartnerNotice { notice } => &notice.customer,
     }
 }
@@ -214,6 +230,8 @@ fn write_customer(write: &Write) -> &CustomerId {
 pub(crate) struct BatchState {
     pub customers: HashMap<CustomerId, CustomerState>,
     pub fields: HashMap<(CustomerId, String), Vec<u8>>,
+    /// The state of every order the batch moves (absent: no such order).
+    pub orders: HashMap<OrderId, OrderState>,
 }
 
 /// Decides, in order, which transactions of a batch can apply, from the state before the
@@ -238,6 +256,9 @@ pub(crate) fn admit(batch: &[Transaction], mut state: BatchState) -> Vec<Result<
                                 .fields
                                 .insert(((*id).clone(), (*field).to_owned()), sealed.to_vec());
                         }
+                        Change::Order(id, s) => {
+                            state.orders.insert((*id).clone(), *s);
+                        }
                     }
                 }
             }
@@ -250,6 +271,7 @@ pub(crate) fn admit(batch: &[Transaction], mut state: BatchState) -> Vec<Result<
 enum Change<'a> {
     Customer(&'a CustomerId, CustomerState),
     Field(&'a CustomerId, &'a str, &'a [u8]),
+    Order(&'a OrderId, OrderState),
 }
 
 /// Checks one transaction's preconditions against the state, returning what it changes.
@@ -321,6 +343,31 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
                 live(customer, &changes)?;
             }
             Write::RecordConsent { consent } => live(&consent.customer, &changes)?,
+            Write::CreateOrder { order } => {
+                live(&order.customer, &changes)?;
+                changes.push(Change::Order(&order.id, order.state));
+            }
+            Write::MoveOrder {
+                order,
+                customer,
+                from,
+                to,
+                ..
+            } => {
+                live(customer, &changes)?;
+                let now = changes
+                    .iter()
+                    .rev()
+                    .find_map(|c| match c {
+                        Change::Order(o, s) if *o == order => Some(*s),
+                        _ => None,
+                    })
+                    .or_else(|| state.orders.get(order).copied());
+                if now != Some(*from) {
+                    return Err(Conflict::OrderMoved(order.clone()));
+                }
+                changes.push(Change::Order(order, *to));
+            }
             Write::QueuePartnerNotice { notice } => live(&notice.customer, &changes)?,
         }
     }

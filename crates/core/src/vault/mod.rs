@@ -7,6 +7,7 @@
 
 mod consent;
 pub mod input;
+mod orders;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use custodian_policy::{
 };
 
 pub use consent::{ConsentEntryView, ConsentView, PartnerNoticeView, RecordedConsent, ShownNotice};
+pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
 pub use store::*;
 
 use crate::StoreError;
@@ -530,23 +532,7 @@ impl Vault {
             }
         }
         let now = self.clock.now();
-        let id = CustomerId::generate(now)?;
-        let key = OpenKey {
-            key: DataKey::generate()?,
-            version: 1,
-        };
-        let wrapped = self
-            .keys
-            .wrap(&key.key, key_context(&id, key.version).as_bytes())
-            .await?;
-        // The key first: a key without a customer is harmless, a customer without a key lost.
-        self.key_store
-            .put(&StoredKey {
-                customer: id.clone(),
-                key_version: key.version,
-                wrapped,
-            })
-            .await?;
+        let (id, key) = self.new_subject(now).await?;
         let mut writes = vec![Write::CreateCustomer {
             id: id.clone(),
             created_at: now,
@@ -1206,6 +1192,11 @@ fn conflict(c: Conflict) -> VaultError {
         Conflict::CustomerExists(_) => VaultError::Rejected(ApiError::internal()),
         // Only corrections expect values, and they retry before giving up.
         Conflict::FieldChanged { .. } => VaultError::Rejected(ApiError::unavailable()),
+        Conflict::OrderMoved(_) => reject(
+            ErrorCode::OrderTransitionNotAllowed,
+            "the order moved meanwhile; read it again",
+            "to",
+        ),
     }
 }
 

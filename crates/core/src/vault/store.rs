@@ -9,7 +9,8 @@ use custodian_crypto::WrappedKey;
 use crate::StoreError;
 use crate::audit::{AuditEntry, AuditEvent, Checkpoint};
 use crate::consent::{CollectionChannel, ConsentState, GivenBy};
-use crate::ids::{ConsentId, CustomerId, HistoryId, PartnerNoticeId};
+use crate::ids::{ConsentId, CustomerId, HistoryId, OrderId, PartnerNoticeId};
+use crate::orders::OrderState;
 
 /// One sealed field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +102,26 @@ pub struct PartnerNotice {
     pub status: String,
 }
 
+/// An order as stored: its state in the clear, every field sealed under its data subject's
+/// key (bound to the order's id), its items as one sealed list (`order_items`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    pub id: OrderId,
+    pub customer: CustomerId,
+    pub state: OrderState,
+    pub placed_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub fields: Vec<SealedField>,
+}
+
+/// A line of a customer's list of orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub state: OrderState,
+    pub placed_at: Timestamp,
+}
+
 /// One change. A [`Transaction`] applies its writes all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -135,6 +156,18 @@ pub enum Write {
         kind: String,
         hash: Option<[u8; 32]>,
     },
+    /// A new order. Its customer must exist and not be erased.
+    CreateOrder { order: StoredOrder },
+    /// Moves an order from `from` to `to`, and records the move. If the order is no longer
+    /// in `from` (another move got there first), the transaction is refused with
+    /// [`Conflict::OrderMoved`].
+    MoveOrder {
+        order: OrderId,
+        customer: CustomerId,
+        from: OrderState,
+        to: OrderState,
+        at: Timestamp,
+    },
     /// Appends to the customer's consent history. The customer must exist and not be erased.
     RecordConsent { consent: StoredConsent },
     /// Queues a notice to a partner. The customer must exist and not be erased.
@@ -161,6 +194,8 @@ pub enum Conflict {
     NoSuchCustomer(CustomerId),
     #[error("field `{field}` of customer `{customer}` changed since it was read")]
     FieldChanged { customer: CustomerId, field: String },
+    #[error("order `{0}` is no longer in the state it was read in")]
+    OrderMoved(OrderId),
 }
 
 /// The vault's storage. Implementations must:
@@ -188,6 +223,11 @@ pub trait VaultStore: Send + Sync {
 
     /// Earlier values of the customer's fields, oldest first.
     async fn history(&self, id: &CustomerId) -> Result<Vec<StoredHistory>, StoreError>;
+
+    async fn order(&self, id: &OrderId) -> Result<Option<StoredOrder>, StoreError>;
+
+    /// The customer's orders, oldest first.
+    async fn orders_of(&self, customer: &CustomerId) -> Result<Vec<OrderSummary>, StoreError>;
 
     /// The customer's current consent for each purpose they were ever asked about: the latest
     /// entry per purpose, in purpose order.

@@ -120,6 +120,11 @@ fn migrator() -> Migrator {
             "consent",
             include_str!("../../migrations/postgres/0005_consent.sql"),
         ),
+        migration(
+            6,
+            "orders",
+            include_str!("../../migrations/postgres/0006_orders.sql"),
+        ),
     ])
 }
 

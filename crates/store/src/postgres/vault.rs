@@ -9,16 +9,16 @@ use sqlx::{Connection, Row};
 
 use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
-use custodian_core::ids::{CustomerId, HistoryId};
+use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, PartnerNotice, StoredConsent, StoredCustomer, StoredHistory, Transaction,
-    VaultStore, Write,
+    BlindIndex, Conflict, OrderSummary, PartnerNotice, StoredConsent, StoredCustomer,
+    StoredHistory, StoredOrder, Transaction, VaultStore, Write,
 };
 
 use super::{PgStore, database};
 use crate::rows::{
-    CONSENT_COLUMNS, customer_id, partner_notice, sealed_field, seq_of, seq_param, stored_consent,
-    timestamp,
+    CONSENT_COLUMNS, customer_id, order_summary, partner_notice, sealed_field, seq_of, seq_param,
+    stored_consent, stored_order, timestamp,
 };
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
@@ -333,6 +333,81 @@ async fn apply_writes(
                     .await
                     .map_err(database)?;
                 }
+                sqlx::query(
+                    "DELETE FROM order_fields WHERE order_id IN \
+                     (SELECT id FROM orders WHERE customer_id = $1)",
+                )
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::CreateOrder { order: o } => {
+                if !live(conn, &o.customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(o.customer.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO orders (id, customer_id, state, placed_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(o.id.as_str())
+                .bind(o.customer.as_str())
+                .bind(o.state.as_str())
+                .bind(o.placed_at.to_string())
+                .bind(o.updated_at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                for f in &o.fields {
+                    sqlx::query(
+                        "INSERT INTO order_fields (order_id, field, sealed, key_version) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(o.id.as_str())
+                    .bind(&f.field)
+                    .bind(&f.sealed)
+                    .bind(i64::from(f.key_version))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(database)?;
+                }
+            }
+            Write::MoveOrder {
+                order,
+                customer,
+                from,
+                to,
+                at,
+            } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                // Moves only from the state it was read in; the batch holds the audit_head
+                // lock, and the row is updated in this statement, so no other move slips in.
+                let done = sqlx::query(
+                    "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+                )
+                .bind(to.as_str())
+                .bind(at.to_string())
+                .bind(order.as_str())
+                .bind(from.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Ok(Err(Conflict::OrderMoved(order.clone())));
+                }
+                sqlx::query(
+                    "INSERT INTO order_moves (order_id, from_state, to_state, at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(order.as_str())
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .bind(at.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
             }
             Write::RecordConsent { consent: c } => {
                 if !live(conn, &c.customer).await? {
@@ -468,6 +543,31 @@ impl VaultStore for PgVault {
             })
         })
         .collect()
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        // One query, so the order and its fields are read from the same snapshot.
+        let rows = sqlx::query(
+            "SELECT o.id, o.customer_id, o.state, o.placed_at, o.updated_at, f.field, f.sealed, \
+             f.key_version FROM orders o LEFT JOIN order_fields f ON f.order_id = o.id \
+             WHERE o.id = $1 ORDER BY f.field",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        stored_order(&rows)
+    }
+
+    async fn orders_of(&self, customer: &CustomerId) -> Result<Vec<OrderSummary>, StoreError> {
+        sqlx::query("SELECT id, state, placed_at FROM orders WHERE customer_id = $1 ORDER BY id")
+            .bind(customer.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(order_summary)
+            .collect()
     }
 
     async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {

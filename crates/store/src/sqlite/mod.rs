@@ -137,6 +137,11 @@ fn migrator() -> Migrator {
             "consent",
             include_str!("../../migrations/sqlite/0005_consent.sql"),
         ),
+        migration(
+            6,
+            "orders",
+            include_str!("../../migrations/sqlite/0006_orders.sql"),
+        ),
     ])
 }
 

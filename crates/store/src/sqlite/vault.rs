@@ -7,20 +7,20 @@ use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
-use custodian_core::ids::{CustomerId, HistoryId};
+use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, PartnerNotice, StoredConsent, StoredCustomer, StoredHistory, Transaction,
-    VaultStore, Write,
+    BlindIndex, Conflict, OrderSummary, PartnerNotice, StoredConsent, StoredCustomer,
+    StoredHistory, StoredOrder, Transaction, VaultStore, Write,
 };
 
 use super::{SqliteStore, database, end_transaction};
 use crate::rows::{
-    CONSENT_COLUMNS, customer_id, partner_notice, sealed_field, seq_of, seq_param, stored_consent,
-    timestamp,
+    CONSENT_COLUMNS, customer_id, order_id, order_state, order_summary, partner_notice,
+    sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
 };
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
-    customers_in,
+    customers_in, orders_moved_in,
 };
 
 /// The vault's storage on SQLite. Cheap to clone.
@@ -98,6 +98,8 @@ async fn apply_batch(
     let mut purges = Vec::new();
     let mut consents = Vec::new();
     let mut notices = Vec::new();
+    let mut orders = Vec::new();
+    let mut moves = Vec::new();
     for write in admitted.iter().flat_map(|tx| &tx.writes) {
         match write {
             Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
@@ -118,6 +120,14 @@ async fn apply_batch(
             }
             Write::PurgeCustomer { customer, at } => purges.push((customer, at)),
             Write::RecordConsent { consent } => consents.push(consent),
+            Write::CreateOrder { order } => orders.push(order),
+            Write::MoveOrder {
+                order,
+                from,
+                to,
+                at,
+                ..
+            } => moves.push((order, from, to, at)),
             Write::QueuePartnerNotice { notice } => notices.push(notice),
         }
     }
@@ -189,6 +199,55 @@ async fn apply_batch(
             .await
             .map_err(database)?;
     }
+    for chunk in orders.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO orders (id, customer_id, state, placed_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut row, o| {
+            row.push_bind(o.id.as_str().to_owned())
+                .push_bind(o.customer.as_str().to_owned())
+                .push_bind(o.state.as_str())
+                .push_bind(o.placed_at.to_string())
+                .push_bind(o.updated_at.to_string());
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    let order_fields: Vec<_> = orders
+        .iter()
+        .flat_map(|o| o.fields.iter().map(move |f| (&o.id, f)))
+        .collect();
+    for chunk in order_fields.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO order_fields (order_id, field, sealed, key_version) ",
+        );
+        q.push_values(chunk, |mut row, (id, f)| {
+            row.push_bind(id.as_str().to_owned())
+                .push_bind(f.field.clone())
+                .push_bind(f.sealed.clone())
+                .push_bind(i64::from(f.key_version));
+        });
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    // In order: admission checked each move against the state the one before it left.
+    for (order, from, to, at) in moves {
+        sqlx::query("UPDATE orders SET state = ?, updated_at = ? WHERE id = ?")
+            .bind(to.as_str())
+            .bind(at.to_string())
+            .bind(order.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        sqlx::query(
+            "INSERT INTO order_moves (order_id, from_state, to_state, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(order.as_str())
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(at.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
+    }
     // In order: the latest entry per purpose is the consent as it stands.
     for chunk in consents.chunks(ROWS_PER_STATEMENT) {
         let mut q =
@@ -246,6 +305,13 @@ async fn apply_batch(
             .await
             .map_err(database)?;
         }
+        sqlx::query(
+            "DELETE FROM order_fields WHERE order_id IN (SELECT id FROM orders WHERE customer_id = ?)",
+        )
+        .bind(customer.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
     }
     append_audit(conn, signer, &admitted).await?;
     Ok(outcomes)
@@ -275,6 +341,19 @@ async fn batch_state(
                 CustomerState::Erased
             };
             state.customers.insert(customer_id(&row, "id")?, s);
+        }
+    }
+    for chunk in orders_moved_in(batch).chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, state FROM orders WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id.as_str().to_owned());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await.map_err(database)? {
+            state
+                .orders
+                .insert(order_id(&row, "id")?, order_state(&row, "state")?);
         }
     }
     for chunk in customers_expected_in(batch).chunks(ROWS_PER_STATEMENT) {
@@ -450,6 +529,31 @@ impl VaultStore for SqliteVault {
             })
         })
         .collect()
+    }
+
+    async fn order(&self, id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        // One query, so the order and its fields are read from the same snapshot.
+        let rows = sqlx::query(
+            "SELECT o.id, o.customer_id, o.state, o.placed_at, o.updated_at, f.field, f.sealed, \
+             f.key_version FROM orders o LEFT JOIN order_fields f ON f.order_id = o.id \
+             WHERE o.id = ? ORDER BY f.field",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        stored_order(&rows)
+    }
+
+    async fn orders_of(&self, customer: &CustomerId) -> Result<Vec<OrderSummary>, StoreError> {
+        sqlx::query("SELECT id, state, placed_at FROM orders WHERE customer_id = ? ORDER BY id")
+            .bind(customer.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(order_summary)
+            .collect()
     }
 
     async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {
