@@ -47,6 +47,11 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/consents/receipts/{receipt}",
             get(routes::consents::receipt_for),
         )
+        .route("/orders", post(routes::orders::place))
+        .route("/orders/{id}", get(routes::orders::read))
+        .route("/orders/{id}/moves", post(routes::orders::move_to))
+        .route("/customers/{id}/orders", get(routes::orders::of_customer))
+        .route("/account/orders", get(routes::orders::own))
         .route(
             "/customers/{id}/partner-notices",
             get(routes::consents::partner_notices),

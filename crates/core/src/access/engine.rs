@@ -237,14 +237,15 @@ impl AccessEngine {
             Principal::Integration { scope, .. } => {
                 !operation.is_administration() && scope.operations.contains(&operation)
             }
-            // A customer reads, and sees the history of, only their own record, and gives or
-            // withdraws only their own consents; the use case checks whose record it is.
+            // A customer reads, and sees the history of, only their own record and orders, and
+            // gives or withdraws only their own consents; the use case checks whose they are.
             Principal::Customer { .. } => matches!(
                 operation,
                 Operation::CustomersRead
                     | Operation::CustomersHistory
                     | Operation::ConsentsRead
                     | Operation::ConsentsRecord
+                    | Operation::OrdersRead
             ),
             Principal::System { .. } => false,
         }

@@ -92,9 +92,17 @@ impl Vault {
         self.check_operation(ctx, Operation::OrdersCreate)?;
         let purpose = self.purpose(ctx)?;
         let decision = self.decide(ctx, purpose, customer).await?;
+        // Writing is allowed where the decision allows the purpose at all: a category the
+        // caller may not read back (a restricted one: card brand and last digits for the
+        // storefront) is write-only for it.
         let writable = |category: &Category, name: &str| -> Result<(), VaultError> {
             match self.engine.outcome(&decision, category) {
                 FieldOutcome::Clear | FieldOutcome::Masked => Ok(()),
+                FieldOutcome::Withheld(Withheld::NotForRole | Withheld::Restricted)
+                    if decision.refusal().is_none() =>
+                {
+                    Ok(())
+                }
                 FieldOutcome::Withheld(Withheld::NotForPurpose) => Err(reject(
                     ErrorCode::FieldNotAllowed,
                     format!("purpose `{}` does not use field `{name}`", purpose.id),
@@ -436,10 +444,10 @@ impl Vault {
     ) -> Result<OrderState, VaultError> {
         self.check_operation(ctx, Operation::OrdersTransition)?;
         let order = self.load_order(ctx, "order.move", id).await?;
-        if let Principal::Customer { id: own } = &ctx.principal {
-            if own != &order.customer {
-                return Err(Self::order_not_found());
-            }
+        if let Principal::Customer { id: own } = &ctx.principal
+            && own != &order.customer
+        {
+            return Err(Self::order_not_found());
         }
         let refused = |from: OrderState| {
             reject(
@@ -499,12 +507,12 @@ impl Vault {
         customer: &CustomerId,
     ) -> Result<Vec<OrderLine>, VaultError> {
         self.check_operation(ctx, Operation::OrdersRead)?;
-        if let Principal::Customer { id: own } = &ctx.principal {
-            if own != customer {
-                return Err(self
-                    .refuse(ctx, "order.list", customer, not_found())
-                    .await?);
-            }
+        if let Principal::Customer { id: own } = &ctx.principal
+            && own != customer
+        {
+            return Err(self
+                .refuse(ctx, "order.list", customer, not_found())
+                .await?);
         }
         let mut event = self.event(ctx, "order.list", Some(customer));
         event.purpose = None;

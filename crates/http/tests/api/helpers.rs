@@ -211,6 +211,11 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The SQLite database file the app writes to.
+    pub fn store_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("test.db")
+    }
+
     /// Signs a customer in with a code sent to `email`, returning their session token.
     pub async fn customer_session(&self, email: &str) -> String {
         let body = serde_json::json!({ "email": email });

@@ -34,7 +34,7 @@ use crate::suite::{Backend, RawDatabase, ctx, fields, verify_chain};
 
 /// The clock's date: a customer born on 2010-03-01 turns 16 today.
 const NOW: &str = "2026-03-01T08:00:00Z";
-const CURRENT: &str = "2026.3";
+const CURRENT: &str = "2026.4";
 
 /// Every purpose of the default policy that rests on consent, in policy order.
 const CONSENT_PURPOSES: [&str; 5] = [
@@ -319,7 +319,7 @@ fn policy_with(replacements: &[(&str, &str)]) -> String {
 }
 
 /// The default policy's notice version, as written.
-const VERSION_LINE: &str = "version = \"2026.3\"";
+const VERSION_LINE: &str = "version = \"2026.4\"";
 
 /// Runs one statement on the backend's database through a connection of its own, as an
 /// operator's shell would.
@@ -890,11 +890,11 @@ pub async fn consent_needs_renewal_under_wider_terms(b: Backend) {
         .await
         .unwrap();
     let wider = policy_with(&[
-        (VERSION_LINE, "version = \"2026.4\""),
+        (VERSION_LINE, "version = \"2026.8\""),
         (VIEWING_13M, VIEWING_2Y),
     ]);
     let f = ConsentFixture::new(&b, &wider).await;
-    assert_eq!(f.version.version, "2026.4");
+    assert_eq!(f.version.version, "2026.8");
     let id = f
         .customer("Khúc Thị Mai", "mai.khuc@example.com", None)
         .await;
@@ -941,7 +941,7 @@ pub async fn consent_needs_renewal_under_wider_terms(b: Backend) {
         ("granted", false),
         "{tpa:?}"
     );
-    assert_eq!(tpa.notice_version.as_deref(), Some("2026.4"));
+    assert_eq!(tpa.notice_version.as_deref(), Some("2026.8"));
     assert_consent_stands(
         &f.read(&storefront(), "third_party_analytics", &id).await,
         "renewed",
@@ -949,7 +949,7 @@ pub async fn consent_needs_renewal_under_wider_terms(b: Backend) {
 
     // An edit of the notice's wording changes no consent's terms: the consent stands.
     let reworded = policy_with(&[
-        (VERSION_LINE, "version = \"2026.5\""),
+        (VERSION_LINE, "version = \"2026.9\""),
         (VIEWING_13M, VIEWING_2Y),
         (
             "We therefore keep confidential",
@@ -969,7 +969,7 @@ pub async fn consent_needs_renewal_under_wider_terms(b: Backend) {
         &g.read(&storefront(), "third_party_analytics", &id).await,
         "reworded",
     );
-    // And a consent given under 2026.3 still needs renewal under 2026.5 (wider retention).
+    // And a consent given under 2026.4 still needs renewal under 2026.9 (wider retention).
     let other = g
         .customer("Lục Văn Phong", "phong.luc@example.com", None)
         .await;
