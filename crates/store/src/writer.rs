@@ -187,10 +187,10 @@ pub(crate) fn customers_in(batch: &[Transaction]) -> Vec<&CustomerId> {
 pub(crate) fn orders_moved_in(batch: &[Transaction]) -> Vec<&OrderId> {
     let mut ids: Vec<&OrderId> = Vec::new();
     for write in batch.iter().flat_map(|tx| &tx.writes) {
-        if let Write::MoveOrder { order, .. } = write {
-            if !ids.contains(&order) {
-                ids.push(order);
-            }
+        if let Write::MoveOrder { order, .. } = write
+            && !ids.contains(&order)
+        {
+            ids.push(order);
         }
     }
     ids
