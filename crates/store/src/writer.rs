@@ -425,6 +425,7 @@ mod tests {
         let state = BatchState {
             customers: state,
             fields: HashMap::new(),
+            orders: HashMap::new(),
         };
         let ok: Vec<bool> = admit(&batch, state).iter().map(Result::is_ok).collect();
         assert_eq!(ok, [true, false, false, true, false, false, true]);
@@ -456,6 +457,7 @@ mod tests {
         let state = BatchState {
             customers: HashMap::from([(id(1), CustomerState::Live)]),
             fields: HashMap::from([((id(1), "f".to_owned()), b"a".to_vec())]),
+            orders: HashMap::new(),
         };
         let outcomes = admit(&batch, state);
         assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
