@@ -344,7 +344,7 @@ async fn raw_execute(b: &Backend, statement: &'static str) -> Result<u64, String
 
 /// Everything the database holds, as bytes: the SQLite files (with the write-ahead log, not
 /// yet checkpointed), or a `pg_dump` of the PostgreSQL database.
-fn raw_contents(b: &Backend) -> Vec<u8> {
+pub fn raw_contents(b: &Backend) -> Vec<u8> {
     match &b.raw {
         RawDatabase::Sqlite(path) => {
             let dir = path.parent().unwrap();
@@ -370,7 +370,7 @@ fn raw_contents(b: &Backend) -> Vec<u8> {
 
 /// Whether `needle` is in `haystack` as UTF-8, in either case, or hex-encoded (as a dump
 /// writes binary columns).
-fn holds(haystack: &[u8], needle: &str) -> bool {
+pub fn holds(haystack: &[u8], needle: &str) -> bool {
     let hex = |s: &str| -> String { s.bytes().map(|b| format!("{b:02x}")).collect() };
     let text = String::from_utf8_lossy(haystack).to_lowercase();
     [needle.to_owned(), needle.to_lowercase()]

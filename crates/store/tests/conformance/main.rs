@@ -16,5 +16,6 @@ mod suite;
 mod care;
 mod consent;
 mod matrix;
+mod orders;
 mod postgres;
 mod sqlite;

@@ -54,6 +54,10 @@ pub use crate::consent::{
     consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
     consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
 };
+pub use crate::orders::{
+    erasure_takes_the_orders_with_it, order_moves_race_and_only_one_wins,
+    orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
+};
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
 macro_rules! conformance_tests {
@@ -95,6 +99,9 @@ macro_rules! conformance_tests {
             consent_evidence_is_truncated_sealed_and_erased,
             consent_is_recorded_only_by_those_allowed,
             consent_gpc_withdraws_what_was_granted_without_it,
+            orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
+            order_moves_race_and_only_one_wins,
+            erasure_takes_the_orders_with_it,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
