@@ -80,6 +80,13 @@ async fn main() -> Result<(), String> {
         Phase::Read(created.ids.clone()),
     )
     .await?;
+    let ordered = run(
+        &addr,
+        o.clients,
+        o.requests,
+        Phase::Order(created.ids.clone()),
+    )
+    .await?;
     if let Some(server) = server.as_mut() {
         let _ = server.kill().await;
     }
@@ -106,11 +113,16 @@ async fn main() -> Result<(), String> {
         "| purpose-bound reads over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
         o.clients, read.stats.rate, read.stats.p50, read.stats.p99
     );
+    println!(
+        "| orders placed over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
+        o.clients, ordered.stats.rate, ordered.stats.p50, ordered.stats.p99
+    );
     println!();
     println!(
-        "create / reference = {:.2}x; read / reference = {:.2}x",
+        "create / reference = {:.2}x; read / reference = {:.2}x; order / reference = {:.2}x",
         created.stats.rate / reference.rate,
-        read.stats.rate / reference.rate
+        read.stats.rate / reference.rate,
+        ordered.stats.rate / reference.rate
     );
     Ok(())
 }
@@ -204,6 +216,8 @@ async fn start(
 enum Phase {
     Create,
     Read(Vec<String>),
+    /// Orders for these customers, each sealed under its customer's key, one durable commit.
+    Order(Vec<String>),
 }
 
 struct Run {
@@ -250,6 +264,39 @@ async fn run(addr: &str, clients: usize, requests: usize, phase: Phase) -> Resul
                                 .unwrap_or_default()
                                 .to_owned(),
                         );
+                    }
+                    Phase::Order(all) => {
+                        let customer = all
+                            .get((c * 7919 + i) % all.len().max(1))
+                            .cloned()
+                            .unwrap_or_default();
+                        let body = json!({
+                            "customer": customer,
+                            "items": [{"product_id": format!("sku-{i}"), "product_name": "Áo dài lụa",
+                                       "quantity": 1 + i % 3, "unit_price": 1_250_000}],
+                            "fields": {
+                                "order_recipient.recipient_name": format!("Khách Thử {c}-{i}"),
+                                "order_shipping_address.address_line": format!("Số {i} phố Hàng Bạc"),
+                                "order_shipping_address.ward": "Hàng Bạc",
+                                "order_shipping_address.province": "Hà Nội",
+                                "order_shipping_address.country": "VN",
+                                "order_contact_phone.contact_phone": format!("+8491{:07}", c * 10_000 + i),
+                                "order_payment.payment_token": format!("tok_bench_{c}_{i}"),
+                                "order_payment.card_brand": "visa",
+                                "order_payment.card_last4": "1111",
+                                "order_payment.card_expiry": "04/29",
+                            },
+                        });
+                        let (status, answer) = conn
+                            .send(
+                                "POST",
+                                "/v1/orders?purpose=order_fulfilment",
+                                Some(&body.to_string()),
+                            )
+                            .await?;
+                        if status != 201 {
+                            return Err(format!("order answered {status}: {answer}"));
+                        }
                     }
                     Phase::Read(all) => {
                         let id = all

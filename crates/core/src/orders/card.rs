@@ -101,13 +101,15 @@ fn shown_key(key: &str) -> String {
 }
 
 /// Whether the text holds a card number: 13–19 digits, consecutive or grouped by single
-/// spaces or dashes, not part of a longer run of digits, passing the Luhn check.
+/// spaces or dashes, standing on their own (not inside a longer run of digits, nor glued to
+/// letters as in an identifier like `cus_0197…`, whose hex digits would otherwise match now
+/// and then), passing the Luhn check.
 pub fn contains_card_number(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut start = 0;
     while start < bytes.len() {
         let starts_run = bytes.get(start).is_some_and(u8::is_ascii_digit)
-            && (start == 0 || !bytes.get(start - 1).is_some_and(u8::is_ascii_digit));
+            && (start == 0 || !bytes.get(start - 1).is_some_and(u8::is_ascii_alphanumeric));
         if starts_run && run_holds_card_number(bytes.get(start..).unwrap_or_default()) {
             return true;
         }
@@ -128,8 +130,10 @@ fn run_holds_card_number(run: &[u8]) -> bool {
                 return false;
             }
             i += 1;
-            let group_ends = !run.get(i).is_some_and(u8::is_ascii_digit);
-            if group_ends && digits.len() >= 13 && luhn(&digits) {
+            let next = run.get(i);
+            let group_ends = !next.is_some_and(u8::is_ascii_digit);
+            let stands_alone = !next.is_some_and(u8::is_ascii_alphabetic);
+            if group_ends && stands_alone && digits.len() >= 13 && luhn(&digits) {
                 return true;
             }
         } else if matches!(b, b' ' | b'-') && run.get(i + 1).is_some_and(u8::is_ascii_digit) {
@@ -203,6 +207,17 @@ mod tests {
             "",
         ] {
             assert!(!contains_card_number(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_never_taken_for_card_numbers() {
+        let now = jiff::Timestamp::from_second(1_764_500_000).unwrap();
+        for _ in 0..20_000 {
+            let id = crate::ids::CustomerId::generate(now).unwrap();
+            assert!(!contains_card_number(id.as_str()), "{id}");
+            let id = crate::ids::OrderId::generate(now).unwrap();
+            assert!(!contains_card_number(id.as_str()), "{id}");
         }
     }
 
