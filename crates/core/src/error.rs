@@ -78,6 +78,8 @@ error_codes! {
     RepresentativeRequired => "representative_required", 403, "The customer is a minor (by their date of birth): a consent must be given by a parent or legal guardian, named in `representative_name`; nothing was recorded.";
     ConsentNotFound => "consent_not_found", 404, "No entry of this customer's consent history has this id.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
+    MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
+    MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod ids;
 pub mod notice;
 pub mod notify;
+pub mod outbox;
 mod personal;
 mod store_error;
 pub mod vault;

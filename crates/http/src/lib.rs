@@ -47,10 +47,14 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/consents/receipts/{receipt}",
             get(routes::consents::receipt_for),
         )
+        .route("/customers/{id}/outbox", get(routes::outbox::customer))
         .route(
-            "/customers/{id}/partner-notices",
-            get(routes::consents::partner_notices),
+            "/customers/{id}/disclosures",
+            get(routes::outbox::disclosures),
         )
+        .route("/account/disclosures", get(routes::outbox::own_disclosures))
+        .route("/outbox", get(routes::outbox::list))
+        .route("/outbox/{id}/redrive", post(routes::outbox::redrive))
         .route(
             "/account/consents",
             get(routes::consents::own_current).post(routes::consents::own_record),

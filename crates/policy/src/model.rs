@@ -463,10 +463,14 @@ pub enum Operation {
     /// Issuing, listing and revoking integrations' API tokens.
     #[serde(rename = "tokens.manage")]
     TokensManage,
+    /// Listing the outbox's messages to partners (never their payloads) and re-driving dead
+    /// letters.
+    #[serde(rename = "outbox.manage")]
+    OutboxManage,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 12] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -478,12 +482,16 @@ impl Operation {
         Operation::ConsentsRecord,
         Operation::UsersManage,
         Operation::TokensManage,
+        Operation::OutboxManage,
     ];
 
     /// Whether the operation changes who may act (staff accounts, tokens) rather than
     /// touching customers' data. Integrations never get these.
     pub fn is_administration(self) -> bool {
-        matches!(self, Operation::UsersManage | Operation::TokensManage)
+        matches!(
+            self,
+            Operation::UsersManage | Operation::TokensManage | Operation::OutboxManage
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -499,6 +507,7 @@ impl Operation {
             Operation::ConsentsRecord => "consents.record",
             Operation::UsersManage => "users.manage",
             Operation::TokensManage => "tokens.manage",
+            Operation::OutboxManage => "outbox.manage",
         }
     }
 

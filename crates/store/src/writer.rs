@@ -204,7 +204,8 @@ fn write_customer(write: &Write) -> &CustomerId {
         | Write::SetIndex { customer, .. }
         | Write::PurgeCustomer { customer, .. } => customer,
         Write::RecordConsent { consent } => &consent.customer,
-        Write::QueuePartnerNotice { notice } => &notice.customer,
+        Write::EnqueueMessage { message } => &message.customer,
+        Write::MessageDelivered { disclosure } => &disclosure.customer,
     }
 }
 
@@ -321,7 +322,9 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
                 live(customer, &changes)?;
             }
             Write::RecordConsent { consent } => live(&consent.customer, &changes)?,
-            Write::QueuePartnerNotice { notice } => live(&notice.customer, &changes)?,
+            Write::EnqueueMessage { message } => live(&message.customer, &changes)?,
+            // What was released stays on record, even for a customer erased meanwhile.
+            Write::MessageDelivered { .. } => {}
         }
     }
     Ok(changes)

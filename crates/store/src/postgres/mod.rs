@@ -14,6 +14,7 @@ mod care;
 mod identity;
 mod keys;
 mod notice;
+mod outbox;
 mod vault;
 
 pub use care::PgCare;
@@ -119,6 +120,12 @@ fn migrator() -> Migrator {
             5,
             "consent",
             include_str!("../../migrations/postgres/0005_consent.sql"),
+        ),
+        // 6 is the orders' migration.
+        migration(
+            7,
+            "outbox",
+            include_str!("../../migrations/postgres/0007_outbox.sql"),
         ),
     ])
 }

@@ -4,6 +4,7 @@ mod care;
 mod identity;
 mod keys;
 mod notice;
+mod outbox;
 mod vault;
 
 pub use care::SqliteCare;
@@ -136,6 +137,12 @@ fn migrator() -> Migrator {
             5,
             "consent",
             include_str!("../../migrations/sqlite/0005_consent.sql"),
+        ),
+        // 6 is the orders' migration.
+        migration(
+            7,
+            "outbox",
+            include_str!("../../migrations/sqlite/0007_outbox.sql"),
         ),
     ])
 }

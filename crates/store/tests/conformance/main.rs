@@ -16,5 +16,6 @@ mod suite;
 mod care;
 mod consent;
 mod matrix;
+mod outbox;
 mod postgres;
 mod sqlite;

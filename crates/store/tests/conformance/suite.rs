@@ -22,6 +22,8 @@ use custodian_store::SqliteKeyStore;
 /// A backend under test. `guard` keeps its temporary files or database alive.
 pub struct Backend {
     pub store: Arc<dyn VaultStore>,
+    /// The same database's outbox.
+    pub outbox: Arc<dyn custodian_core::outbox::OutboxStore>,
     pub identity: Arc<dyn IdentityStore>,
     pub care: Arc<dyn custodian_core::care::CareStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
@@ -53,6 +55,10 @@ pub use crate::consent::{
     consent_needs_renewal_under_wider_terms, consent_of_a_minor_needs_a_representative,
     consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
     consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
+};
+pub use crate::outbox::{
+    outbox_claims_lease_retry_dead_letter_and_redrive, outbox_erasure_drops_what_is_pending,
+    outbox_messages_carry_only_declared_fields_sealed, outbox_two_claimers_never_share_a_message,
 };
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
@@ -95,6 +101,10 @@ macro_rules! conformance_tests {
             consent_evidence_is_truncated_sealed_and_erased,
             consent_is_recorded_only_by_those_allowed,
             consent_gpc_withdraws_what_was_granted_without_it,
+            outbox_messages_carry_only_declared_fields_sealed,
+            outbox_claims_lease_retry_dead_letter_and_redrive,
+            outbox_erasure_drops_what_is_pending,
+            outbox_two_claimers_never_share_a_message,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
