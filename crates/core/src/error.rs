@@ -81,6 +81,8 @@ error_codes! {
     OrderTransitionNotAllowed => "order_transition_not_allowed", 409, "The order's current state does not allow the move asked for (or another move got there first); the message lists the states it may move to.";
     OrderNotFound => "order_not_found", 404, "No order has this id (or it is not the caller's).";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
+    MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
+    MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";

@@ -97,9 +97,10 @@ opaque_id!(
     "ord_"
 );
 opaque_id!(
-    /// A notice owed to a partner (a consent withdrawn, say), waiting for the outbox.
-    PartnerNoticeId,
-    "pnt_"
+    /// A message to a partner in the transactional outbox (and, once delivered, the id of its
+    /// entry in the customer's disclosure ledger). Never sent to the partner.
+    OutboxId,
+    "obx_"
 );
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod notice;
 pub mod notify;
 pub mod orders;
+pub mod outbox;
 mod personal;
 mod store_error;
 pub mod vault;

@@ -11,6 +11,7 @@ use custodian_core::clock::SystemClock;
 use custodian_core::health::Health;
 use custodian_core::identity::IdentityStore;
 use custodian_core::notice::NoticeArchive;
+use custodian_core::outbox::OutboxStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
 use custodian_store::{PgKeyStore, PgStore, SqliteKeyStore, SqliteStore};
@@ -32,6 +33,8 @@ pub struct Opened {
     pub vault_store: Arc<dyn VaultStore>,
     pub identity_store: Arc<dyn IdentityStore>,
     pub care_store: Arc<dyn CareStore>,
+    /// The outbox to partners, in the same database as the vault.
+    pub outbox_store: Arc<dyn OutboxStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -66,7 +69,7 @@ impl Opened {
 type DataStores = (
     Arc<dyn NoticeArchive>,
     Arc<dyn Health>,
-    Arc<dyn VaultStore>,
+    (Arc<dyn VaultStore>, Arc<dyn OutboxStore>),
     Arc<dyn IdentityStore>,
     Arc<dyn CareStore>,
     Data,
@@ -132,7 +135,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             "error: `keys.database_url` names the data's own database: keep the keys apart, or a backup of the data holds them",
         ));
     }
-    let (archive, health, vault_store, identity_store, care_store, data): DataStores =
+    let (archive, health, (vault_store, outbox_store), identity_store, care_store, data): DataStores =
         if is_postgres(&database) {
             let s = PgStore::open(&database)
                 .await
@@ -141,10 +144,11 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
                 .vault(keys.audit.clone())
                 .await
                 .map_err(|e| cannot("the vault", e))?;
+            let vault = Arc::new(vault);
             (
                 Arc::new(s.clone()),
                 Arc::new(s.clone()),
-                Arc::new(vault),
+                (vault.clone(), vault),
                 Arc::new(s.identity()),
                 Arc::new(s.care()),
                 Data::Postgres(s),
@@ -157,10 +161,11 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
                 .vault(keys.audit.clone())
                 .await
                 .map_err(|e| cannot("the vault", e))?;
+            let vault = Arc::new(vault);
             (
                 Arc::new(s.clone()),
                 Arc::new(s.clone()),
-                Arc::new(vault),
+                (vault.clone(), vault),
                 Arc::new(s.identity()),
                 Arc::new(s.care()),
                 Data::Sqlite(s),
@@ -194,6 +199,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         vault_store,
         identity_store,
         care_store,
+        outbox_store,
         key_store,
         keys,
         data,

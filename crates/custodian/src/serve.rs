@@ -88,7 +88,8 @@ async fn serve(
         keys.index.clone(),
         clock.clone(),
     )
-    .with_care_store(opened.care_store.clone());
+    .with_care_store(opened.care_store.clone())
+    .with_outbox_store(opened.outbox_store.clone());
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),

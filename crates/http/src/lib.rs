@@ -52,10 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/moves", post(routes::orders::move_to))
         .route("/customers/{id}/orders", get(routes::orders::of_customer))
         .route("/account/orders", get(routes::orders::own))
+        .route("/customers/{id}/outbox", get(routes::outbox::customer))
         .route(
-            "/customers/{id}/partner-notices",
-            get(routes::consents::partner_notices),
+            "/customers/{id}/disclosures",
+            get(routes::outbox::disclosures),
         )
+        .route("/account/disclosures", get(routes::outbox::own_disclosures))
+        .route("/outbox", get(routes::outbox::list))
+        .route("/outbox/{id}/redrive", post(routes::outbox::redrive))
         .route(
             "/account/consents",
             get(routes::consents::own_current).post(routes::consents::own_record),

@@ -472,10 +472,14 @@ pub enum Operation {
     /// Issuing, listing and revoking integrations' API tokens.
     #[serde(rename = "tokens.manage")]
     TokensManage,
+    /// Listing the outbox's messages to partners (never their payloads) and re-driving dead
+    /// letters.
+    #[serde(rename = "outbox.manage")]
+    OutboxManage,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -490,12 +494,16 @@ impl Operation {
         Operation::OrdersTransition,
         Operation::UsersManage,
         Operation::TokensManage,
+        Operation::OutboxManage,
     ];
 
     /// Whether the operation changes who may act (staff accounts, tokens) rather than
     /// touching customers' data. Integrations never get these.
     pub fn is_administration(self) -> bool {
-        matches!(self, Operation::UsersManage | Operation::TokensManage)
+        matches!(
+            self,
+            Operation::UsersManage | Operation::TokensManage | Operation::OutboxManage
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -514,6 +522,7 @@ impl Operation {
             Operation::OrdersTransition => "orders.transition",
             Operation::UsersManage => "users.manage",
             Operation::TokensManage => "tokens.manage",
+            Operation::OutboxManage => "outbox.manage",
         }
     }
 

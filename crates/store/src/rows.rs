@@ -14,12 +14,11 @@ use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
 use custodian_core::ids::{
-    CareSessionId, ConsentId, CustomerId, OrderId, PartnerNoticeId, TokenId, UserId,
+    CareSessionId, ConsentId, CustomerId, OrderId, OutboxId, TokenId, UserId,
 };
 use custodian_core::orders::OrderState;
-use custodian_core::vault::{
-    OrderSummary, PartnerNotice, SealedField, StoredConsent, StoredKey, StoredOrder,
-};
+use custodian_core::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD};
+use custodian_core::vault::{OrderSummary, SealedField, StoredConsent, StoredKey, StoredOrder};
 use custodian_crypto::WrappedKey;
 
 pub(crate) fn database(e: sqlx::Error) -> StoreError {
@@ -412,25 +411,99 @@ where
     })
 }
 
-/// Every column of `partner_notices` but `seq`.
-pub(crate) fn partner_notice<R>(row: &R) -> Result<PartnerNotice, StoreError>
+/// The columns of `outbox` an [`OutboxMessage`] is read from.
+pub(crate) const OUTBOX_COLUMNS: &str = "id, partner, customer_id, kind, idempotency_key, \
+     purpose, legal_basis, consent_id, fields, payload, key_version, created_at, status, \
+     attempts, next_attempt_ms, last_error, delivered_at";
+
+/// The columns of `disclosures` a [`DisclosureRecord`] is read from.
+pub(crate) const DISCLOSURE_COLUMNS: &str = "message_id, customer_id, recipient, categories, \
+     fields, purpose, legal_basis, consent_id, at, digest";
+
+fn json_list(text: &str, what: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(format!("bad {what} list")))
+}
+
+fn consent_ref(id: Option<String>) -> Result<Option<ConsentId>, StoreError> {
+    id.map(|c| {
+        ConsentId::parse(&c).ok_or_else(|| StoreError::Corrupt("bad consent reference".into()))
+    })
+    .transpose()
+}
+
+/// A message of the outbox, from the columns of [`OUTBOX_COLUMNS`].
+pub(crate) fn outbox_message<R>(row: &R) -> Result<OutboxMessage, StoreError>
 where
     R: Row,
     for<'c> &'c str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("bad partner notice {what}"));
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad outbox {what}"));
     let id: String = get(row, "id")?;
-    let consent: String = get(row, "consent_id")?;
-    Ok(PartnerNotice {
-        id: PartnerNoticeId::parse(&id).ok_or_else(|| corrupt("id"))?,
-        customer: customer_id(row, "customer_id")?,
+    let status: String = get(row, "status")?;
+    let fields: String = get(row, "fields")?;
+    let key_version: i64 = get(row, "key_version")?;
+    let attempts: i64 = get(row, "attempts")?;
+    let next: i64 = get(row, "next_attempt_ms")?;
+    let delivered: Option<String> = get(row, "delivered_at")?;
+    Ok(OutboxMessage {
+        id: OutboxId::parse(&id).ok_or_else(|| corrupt("id"))?,
         partner: get(row, "partner")?,
+        customer: customer_id(row, "customer_id")?,
         kind: get(row, "kind")?,
-        consent: ConsentId::parse(&consent).ok_or_else(|| corrupt("consent"))?,
-        at: timestamp(row, "at")?,
-        status: get(row, "status")?,
+        idempotency_key: get(row, "idempotency_key")?,
+        purpose: get(row, "purpose")?,
+        legal_basis: get(row, "legal_basis")?,
+        consent: consent_ref(get(row, "consent_id")?)?,
+        fields: json_list(&fields, "field")?,
+        payload: SealedField {
+            field: PAYLOAD_FIELD.to_owned(),
+            sealed: get(row, "payload")?,
+            key_version: u32::try_from(key_version).map_err(|_| corrupt("key version"))?,
+        },
+        created_at: timestamp(row, "created_at")?,
+        status: OutboxStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
+        next_attempt_at: Timestamp::from_millisecond(next).map_err(|_| corrupt("time"))?,
+        last_error: get(row, "last_error")?,
+        delivered_at: delivered
+            .map(|t| t.parse::<Timestamp>().map_err(|_| corrupt("time")))
+            .transpose()?,
     })
+}
+
+/// An entry of the disclosure ledger, from the columns of [`DISCLOSURE_COLUMNS`].
+pub(crate) fn disclosure_record<R>(row: &R) -> Result<DisclosureRecord, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, "message_id")?;
+    let categories: String = get(row, "categories")?;
+    let fields: String = get(row, "fields")?;
+    Ok(DisclosureRecord {
+        message: OutboxId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt("bad disclosure message id".into()))?,
+        customer: customer_id(row, "customer_id")?,
+        recipient: get(row, "recipient")?,
+        categories: json_list(&categories, "category")?,
+        fields: json_list(&fields, "field")?,
+        purpose: get(row, "purpose")?,
+        legal_basis: get(row, "legal_basis")?,
+        consent: consent_ref(get(row, "consent_id")?)?,
+        at: timestamp(row, "at")?,
+        digest: get(row, "digest")?,
+    })
+}
+
+/// A list of names as stored (a JSON array).
+pub(crate) fn list_text(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
 pub(crate) fn order_id<R>(row: &R, column: &str) -> Result<OrderId, StoreError>

@@ -220,7 +220,8 @@ fn write_customer(write: &Write) -> &CustomerId {
         Write::RecordConsent { consent } => &consent.customer,
         Write::CreateOrder { order } => &order.customer,
         Write::MoveOrder { customer, .. } => customer,
-        Write::QueuePartnerNotice { notice } => &notice.customer,
+        Write::EnqueueMessage { message } => &message.customer,
+        Write::MessageDelivered { disclosure } => &disclosure.customer,
     }
 }
 
@@ -368,7 +369,9 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
                 }
                 changes.push(Change::Order(order, *to));
             }
-            Write::QueuePartnerNotice { notice } => live(&notice.customer, &changes)?,
+            Write::EnqueueMessage { message } => live(&message.customer, &changes)?,
+            // What was released stays on record, even for a customer erased meanwhile.
+            Write::MessageDelivered { .. } => {}
         }
     }
     Ok(changes)

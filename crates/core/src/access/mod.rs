@@ -81,6 +81,10 @@ pub enum SystemTask {
     /// Reads a customer's date of birth to tell whether a consent must come from a parent
     /// or guardian: the date never leaves the core.
     ConsentAgeCheck,
+    /// Opens an outbox message sealed under the customer's key to deliver it to the partner
+    /// the policy names (and reads the identifiers a partner knows the customer by, to tell
+    /// it of a withdrawal): the values go to that partner, never to a person.
+    OutboxDelivery,
 }
 
 impl SystemTask {
@@ -90,6 +94,7 @@ impl SystemTask {
             SystemTask::CareVerification => "care_verification",
             SystemTask::CustomerSignIn => "customer_sign_in",
             SystemTask::ConsentAgeCheck => "consent_age_check",
+            SystemTask::OutboxDelivery => "outbox_delivery",
         }
     }
 }

@@ -25,9 +25,8 @@ use crate::consent::{
     Collection, CollectionChannel, ConsentChange, ConsentState, GivenBy, truncate_ip,
 };
 use crate::error::ErrorCode;
-use crate::ids::{ConsentId, CustomerId, PartnerNoticeId};
+use crate::ids::{ConsentId, CustomerId};
 use crate::notice::NoticeArchive;
-use crate::vault::PartnerNotice;
 
 /// The field name the sealed evidence of a consent entry is bound to.
 const EVIDENCE_FIELD: &str = "consent.evidence";
@@ -137,17 +136,6 @@ pub struct RecordedConsent {
     pub partners_notified: Vec<String>,
 }
 
-/// A queued notice to a partner.
-#[derive(Debug, Serialize)]
-pub struct PartnerNoticeView {
-    pub id: PartnerNoticeId,
-    pub partner: String,
-    pub kind: String,
-    pub consent: ConsentId,
-    pub at: Timestamp,
-    pub status: String,
-}
-
 /// The current terms of a purpose that rests on consent, and their stored form.
 #[derive(Debug)]
 pub(super) struct CurrentTerms {
@@ -210,9 +198,20 @@ impl Vault {
         ))
     }
 
+    /// Whether the customer's consent to `purpose` stands now.
+    pub(super) async fn consents_to(
+        &self,
+        customer: &CustomerId,
+        purpose: &str,
+    ) -> Result<bool, VaultError> {
+        Ok(self.store.consents(customer).await?.iter().any(|e| {
+            e.purpose == purpose && e.state == ConsentState::Granted && self.stands(e).is_ok()
+        }))
+    }
+
     /// Checks that the caller may act on this customer's consents at all: the operation, and
     /// for a customer their own record only, for staff the need-to-know of their role.
-    async fn consent_caller(
+    pub(super) async fn consent_caller(
         &self,
         ctx: &RequestContext,
         operation: Operation,
@@ -383,30 +382,6 @@ impl Vault {
         receipt(&policy, &found, lang).ok_or_else(missing)
     }
 
-    /// Partner notices queued about the customer (withdrawals, so far).
-    pub async fn partner_notices(
-        &self,
-        ctx: &RequestContext,
-        id: &CustomerId,
-    ) -> Result<Vec<PartnerNoticeView>, VaultError> {
-        self.consent_caller(ctx, Operation::ConsentsRead, "consent.partner_notices", id)
-            .await?;
-        Ok(self
-            .store
-            .partner_notices(id)
-            .await?
-            .into_iter()
-            .map(|n| PartnerNoticeView {
-                id: n.id,
-                partner: n.partner,
-                kind: n.kind,
-                consent: n.consent,
-                at: n.at,
-                status: n.status,
-            })
-            .collect())
-    }
-
     /// Records changes to the customer's consents, each its own entry of the history (no
     /// bundling), with the notice shown, the channel, who gave it and the evidence. A minor's
     /// consent must come from a parent or guardian. A withdrawal queues a notice to every
@@ -543,17 +518,21 @@ impl Vault {
                     .iter()
                     .filter(|p| p.purpose == purpose.id)
                 {
-                    writes.push(Write::QueuePartnerNotice {
-                        notice: PartnerNotice {
-                            id: PartnerNoticeId::generate(now)?,
-                            customer: id.clone(),
-                            partner: partner.id.as_str().to_owned(),
-                            kind: "consent_withdrawn".to_owned(),
-                            consent: entry_id.clone(),
-                            at: now,
-                            status: "pending".to_owned(),
-                        },
-                    });
+                    // The partner hears of it under the identifiers it knows the customer by
+                    // (hashed, for a hashed partner), never under an id of ours.
+                    let reference = self
+                        .partner_reference(&key, &stored, partner, ctx.request_id.clone())
+                        .await?;
+                    let data = reference.into_iter().collect();
+                    writes.push(self.message_write(
+                        &key,
+                        partner,
+                        id,
+                        super::CONSENT_WITHDRAWN,
+                        entry_id.as_str(),
+                        Some(entry_id.clone()),
+                        &data,
+                    )?);
                     partners_notified.push(partner.id.as_str().to_owned());
                 }
             }

@@ -8,6 +8,7 @@
 mod consent;
 pub mod input;
 mod orders;
+mod outbox;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,8 +23,12 @@ use custodian_policy::{
     Category, Field, FieldType, LegalBasis, NeedToKnow, Policy, Purpose, Section,
 };
 
-pub use consent::{ConsentEntryView, ConsentView, PartnerNoticeView, RecordedConsent, ShownNotice};
+pub use consent::{ConsentEntryView, ConsentView, RecordedConsent, ShownNotice};
 pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
+pub use outbox::{
+    CONSENT_WITHDRAWN, DeclaredPartner, OpenedPayload, OutboxView, PartnerMessage, digest,
+    public_message_id,
+};
 pub use store::*;
 
 use crate::StoreError;
@@ -141,6 +146,8 @@ pub struct Vault {
     /// The current terms of each purpose that rests on consent: a consent given under
     /// narrower ones needs renewal.
     consent_terms: Arc<HashMap<String, consent::CurrentTerms>>,
+    /// The outbox, for listing and re-driving messages and reading the ledger.
+    outbox: Option<Arc<dyn crate::outbox::OutboxStore>>,
 }
 
 impl std::fmt::Debug for dyn CareStore {
@@ -189,6 +196,7 @@ impl Vault {
             calling_code,
             care: None,
             consent_terms,
+            outbox: None,
         }
     }
 

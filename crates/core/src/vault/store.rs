@@ -9,8 +9,9 @@ use custodian_crypto::WrappedKey;
 use crate::StoreError;
 use crate::audit::{AuditEntry, AuditEvent, Checkpoint};
 use crate::consent::{CollectionChannel, ConsentState, GivenBy};
-use crate::ids::{ConsentId, CustomerId, HistoryId, OrderId, PartnerNoticeId};
+use crate::ids::{ConsentId, CustomerId, HistoryId, OrderId};
 use crate::orders::OrderState;
+use crate::outbox::{DisclosureRecord, OutboxMessage};
 
 /// One sealed field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,22 +87,6 @@ pub struct StoredConsent {
     pub evidence: Option<SealedField>,
 }
 
-/// A notice owed to a partner about a customer — a consent withdrawn, so far — kept until the
-/// outbox delivers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerNotice {
-    pub id: PartnerNoticeId,
-    pub customer: CustomerId,
-    pub partner: String,
-    /// What the notice is about: `consent_withdrawn`.
-    pub kind: String,
-    /// The consent entry that caused it.
-    pub consent: ConsentId,
-    pub at: Timestamp,
-    /// `pending` until delivered.
-    pub status: String,
-}
-
 /// An order as stored: its state in the clear, every field sealed under its data subject's
 /// key (bound to the order's id), its items as one sealed list (`order_items`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,8 +155,14 @@ pub enum Write {
     },
     /// Appends to the customer's consent history. The customer must exist and not be erased.
     RecordConsent { consent: StoredConsent },
-    /// Queues a notice to a partner. The customer must exist and not be erased.
-    QueuePartnerNotice { notice: PartnerNotice },
+    /// Puts a message to a partner in the outbox, committed with the change that causes it
+    /// (the transactional outbox). The customer must exist and not be erased. A message with
+    /// the same partner and idempotency key as one already queued is not queued again.
+    EnqueueMessage { message: OutboxMessage },
+    /// Marks a message delivered and appends its disclosure to the customer's ledger, once
+    /// per message (a second delivery of the same message adds nothing). Holds also for a
+    /// customer erased meanwhile: what was released stays on record.
+    MessageDelivered { disclosure: DisclosureRecord },
     /// Purges every field, history entry and index of a customer whose data key was
     /// destroyed, and marks the customer erased.
     PurgeCustomer { customer: CustomerId, at: Timestamp },
@@ -235,9 +226,6 @@ pub trait VaultStore: Send + Sync {
 
     /// Every entry of the customer's consent history, oldest first.
     async fn consent_history(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError>;
-
-    /// Notices queued to partners about the customer, oldest first.
-    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError>;
 
     /// Audit entries with `seq > after`, ascending, at most `limit`.
     async fn audit_entries(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;

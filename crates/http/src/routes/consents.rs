@@ -20,7 +20,7 @@ use custodian_core::consent::{
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::ids::{ConsentId, CustomerId};
 use custodian_core::vault::{
-    ConsentEntryView, ConsentView, PartnerNoticeView, RecordedConsent, RequestContext, ShownNotice,
+    ConsentEntryView, ConsentView, RecordedConsent, RequestContext, ShownNotice,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -113,11 +113,6 @@ pub struct RecordedChange {
     receipt: String,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PartnerNotices {
-    notices: Vec<PartnerNoticeView>,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
@@ -136,7 +131,7 @@ enum Recorder {
     OnBehalf,
 }
 
-fn context(principal: Principal, headers: &HeaderMap) -> RequestContext {
+pub(crate) fn context(principal: Principal, headers: &HeaderMap) -> RequestContext {
     RequestContext {
         principal,
         purpose: String::new(),
@@ -312,7 +307,7 @@ async fn receipt(
 
 // --- The customer's own: /v1/account/consents ---------------------------------------------
 
-fn own(customer: &CustomerCaller, headers: &HeaderMap) -> (RequestContext, CustomerId) {
+pub(crate) fn own(customer: &CustomerCaller, headers: &HeaderMap) -> (RequestContext, CustomerId) {
     (
         context(customer.session.principal.clone(), headers),
         customer.session.customer.clone(),
@@ -440,18 +435,4 @@ pub async fn receipt_for(
     })?;
     let ctx = context(caller.0, &headers);
     receipt(&state, ctx, &id, &entry, query.lang.as_deref(), &headers).await
-}
-
-/// `GET /v1/customers/{id}/partner-notices`: notices owed to partners (withdrawals), until
-/// the outbox delivers them.
-pub async fn partner_notices(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    CustomerPath(id): CustomerPath,
-) -> Result<Json<PartnerNotices>, HttpError> {
-    let ctx = context(caller.0, &headers);
-    Ok(Json(PartnerNotices {
-        notices: state.vault.partner_notices(&ctx, &id).await?,
-    }))
 }

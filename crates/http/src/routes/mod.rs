@@ -5,6 +5,7 @@ pub mod consents;
 pub mod customers;
 pub mod health;
 pub mod orders;
+pub mod outbox;
 pub mod policy;
 pub mod privacy;
 pub mod staff;

@@ -313,17 +313,18 @@ async fn gpc_withdraws_third_party_sharing_granted_without_it_and_tells_the_part
     assert_eq!(last["gpc"], true);
 
     let notices = body_json(
-        app.call("GET", &format!("/v1/customers/{id}/partner-notices"), None)
+        app.call("GET", &format!("/v1/customers/{id}/outbox"), None)
             .await,
     )
     .await;
-    let partners: Vec<&str> = notices["notices"]
+    let partners: Vec<&str> = notices["messages"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| {
             assert_eq!(n["status"], "pending");
-            assert_eq!(n["kind"], "consent_withdrawn");
+            assert_eq!(n["kind"], "consent.withdrawn");
+            assert!(n.get("payload").is_none(), "never the payload");
             n["partner"].as_str().unwrap()
         })
         .collect();

@@ -55,7 +55,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     let version = NoticeVersion::of(&policy);
     let policy = Arc::new(policy);
     let signer = CheckpointSigner::new(SecretKey::from_bytes(&[7; 32]).unwrap());
-    let vault_store: Arc<dyn VaultStore> = Arc::new(store.vault(signer).await.unwrap());
+    let sqlite_vault = Arc::new(store.vault(signer).await.unwrap());
+    let vault_store: Arc<dyn VaultStore> = sqlite_vault.clone();
     let keys_dir = dir.path().join("keys");
     let keyring = LocalKeyring::open_dir(&keys_dir).unwrap();
     let key_path = keys_dir.join("data-keys.db");
@@ -73,7 +74,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         index,
         clock.clone(),
     )
-    .with_care_store(Arc::new(store.care()));
+    .with_care_store(Arc::new(store.care()))
+    .with_outbox_store(sqlite_vault);
     let notifier = Arc::new(RecordingNotifier::new());
     let care = Care::new(
         policy.clone(),

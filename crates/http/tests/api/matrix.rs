@@ -402,6 +402,7 @@ async fn every_endpoint_role_token_and_purpose_is_allowed_exactly_as_the_policy_
         for (op, uri) in [
             (Operation::UsersManage, "/v1/users"),
             (Operation::TokensManage, "/v1/tokens"),
+            (Operation::OutboxManage, "/v1/outbox?status=dead"),
         ] {
             let response = app.call_as(token, "GET", uri, None).await;
             assert_eq!(

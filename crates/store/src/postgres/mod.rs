@@ -14,6 +14,7 @@ mod care;
 mod identity;
 mod keys;
 mod notice;
+mod outbox;
 mod vault;
 
 pub use care::PgCare;
@@ -124,6 +125,11 @@ fn migrator() -> Migrator {
             6,
             "orders",
             include_str!("../../migrations/postgres/0006_orders.sql"),
+        ),
+        migration(
+            7,
+            "outbox",
+            include_str!("../../migrations/postgres/0007_outbox.sql"),
         ),
     ])
 }

@@ -11,21 +11,21 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, OrderSummary, PartnerNotice, StoredConsent, StoredCustomer,
-    StoredHistory, StoredOrder, Transaction, VaultStore, Write,
+    BlindIndex, Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder,
+    Transaction, VaultStore, Write,
 };
 
 use super::{PgStore, database};
 use crate::rows::{
-    CONSENT_COLUMNS, customer_id, order_summary, partner_notice, sealed_field, seq_of, seq_param,
-    stored_consent, stored_order, timestamp,
+    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_summary,
+    sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
 };
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
 /// The vault's storage on PostgreSQL. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PgVault {
-    pool: PgPool,
+    pub(super) pool: PgPool,
     writer: Writer,
 }
 
@@ -324,6 +324,15 @@ async fn apply_writes(
                 if done.rows_affected() == 0 {
                     return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
                 }
+                // What was still to go out cannot any more: the key is gone.
+                sqlx::query(
+                    "UPDATE outbox SET status = 'dropped', lease_ms = NULL \
+                     WHERE customer_id = $1 AND status IN ('pending', 'dead')",
+                )
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
                 for table in ["customer_fields", "field_history", "blind_indexes"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE customer_id = $1"
@@ -438,21 +447,61 @@ async fn apply_writes(
                 .await
                 .map_err(database)?;
             }
-            Write::QueuePartnerNotice { notice: n } => {
-                if !live(conn, &n.customer).await? {
-                    return Ok(Err(Conflict::NoSuchCustomer(n.customer.clone())));
+            Write::EnqueueMessage { message: m } => {
+                if !live(conn, &m.customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(m.customer.clone())));
                 }
+                // The same event enqueued twice for a partner is one message.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                     ON CONFLICT (partner, idempotency_key) DO NOTHING"
+                )))
+                .bind(m.id.as_str())
+                .bind(&m.partner)
+                .bind(m.customer.as_str())
+                .bind(&m.kind)
+                .bind(&m.idempotency_key)
+                .bind(&m.purpose)
+                .bind(&m.legal_basis)
+                .bind(m.consent.as_ref().map(|c| c.as_str()))
+                .bind(list_text(&m.fields))
+                .bind(&m.payload.sealed)
+                .bind(i64::from(m.payload.key_version))
+                .bind(m.created_at.to_string())
+                .bind(m.status.as_str())
+                .bind(i64::from(m.attempts))
+                .bind(m.next_attempt_at.as_millisecond())
+                .bind(&m.last_error)
+                .bind(m.delivered_at.map(|t| t.to_string()))
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Write::MessageDelivered { disclosure: d } => {
                 sqlx::query(
-                    "INSERT INTO partner_notices (id, customer_id, partner, kind, consent_id, at, \
-                     status) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "UPDATE outbox SET status = 'delivered', delivered_at = $1, lease_ms = NULL, \
+                     last_error = NULL WHERE id = $2",
                 )
-                .bind(n.id.as_str())
-                .bind(n.customer.as_str())
-                .bind(&n.partner)
-                .bind(&n.kind)
-                .bind(n.consent.as_str())
-                .bind(n.at.to_string())
-                .bind(&n.status)
+                .bind(d.at.to_string())
+                .bind(d.message.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO disclosures ({DISCLOSURE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
+                     $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING"
+                )))
+                .bind(d.message.as_str())
+                .bind(d.customer.as_str())
+                .bind(&d.recipient)
+                .bind(list_text(&d.categories))
+                .bind(list_text(&d.fields))
+                .bind(&d.purpose)
+                .bind(&d.legal_basis)
+                .bind(d.consent.as_ref().map(|c| c.as_str()))
+                .bind(d.at.to_string())
+                .bind(&d.digest)
                 .execute(&mut *conn)
                 .await
                 .map_err(database)?;
@@ -594,20 +643,6 @@ impl VaultStore for PgVault {
         .map_err(database)?
         .iter()
         .map(stored_consent)
-        .collect()
-    }
-
-    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError> {
-        sqlx::query(
-            "SELECT id, customer_id, partner, kind, consent_id, at, status FROM partner_notices \
-             WHERE customer_id = $1 ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?
-        .iter()
-        .map(partner_notice)
         .collect()
     }
 

@@ -4,6 +4,7 @@ mod care;
 mod identity;
 mod keys;
 mod notice;
+mod outbox;
 mod vault;
 
 pub use care::SqliteCare;
@@ -141,6 +142,11 @@ fn migrator() -> Migrator {
             6,
             "orders",
             include_str!("../../migrations/sqlite/0006_orders.sql"),
+        ),
+        migration(
+            7,
+            "outbox",
+            include_str!("../../migrations/sqlite/0007_outbox.sql"),
         ),
     ])
 }

@@ -9,14 +9,15 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, OrderSummary, PartnerNotice, StoredConsent, StoredCustomer,
-    StoredHistory, StoredOrder, Transaction, VaultStore, Write,
+    BlindIndex, Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder,
+    Transaction, VaultStore, Write,
 };
 
 use super::{SqliteStore, database, end_transaction};
 use crate::rows::{
-    CONSENT_COLUMNS, customer_id, order_id, order_state, order_summary, partner_notice,
-    sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
+    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_id,
+    order_state, order_summary, sealed_field, seq_of, seq_param, stored_consent, stored_order,
+    timestamp,
 };
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
@@ -26,7 +27,7 @@ use crate::writer::{
 /// The vault's storage on SQLite. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SqliteVault {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     writer: Writer,
 }
 
@@ -97,9 +98,10 @@ async fn apply_batch(
     let mut indexes: Vec<(&CustomerId, &str, Option<&[u8; 32]>)> = Vec::new();
     let mut purges = Vec::new();
     let mut consents = Vec::new();
-    let mut notices = Vec::new();
     let mut orders = Vec::new();
     let mut moves = Vec::new();
+    let mut messages = Vec::new();
+    let mut deliveries = Vec::new();
     for write in admitted.iter().flat_map(|tx| &tx.writes) {
         match write {
             Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
@@ -128,7 +130,8 @@ async fn apply_batch(
                 at,
                 ..
             } => moves.push((order, from, to, at)),
-            Write::QueuePartnerNotice { notice } => notices.push(notice),
+            Write::EnqueueMessage { message } => messages.push(message),
+            Write::MessageDelivered { disclosure } => deliveries.push(disclosure),
         }
     }
     for chunk in creates.chunks(ROWS_PER_STATEMENT) {
@@ -273,20 +276,61 @@ async fn apply_batch(
         });
         q.build().execute(&mut *conn).await.map_err(database)?;
     }
-    for chunk in notices.chunks(ROWS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO partner_notices (id, customer_id, partner, kind, consent_id, at, status) ",
-        );
-        q.push_values(chunk, |mut row, n| {
-            row.push_bind(n.id.as_str().to_owned())
-                .push_bind(n.customer.as_str().to_owned())
-                .push_bind(n.partner.clone())
-                .push_bind(n.kind.clone())
-                .push_bind(n.consent.as_str().to_owned())
-                .push_bind(n.at.to_string())
-                .push_bind(n.status.clone());
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO outbox ({OUTBOX_COLUMNS}, lease_ms) "
+        ));
+        q.push_values(chunk, |mut row, m| {
+            row.push_bind(m.id.as_str().to_owned())
+                .push_bind(m.partner.clone())
+                .push_bind(m.customer.as_str().to_owned())
+                .push_bind(m.kind.clone())
+                .push_bind(m.idempotency_key.clone())
+                .push_bind(m.purpose.clone())
+                .push_bind(m.legal_basis.clone())
+                .push_bind(m.consent.as_ref().map(|c| c.as_str().to_owned()))
+                .push_bind(list_text(&m.fields))
+                .push_bind(m.payload.sealed.clone())
+                .push_bind(i64::from(m.payload.key_version))
+                .push_bind(m.created_at.to_string())
+                .push_bind(m.status.as_str())
+                .push_bind(i64::from(m.attempts))
+                .push_bind(m.next_attempt_at.as_millisecond())
+                .push_bind(m.last_error.clone())
+                .push_bind(m.delivered_at.map(|t| t.to_string()))
+                .push_bind(None::<i64>);
         });
+        // The same event enqueued twice for a partner is one message.
+        q.push(" ON CONFLICT (partner, idempotency_key) DO NOTHING");
         q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for d in deliveries {
+        sqlx::query(
+            "UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_ms = NULL, \
+             last_error = NULL WHERE id = ?",
+        )
+        .bind(d.at.to_string())
+        .bind(d.message.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO disclosures ({DISCLOSURE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (message_id) DO NOTHING"
+        )))
+        .bind(d.message.as_str())
+        .bind(d.customer.as_str())
+        .bind(&d.recipient)
+        .bind(list_text(&d.categories))
+        .bind(list_text(&d.fields))
+        .bind(&d.purpose)
+        .bind(&d.legal_basis)
+        .bind(d.consent.as_ref().map(|c| c.as_str()))
+        .bind(d.at.to_string())
+        .bind(&d.digest)
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
     }
     // Last: an erasure removes whatever the batch wrote for the customer before it.
     for (customer, at) in purges {
@@ -296,6 +340,15 @@ async fn apply_batch(
             .execute(&mut *conn)
             .await
             .map_err(database)?;
+        // What was still to go out cannot any more: the key is gone.
+        sqlx::query(
+            "UPDATE outbox SET status = 'dropped', lease_ms = NULL \
+             WHERE customer_id = ? AND status IN ('pending', 'dead')",
+        )
+        .bind(customer.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
         for table in ["customer_fields", "field_history", "blind_indexes"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE customer_id = ?"
@@ -582,20 +635,6 @@ impl VaultStore for SqliteVault {
         .map_err(database)?
         .iter()
         .map(stored_consent)
-        .collect()
-    }
-
-    async fn partner_notices(&self, id: &CustomerId) -> Result<Vec<PartnerNotice>, StoreError> {
-        sqlx::query(
-            "SELECT id, customer_id, partner, kind, consent_id, at, status FROM partner_notices \
-             WHERE customer_id = ? ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?
-        .iter()
-        .map(partner_notice)
         .collect()
     }
 

@@ -18,6 +18,7 @@ use custodian_core::identity::RateLimiter;
 use custodian_core::ids::CustomerId;
 use custodian_core::notice::{NoticeArchive, publish_current_notice};
 use custodian_core::notify::{Channel, RecordingNotifier};
+use custodian_core::outbox::OutboxStatus;
 use custodian_core::vault::{
     ConsentEntryView, ConsentView, CustomerView, KeyStore, RecordedConsent, RequestContext,
     ShownNotice, Vault, VaultError, VaultStore,
@@ -83,7 +84,8 @@ impl ConsentFixture {
             BlindIndexKey::new(SecretKey::from_bytes(&[7; 32]).unwrap()),
             clock.clone(),
         )
-        .with_care_store(b.care.clone());
+        .with_care_store(b.care.clone())
+        .with_outbox_store(b.outbox.clone());
         let notifier = Arc::new(RecordingNotifier::new());
         let care = Care::new(
             policy.clone(),
@@ -109,7 +111,7 @@ impl ConsentFixture {
     }
 
     /// A customer created by the storefront, with a date of birth when given.
-    async fn customer(&self, name: &str, email: &str, born: Option<&str>) -> CustomerId {
+    pub async fn customer(&self, name: &str, email: &str, born: Option<&str>) -> CustomerId {
         let mut input = json!({ "account_name.full_name": name, "account_email.email": email });
         if let Some(born) = born {
             input["account_birth_date.date_of_birth"] = json!(born);
@@ -165,7 +167,7 @@ impl ConsentFixture {
     }
 
     /// The customer records changes of their own on the web form.
-    async fn choose(&self, id: &CustomerId, changes: &[ConsentChange]) -> Vec<RecordedConsent> {
+    pub async fn choose(&self, id: &CustomerId, changes: &[ConsentChange]) -> Vec<RecordedConsent> {
         self.record(&me(id), id, &self.web(), changes)
             .await
             .unwrap()
@@ -202,19 +204,19 @@ impl ConsentFixture {
     }
 }
 
-fn me(id: &CustomerId) -> Principal {
+pub fn me(id: &CustomerId) -> Principal {
     Principal::Customer { id: id.clone() }
 }
 
 /// A request by `who`; the consent use cases name no purpose of their own.
-fn by(who: &Principal) -> RequestContext {
+pub fn by(who: &Principal) -> RequestContext {
     RequestContext {
         principal: who.clone(),
         ..ctx("account")
     }
 }
 
-fn grant(purpose: &str) -> ConsentChange {
+pub fn grant(purpose: &str) -> ConsentChange {
     ConsentChange {
         purpose: purpose.into(),
         state: ConsentState::Granted,
@@ -222,7 +224,7 @@ fn grant(purpose: &str) -> ConsentChange {
     }
 }
 
-fn deny(purpose: &str) -> ConsentChange {
+pub fn deny(purpose: &str) -> ConsentChange {
     ConsentChange {
         state: ConsentState::Denied,
         ..grant(purpose)
@@ -606,7 +608,7 @@ pub async fn consent_withdrawal_queues_partner_notices(b: Backend) {
     assert!(refused.iter().all(|r| r.partners_notified.is_empty()));
     assert!(
         f.vault
-            .partner_notices(&by(&me(&never)), &never)
+            .customer_outbox(&by(&me(&never)), &never)
             .await
             .unwrap()
             .is_empty()
@@ -635,24 +637,39 @@ pub async fn consent_withdrawal_queues_partner_notices(b: Backend) {
             ("marketing", vec![]),
         ]
     );
-    let notices = f.vault.partner_notices(&by(&me(&id)), &id).await.unwrap();
+    let notices = f.vault.customer_outbox(&by(&me(&id)), &id).await.unwrap();
     assert_eq!(notices.len(), 2, "{notices:?}");
     for (notice, (partner, entry)) in notices.iter().zip([
         ("ad_network", &withdrawn[0].id),
         ("google_analytics", &withdrawn[1].id),
     ]) {
         assert_eq!(notice.partner, partner);
-        assert_eq!(&notice.consent, entry, "the withdrawal it is about");
-        assert_eq!(notice.kind, "consent_withdrawn");
-        assert_eq!(notice.status, "pending");
-        assert_eq!(notice.at, f.clock.now());
+        let message = b.outbox.message(&notice.id).await.unwrap().unwrap();
+        assert_eq!(
+            message.consent.as_ref(),
+            Some(entry),
+            "the withdrawal it is about"
+        );
+        assert_eq!(notice.kind, "consent.withdrawn");
+        assert_eq!(notice.status, OutboxStatus::Pending);
+        assert_eq!(notice.created_at, f.clock.now());
     }
+    // The ad network knows the customer by their hashed email: that is all it is told.
+    let ads = b.outbox.message(&notices[0].id).await.unwrap().unwrap();
+    assert_eq!(ads.fields, ["account_email.email"]);
+    let body = f.vault.open_for_delivery(&ads).await.unwrap().unwrap();
+    let body: Value = serde_json::from_slice(body.bytes()).unwrap();
+    assert_eq!(body["type"], "consent.withdrawn");
+    assert_eq!(body["purpose"], "personalised_ads");
+    let hashed = body["data"]["account_email.email"].as_str().unwrap();
+    assert_eq!(hashed.len(), 64);
+    assert!(!body.to_string().contains("huy.lam"), "{body}");
     // Withdrawn again: already withdrawn, nobody to tell.
     let again = f.choose(&id, &[deny("personalised_ads")]).await;
     assert!(again[0].partners_notified.is_empty());
     assert_eq!(
         f.vault
-            .partner_notices(&by(&me(&id)), &id)
+            .customer_outbox(&by(&me(&id)), &id)
             .await
             .unwrap()
             .len(),

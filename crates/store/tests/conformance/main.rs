@@ -17,5 +17,6 @@ mod care;
 mod consent;
 mod matrix;
 mod orders;
+mod outbox;
 mod postgres;
 mod sqlite;

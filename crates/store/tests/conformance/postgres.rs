@@ -33,10 +33,11 @@ const URL_VAR: &str = "CUSTODIAN_TEST_POSTGRES_URL";
 pub async fn backend() -> Option<Backend> {
     let db = TestDatabase::create().await?;
     let store = PgStore::open(&db.url).await.unwrap();
-    let vault = store.vault(crate::suite::signer()).await.unwrap();
+    let vault = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
     let raw = RawDatabase::Postgres(db.url.clone());
     Some(Backend {
-        store: Arc::new(vault),
+        store: vault.clone(),
+        outbox: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         archive: Arc::new(store),

@@ -14,9 +14,10 @@ pub async fn backend() -> Option<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db");
     let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    let vault = store.vault(crate::suite::signer()).await.unwrap();
+    let vault = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
     Some(Backend {
-        store: Arc::new(vault),
+        store: vault.clone(),
+        outbox: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         archive: Arc::new(store),

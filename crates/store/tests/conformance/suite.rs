@@ -22,6 +22,8 @@ use custodian_store::SqliteKeyStore;
 /// A backend under test. `guard` keeps its temporary files or database alive.
 pub struct Backend {
     pub store: Arc<dyn VaultStore>,
+    /// The same database's outbox.
+    pub outbox: Arc<dyn custodian_core::outbox::OutboxStore>,
     pub identity: Arc<dyn IdentityStore>,
     pub care: Arc<dyn custodian_core::care::CareStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
@@ -57,6 +59,10 @@ pub use crate::consent::{
 pub use crate::orders::{
     erasure_takes_the_orders_with_it, order_moves_race_and_only_one_wins,
     orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
+};
+pub use crate::outbox::{
+    outbox_claims_lease_retry_dead_letter_and_redrive, outbox_erasure_drops_what_is_pending,
+    outbox_messages_carry_only_declared_fields_sealed, outbox_two_claimers_never_share_a_message,
 };
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
@@ -102,6 +108,10 @@ macro_rules! conformance_tests {
             orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
             order_moves_race_and_only_one_wins,
             erasure_takes_the_orders_with_it,
+            outbox_messages_carry_only_declared_fields_sealed,
+            outbox_claims_lease_retry_dead_letter_and_redrive,
+            outbox_erasure_drops_what_is_pending,
+            outbox_two_claimers_never_share_a_message,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
