@@ -476,13 +476,18 @@ impl Vault {
         );
         event.purpose = None;
         event.withheld.push(format!("order:{id}"));
-        let writes = vec![Write::MoveOrder {
+        let mut writes = vec![Write::MoveOrder {
             order: id.clone(),
             customer: order.customer.clone(),
             from: order.state,
             to,
             at: now,
         }];
+        // Entering fulfilment releases the order to the partners that fulfil it, in the
+        // same transaction as the move (the transactional outbox).
+        if to == OrderState::Fulfilling {
+            writes.extend(self.fulfilment_messages(ctx, &order).await?);
+        }
         match self.try_commit(writes, vec![event.clone()]).await? {
             Ok(()) => Ok(to),
             Err(super::Conflict::OrderMoved(_)) => {
@@ -498,6 +503,94 @@ impl Vault {
                 Err(conflict(c))
             }
         }
+    }
+
+    /// The outbox messages that release an order to the partners that receive order fields
+    /// (the carrier, the payment processor): each exactly its declared fields, item fields
+    /// as lists in item order. The order's fields are opened only after the release is
+    /// recorded in the audit log (`system:outbox_delivery`).
+    async fn fulfilment_messages(
+        &self,
+        ctx: &RequestContext,
+        order: &StoredOrder,
+    ) -> Result<Vec<Write>, VaultError> {
+        let partners: Vec<&custodian_policy::Partner> = self
+            .policy
+            .partners
+            .iter()
+            .filter(|p| {
+                p.fields.iter().all(|f| {
+                    self.policy
+                        .category(&f.category)
+                        .is_some_and(|c| c.section == Section::Order)
+                })
+            })
+            .collect();
+        if partners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let system = super::system_context(
+            crate::access::SystemTask::OutboxDelivery,
+            ctx.request_id.clone(),
+        );
+        let (customer, key) = self
+            .load_live(&system, "order.release", &order.customer)
+            .await?;
+        let mut event = self.event(&system, "order.release", Some(&customer.id));
+        event.withheld.push(format!("order:{}", order.id));
+        for partner in &partners {
+            event.purpose = Some(partner.purpose.as_str().to_owned());
+            for field in &partner.fields {
+                if let Some(category) = self.policy.category(&field.category) {
+                    note(&mut event, category, &field.to_string());
+                }
+            }
+        }
+        // INVARIANT: the release is durable in the audit log before the order is opened.
+        self.audit_only(event).await?;
+        let mut opened: BTreeMap<String, Personal> = BTreeMap::new();
+        for sealed in &order.fields {
+            let value = self.open_field(&key, &order.customer, order.id.as_str(), sealed)?;
+            opened.insert(sealed.field.clone(), value);
+        }
+        let items: Vec<Value> = opened
+            .get(ITEMS)
+            .and_then(|list| serde_json::from_str::<Value>(list.expose()).ok())
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        let mut writes = Vec::new();
+        for partner in partners {
+            let mut data = BTreeMap::new();
+            for field in &partner.fields {
+                let name = field.to_string();
+                let value = if field.category.as_str() == ITEMS {
+                    Some(Value::Array(
+                        items
+                            .iter()
+                            .map(|item| item.get(&field.field).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    ))
+                } else {
+                    opened
+                        .get(&name)
+                        .map(|v| Value::String(v.expose().to_owned()))
+                };
+                // A field the customer declined (an optional one) is not sent.
+                if let Some(value) = value {
+                    data.insert(name, value);
+                }
+            }
+            writes.push(self.message_write(
+                &key,
+                partner,
+                &order.customer,
+                "order.fulfilling",
+                &format!("order.fulfilling:{}", order.id),
+                None,
+                &data,
+            )?);
+        }
+        Ok(writes)
     }
 
     /// A customer's orders, oldest first: ids, states and dates, nothing personal.

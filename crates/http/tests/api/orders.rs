@@ -288,6 +288,54 @@ async fn fulfilment_sees_an_order_only_while_it_is_being_fulfilled() {
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(response).await["state"], to);
     }
+    // Entering fulfilment queued the release to the partners that fulfil orders, each with
+    // exactly the fields the policy declares for it.
+    let outbox = body_json(
+        app.call("GET", &format!("/v1/customers/{id}/outbox"), None)
+            .await,
+    )
+    .await;
+    let mut messages: Vec<(String, Vec<String>)> = outbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["kind"], "order.fulfilling");
+            assert_eq!(m["status"], "pending");
+            let fields = m["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_owned())
+                .collect();
+            (m["partner"].as_str().unwrap().to_owned(), fields)
+        })
+        .collect();
+    messages.sort();
+    let policy = custodian_policy::parse(custodian_policy::DEFAULT_POLICY).unwrap();
+    let declared = |id: &str| {
+        let mut f: Vec<String> = policy
+            .partners
+            .iter()
+            .find(|p| p.id.as_str() == id)
+            .unwrap()
+            .fields
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        f.sort();
+        f
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0].0, "carrier");
+    assert_eq!(sorted(messages[0].1.clone()), declared("carrier"));
+    assert_eq!(messages[1].0, "payment_processor");
+    assert_eq!(sorted(messages[1].1.clone()), declared("payment_processor"));
+
     let view = read_as(&app, &fulfilment, &order_id).await;
     assert_eq!(view["state"], "fulfilling");
     assert_eq!(
