@@ -80,6 +80,10 @@ error_codes! {
     CardDataRefused => "card_data_refused", 400, "The request holds a full card number (13–19 digits passing the Luhn check, with or without separators) or a card security code: it is refused whole, and nothing of it is stored or logged (PCI DSS 3.3.1). Send the payment processor's token, brand, last 4 digits and expiry instead; `field` is where it was found.";
     OrderTransitionNotAllowed => "order_transition_not_allowed", 409, "The order's current state does not allow the move asked for (or another move got there first); the message lists the states it may move to.";
     OrderNotFound => "order_not_found", 404, "No order has this id (or it is not the caller's).";
+    UnknownAuthority => "unknown_authority", 400, "A legal request names an authority the policy does not declare; `field` is `authority`.";
+    SecondApproverRequired => "second_approver_required", 403, "A legal request must be approved by an administrator other than the one who recorded it.";
+    LegalRequestNotPending => "legal_request_not_pending", 409, "The legal request is not in the state the step needs (approval needs `requested`, release `approved`); the message says where it is.";
+    LegalRequestNotFound => "legal_request_not_found", 404, "No legal request has this id.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
     MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";

@@ -103,6 +103,12 @@ opaque_id!(
     "obx_"
 );
 
+opaque_id!(
+    /// A request from an authority for a legal disclosure.
+    LegalRequestId,
+    "lgl_"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

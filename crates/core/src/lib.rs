@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod identity;
 pub mod ids;
+pub mod legal;
 pub mod notice;
 pub mod notify;
 pub mod orders;

@@ -10,6 +10,7 @@ use custodian_core::care::CareStore;
 use custodian_core::clock::SystemClock;
 use custodian_core::health::Health;
 use custodian_core::identity::IdentityStore;
+use custodian_core::legal::LegalStore;
 use custodian_core::notice::NoticeArchive;
 use custodian_core::outbox::OutboxStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
@@ -35,6 +36,8 @@ pub struct Opened {
     pub care_store: Arc<dyn CareStore>,
     /// The outbox to partners, in the same database as the vault.
     pub outbox_store: Arc<dyn OutboxStore>,
+    /// Legal requests and releases, in the same database.
+    pub legal_store: Arc<dyn LegalStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -193,6 +196,10 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             keys_dir.display()
         )));
     }
+    let legal_store: Arc<dyn LegalStore> = match &data {
+        Data::Postgres(s) => Arc::new(s.legal()),
+        Data::Sqlite(s) => Arc::new(s.legal()),
+    };
     Ok(Opened {
         archive,
         health,
@@ -200,6 +207,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         identity_store,
         care_store,
         outbox_store,
+        legal_store,
         key_store,
         keys,
         data,

@@ -89,7 +89,8 @@ async fn serve(
         clock.clone(),
     )
     .with_care_store(opened.care_store.clone())
-    .with_outbox_store(opened.outbox_store.clone());
+    .with_outbox_store(opened.outbox_store.clone())
+    .with_legal_store(opened.legal_store.clone());
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),

@@ -47,6 +47,16 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/consents/receipts/{receipt}",
             get(routes::consents::receipt_for),
         )
+        .route(
+            "/legal-requests",
+            get(routes::legal::list).post(routes::legal::record),
+        )
+        .route("/legal-requests/{id}/approve", post(routes::legal::approve))
+        .route("/legal-requests/{id}/release", post(routes::legal::release))
+        .route(
+            "/legal-requests/{id}/lift-silence",
+            post(routes::legal::lift_silence),
+        )
         .route("/orders", post(routes::orders::place))
         .route("/orders/{id}", get(routes::orders::read))
         .route("/orders/{id}/moves", post(routes::orders::move_to))

@@ -466,6 +466,12 @@ pub enum Operation {
     /// Moving an order along its states (paid, fulfilling, shipped, …).
     #[serde(rename = "orders.transition")]
     OrdersTransition,
+    /// Recording an authority's request for a legal disclosure, and producing its release.
+    #[serde(rename = "legal.record")]
+    LegalRecord,
+    /// Approving a legal disclosure recorded by someone else.
+    #[serde(rename = "legal.approve")]
+    LegalApprove,
     /// Creating staff accounts and changing their roles.
     #[serde(rename = "users.manage")]
     UsersManage,
@@ -479,7 +485,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 15] = [
+    pub const ALL: [Operation; 17] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -492,6 +498,8 @@ impl Operation {
         Operation::OrdersCreate,
         Operation::OrdersRead,
         Operation::OrdersTransition,
+        Operation::LegalRecord,
+        Operation::LegalApprove,
         Operation::UsersManage,
         Operation::TokensManage,
         Operation::OutboxManage,
@@ -520,6 +528,8 @@ impl Operation {
             Operation::OrdersCreate => "orders.create",
             Operation::OrdersRead => "orders.read",
             Operation::OrdersTransition => "orders.transition",
+            Operation::LegalRecord => "legal.record",
+            Operation::LegalApprove => "legal.approve",
             Operation::UsersManage => "users.manage",
             Operation::TokensManage => "tokens.manage",
             Operation::OutboxManage => "outbox.manage",

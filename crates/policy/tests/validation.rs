@@ -557,7 +557,7 @@ fn role_masking_an_undeclared_category() {
 fn role_with_an_unknown_operation_or_need_to_know() {
     for (from, to) in [
         (
-            "operations = [\"customers.read\", \"access.explain\", \"users.manage\", \"tokens.manage\", \"outbox.manage\"]",
+            "operations = [\"customers.read\", \"access.explain\", \"users.manage\", \"tokens.manage\", \"outbox.manage\", \"legal.approve\"]",
             "operations = [\"customers.read\", \"customers.sell\"]",
         ),
         (

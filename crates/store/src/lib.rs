@@ -8,5 +8,7 @@ mod rows;
 pub mod sqlite;
 mod writer;
 
-pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgStore, PgVault};
-pub use sqlite::{SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteStore, SqliteVault};
+pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgLegal, PgStore, PgVault};
+pub use sqlite::{
+    SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteLegal, SqliteStore, SqliteVault,
+};

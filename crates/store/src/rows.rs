@@ -14,8 +14,9 @@ use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
 use custodian_core::ids::{
-    CareSessionId, ConsentId, CustomerId, OrderId, OutboxId, TokenId, UserId,
+    CareSessionId, ConsentId, CustomerId, LegalRequestId, OrderId, OutboxId, TokenId, UserId,
 };
+use custodian_core::legal::{LegalRelease, LegalRequest, LegalStatus};
 use custodian_core::orders::OrderState;
 use custodian_core::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD};
 use custodian_core::vault::{OrderSummary, SealedField, StoredConsent, StoredKey, StoredOrder};
@@ -569,4 +570,64 @@ where
         updated_at: timestamp(first, "updated_at")?,
         fields,
     }))
+}
+
+/// The columns of `legal_requests`, in the order of [`legal_request`].
+pub(crate) const LEGAL_REQUEST_COLUMNS: &str = "id, authority, reference, customers, categories, \
+     notify, silence_until, status, requested_by, requested_at, approved_by, approved_at, \
+     released_at";
+
+/// Every column of `legal_requests`.
+pub(crate) fn legal_request<R>(row: &R) -> Result<LegalRequest, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad legal request {what}"));
+    let id: String = get(row, "id")?;
+    let customers: String = get(row, "customers")?;
+    let status: String = get(row, "status")?;
+    Ok(LegalRequest {
+        id: LegalRequestId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        authority: get(row, "authority")?,
+        reference: get(row, "reference")?,
+        customers: json_list(&customers, "customer")?
+            .iter()
+            .map(|c| CustomerId::parse(c).ok_or_else(|| corrupt("customer")))
+            .collect::<Result<_, _>>()?,
+        categories: json_list(&get::<_, String>(row, "categories")?, "category")?,
+        notify: get(row, "notify")?,
+        silence_until: timestamp_opt(row, "silence_until")?,
+        status: LegalStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        requested_by: get(row, "requested_by")?,
+        requested_at: timestamp(row, "requested_at")?,
+        approved_by: get(row, "approved_by")?,
+        approved_at: timestamp_opt(row, "approved_at")?,
+        released_at: timestamp_opt(row, "released_at")?,
+    })
+}
+
+/// `request_id, customer_id, authority, categories, fields, at, digest, visible_from`.
+pub(crate) fn legal_release<R>(row: &R) -> Result<LegalRelease, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let request: String = get(row, "request_id")?;
+    Ok(LegalRelease {
+        request: LegalRequestId::parse(&request)
+            .ok_or_else(|| StoreError::Corrupt("bad legal release request".into()))?,
+        customer: customer_id(row, "customer_id")?,
+        authority: get(row, "authority")?,
+        categories: json_list(&get::<_, String>(row, "categories")?, "category")?,
+        fields: json_list(&get::<_, String>(row, "fields")?, "field")?,
+        at: timestamp(row, "at")?,
+        digest: get(row, "digest")?,
+        visible_from: timestamp_opt(row, "visible_from")?,
+    })
 }

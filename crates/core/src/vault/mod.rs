@@ -7,6 +7,7 @@
 
 mod consent;
 pub mod input;
+mod legal;
 mod orders;
 mod outbox;
 mod store;
@@ -24,6 +25,7 @@ use custodian_policy::{
 };
 
 pub use consent::{ConsentEntryView, ConsentView, RecordedConsent, ShownNotice};
+pub use legal::{LegalReleaseDocument, LegalRequestInput, ReleasedCustomer};
 pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
 pub use outbox::{
     CONSENT_WITHDRAWN, DeclaredPartner, OpenedPayload, OutboxView, PartnerMessage, digest,
@@ -148,6 +150,14 @@ pub struct Vault {
     consent_terms: Arc<HashMap<String, consent::CurrentTerms>>,
     /// The outbox, for listing and re-driving messages and reading the ledger.
     outbox: Option<Arc<dyn crate::outbox::OutboxStore>>,
+    /// Where legal requests and releases are kept.
+    legal: Option<Arc<dyn crate::legal::LegalStore>>,
+}
+
+impl std::fmt::Debug for dyn crate::legal::LegalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LegalStore")
+    }
 }
 
 impl std::fmt::Debug for dyn CareStore {
@@ -197,6 +207,7 @@ impl Vault {
             care: None,
             consent_terms,
             outbox: None,
+            legal: None,
         }
     }
 

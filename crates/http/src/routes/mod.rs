@@ -4,6 +4,7 @@ pub mod choices;
 pub mod consents;
 pub mod customers;
 pub mod health;
+pub mod legal;
 pub mod orders;
 pub mod outbox;
 pub mod policy;

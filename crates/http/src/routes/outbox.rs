@@ -33,7 +33,10 @@ pub struct Messages {
 
 #[derive(Debug, Serialize)]
 pub struct Disclosures {
+    /// Releases to partners, through the outbox.
     disclosures: Vec<DisclosureRecord>,
+    /// Releases to authorities the law required (a customer sees one once they may be told).
+    legal: Vec<custodian_core::legal::LegalRelease>,
 }
 
 /// `GET /v1/outbox?status=dead|pending|delivered|dropped` (administrators: `outbox.manage`):
@@ -121,6 +124,7 @@ pub async fn disclosures(
     let ctx = context(caller.0, &headers);
     Ok(Json(Disclosures {
         disclosures: state.vault.disclosures(&ctx, &id).await?,
+        legal: state.vault.legal_ledger(&ctx, &id).await?,
     }))
 }
 
@@ -134,5 +138,6 @@ pub async fn own_disclosures(
     let (ctx, id) = own(&customer, &headers);
     Ok(Json(Disclosures {
         disclosures: state.vault.disclosures(&ctx, &id).await?,
+        legal: state.vault.legal_ledger(&ctx, &id).await?,
     }))
 }

@@ -75,7 +75,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         clock.clone(),
     )
     .with_care_store(Arc::new(store.care()))
-    .with_outbox_store(sqlite_vault);
+    .with_outbox_store(sqlite_vault)
+    .with_legal_store(Arc::new(store.legal()));
     let notifier = Arc::new(RecordingNotifier::new());
     let care = Care::new(
         policy.clone(),

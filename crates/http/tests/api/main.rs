@@ -17,6 +17,7 @@ mod customers;
 mod errors;
 mod health;
 mod helpers;
+mod legal;
 mod matrix;
 mod orders;
 mod policy;

@@ -13,6 +13,7 @@
 mod care;
 mod identity;
 mod keys;
+mod legal;
 mod notice;
 mod outbox;
 mod vault;
@@ -20,6 +21,7 @@ mod vault;
 pub use care::PgCare;
 pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
+pub use legal::PgLegal;
 pub use vault::PgVault;
 
 use std::str::FromStr;
@@ -130,6 +132,11 @@ fn migrator() -> Migrator {
             7,
             "outbox",
             include_str!("../../migrations/postgres/0007_outbox.sql"),
+        ),
+        migration(
+            8,
+            "legal",
+            include_str!("../../migrations/postgres/0008_legal.sql"),
         ),
     ])
 }

@@ -3,6 +3,7 @@
 mod care;
 mod identity;
 mod keys;
+mod legal;
 mod notice;
 mod outbox;
 mod vault;
@@ -10,6 +11,7 @@ mod vault;
 pub use care::SqliteCare;
 pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
+pub use legal::SqliteLegal;
 pub use vault::SqliteVault;
 
 use std::str::FromStr;
@@ -147,6 +149,11 @@ fn migrator() -> Migrator {
             7,
             "outbox",
             include_str!("../../migrations/sqlite/0007_outbox.sql"),
+        ),
+        migration(
+            8,
+            "legal",
+            include_str!("../../migrations/sqlite/0008_legal.sql"),
         ),
     ])
 }

@@ -40,6 +40,7 @@ pub async fn backend() -> Option<Backend> {
         outbox: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
+        legal: Arc::new(store.legal()),
         archive: Arc::new(store),
         guard: Box::new(db),
         raw,

@@ -26,6 +26,7 @@ pub struct Backend {
     pub outbox: Arc<dyn custodian_core::outbox::OutboxStore>,
     pub identity: Arc<dyn IdentityStore>,
     pub care: Arc<dyn custodian_core::care::CareStore>,
+    pub legal: Arc<dyn custodian_core::legal::LegalStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
@@ -56,6 +57,7 @@ pub use crate::consent::{
     consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
     consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
 };
+pub use crate::legal::legal_requests_move_forward_once;
 pub use crate::orders::{
     erasure_takes_the_orders_with_it, order_moves_race_and_only_one_wins,
     orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
@@ -108,6 +110,7 @@ macro_rules! conformance_tests {
             orders_are_sealed_and_fulfilment_sees_them_only_while_fulfilling,
             order_moves_race_and_only_one_wins,
             erasure_takes_the_orders_with_it,
+            legal_requests_move_forward_once,
             outbox_messages_carry_only_declared_fields_sealed,
             outbox_claims_lease_retry_dead_letter_and_redrive,
             outbox_erasure_drops_what_is_pending,
