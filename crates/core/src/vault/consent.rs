@@ -28,6 +28,10 @@ use crate::error::ErrorCode;
 use crate::ids::{ConsentId, CustomerId};
 use crate::notice::NoticeArchive;
 
+/// The kind of the message that adds a consenting customer to an audience-match partner's
+/// list (hashed identifiers only).
+pub const AUDIENCE_ADD: &str = "audience.add";
+
 /// The field name the sealed evidence of a consent entry is bound to.
 const EVIDENCE_FIELD: &str = "consent.evidence";
 
@@ -507,10 +511,39 @@ impl Vault {
                 && current
                     .get(purpose.id.as_str())
                     .is_some_and(|e| e.state == ConsentState::Granted);
+            let joined = state == ConsentState::Granted
+                && !current
+                    .get(purpose.id.as_str())
+                    .is_some_and(|e| self.stands(e).is_ok());
             // The entry before the notices that refer to it (a foreign key, checked at once
             // by PostgreSQL, which applies the writes in order).
             writes.push(Write::RecordConsent { consent: entry });
             let mut partners_notified = Vec::new();
+            if joined {
+                // An audience-match partner (hashed identifiers) learns of a customer only
+                // once they consent, and only under the hashed identifiers on file.
+                for partner in self.policy.partners.iter().filter(|p| {
+                    p.purpose == purpose.id && p.data_form == custodian_policy::DataForm::Hashed
+                }) {
+                    let reference = self
+                        .partner_reference(&key, &stored, partner, ctx.request_id.clone())
+                        .await?;
+                    if reference.is_empty() {
+                        continue;
+                    }
+                    let data = reference.into_iter().collect();
+                    writes.push(self.message_write(
+                        &key,
+                        partner,
+                        id,
+                        AUDIENCE_ADD,
+                        entry_id.as_str(),
+                        Some(entry_id.clone()),
+                        &data,
+                    )?);
+                    partners_notified.push(partner.id.as_str().to_owned());
+                }
+            }
             if withdrawn {
                 for partner in self
                     .policy

@@ -317,18 +317,28 @@ async fn gpc_withdraws_third_party_sharing_granted_without_it_and_tells_the_part
             .await,
     )
     .await;
-    let partners: Vec<&str> = notices["messages"]
+    let sent: Vec<(&str, &str)> = notices["messages"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| {
             assert_eq!(n["status"], "pending");
-            assert_eq!(n["kind"], "consent.withdrawn");
             assert!(n.get("payload").is_none(), "never the payload");
-            n["partner"].as_str().unwrap()
+            (n["kind"].as_str().unwrap(), n["partner"].as_str().unwrap())
         })
         .collect();
-    assert_eq!(partners, ["ad_network", "google_analytics"]);
+    // The grant put the customer on the ad network's audience (hashed identifiers only);
+    // the GPC signal then told both partners of the withdrawal.
+    assert_eq!(
+        sent,
+        [
+            ("audience.add", "ad_network"),
+            ("consent.withdrawn", "ad_network"),
+            ("consent.withdrawn", "google_analytics"),
+        ]
+    );
+    let audience = &notices["messages"][0];
+    assert_eq!(audience["fields"], json!(["account_email.email"]));
 
     // An explicit choice made while GPC is on wins over the signal afterwards.
     let regrant = choices(
