@@ -18,6 +18,7 @@ mod errors;
 mod health;
 mod helpers;
 mod matrix;
+mod outbox;
 mod policy;
 mod privacy;
 mod security;
