@@ -325,7 +325,7 @@ const VERSION_LINE: &str = "version = \"2026.4\"";
 
 /// Runs one statement on the backend's database through a connection of its own, as an
 /// operator's shell would.
-async fn raw_execute(b: &Backend, statement: &'static str) -> Result<u64, String> {
+pub async fn raw_execute(b: &Backend, statement: &'static str) -> Result<u64, String> {
     match &b.raw {
         RawDatabase::Sqlite(path) => {
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
