@@ -1,6 +1,7 @@
 //! The service's configuration: defaults, then a TOML file, then `CUSTODIAN_*` environment
 //! variables, then `CUSTODIAN_<KEY>_FILE` secrets read from files.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,35 @@ const KEYS: &[&str] = &[
     "notify.reply_to",
     "notify.timeout_secs",
     "storefront.origins",
+    "outbox.max_attempts",
+    "outbox.backoff_base_ms",
+    "outbox.backoff_cap_secs",
+    "outbox.poll_ms",
+    "outbox.timeout_secs",
 ];
+
+/// The keys of one partner's table, `partners.<id>.<key>` (the id is the policy's).
+const PARTNER_KEYS: &[&str] = &["url", "secret"];
+
+/// Whether `path` is a key of the configuration: one of [`KEYS`], or a partner's.
+fn is_key(path: &str) -> bool {
+    if KEYS.contains(&path) {
+        return true;
+    }
+    match path
+        .strip_prefix("partners.")
+        .and_then(|p| p.split_once('.'))
+    {
+        Some((id, key)) => {
+            !id.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && PARTNER_KEYS.contains(&key)
+        }
+        None => false,
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +85,48 @@ pub struct Config {
     pub api: ApiConfig,
     pub notify: NotifyConfig,
     pub storefront: StorefrontConfig,
+    /// Each partner's webhook, by the policy's partner id.
+    pub partners: BTreeMap<String, PartnerConfig>,
+    pub outbox: OutboxConfig,
+}
+
+/// Where a partner's messages go, and the secret that signs them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    /// `https://…` (`http://` only to a loopback address); without it the partner's messages
+    /// wait. May hold a token in its path or query, hence a secret.
+    pub url: Option<Secret>,
+    /// The HMAC-SHA256 key of `Custodian-Signature` (at least 16 bytes).
+    pub secret: Option<Secret>,
+}
+
+/// The delivery of the outbox to partners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry waits up to this long, each further one up to twice as long…
+    pub backoff_base_ms: u64,
+    /// …never more than this.
+    pub backoff_cap_secs: u64,
+    /// How often the dispatcher looks for due messages when the queue is idle.
+    pub poll_ms: u64,
+    /// The deadline of one request to a partner, connection included.
+    pub timeout_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> OutboxConfig {
+        OutboxConfig {
+            max_attempts: 12,
+            backoff_base_ms: 1000,
+            backoff_cap_secs: 3600,
+            poll_ms: 1000,
+            timeout_secs: 10,
+        }
+    }
 }
 
 /// The shop's pages that carry the consent banner (`consent.js`).
@@ -335,6 +406,8 @@ impl Default for Config {
             api: ApiConfig::default(),
             notify: NotifyConfig::default(),
             storefront: StorefrontConfig::default(),
+            partners: BTreeMap::new(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -429,11 +502,11 @@ fn classify(name: &str) -> EnvKey {
     if path.starts_with("test_") {
         return EnvKey::Test;
     }
-    if KEYS.contains(&path.as_str()) {
+    if is_key(&path) {
         return EnvKey::Other;
     }
     match path.strip_suffix("_file") {
-        Some(key) if KEYS.contains(&key) => EnvKey::Secret(key.to_owned()),
+        Some(key) if is_key(key) => EnvKey::Secret(key.to_owned()),
         _ => EnvKey::Other,
     }
 }
@@ -485,6 +558,22 @@ mod tests {
                 "config.example.toml lacks `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn partner_keys_are_keys_and_their_secrets_come_from_files() {
+        assert!(matches!(classify("PARTNERS__CARRIER__URL"), EnvKey::Other));
+        assert!(matches!(
+            classify("PARTNERS__AD_NETWORK__SECRET_FILE"),
+            EnvKey::Secret(k) if k == "partners.ad_network.secret"
+        ));
+        assert!(matches!(
+            classify("PARTNERS__CARRIER__URL_FILE"),
+            EnvKey::Secret(k) if k == "partners.carrier.url"
+        ));
+        assert!(!is_key("partners.carrier.password"));
+        assert!(!is_key("partners..url"));
+        assert!(is_key("outbox.max_attempts"));
     }
 
     #[test]

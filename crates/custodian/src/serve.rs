@@ -1,5 +1,6 @@
 //! `custodian serve`: load everything, publish the notice, serve until a signal.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -11,14 +12,18 @@ use custodian_core::clock::SystemClock;
 use custodian_core::identity::Identity;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
 use custodian_core::notify::{DisabledNotifier, Notifier};
+use custodian_core::outbox::PartnerSender;
+use custodian_core::outbox::dispatch::{DispatchSettings, Dispatcher};
 use custodian_core::vault::Vault;
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
 use custodian_http::{AppState, HttpConfig, Services};
 use custodian_notify::{SmtpNotifier, SmtpSettings};
+use custodian_partners::{Endpoint, HttpPartnerSender};
 use custodian_policy::NoticeVersion;
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
+use zeroize::Zeroizing;
 
 use crate::Failure;
 use crate::admin;
@@ -45,6 +50,7 @@ async fn serve(
 ) -> Result<(), Failure> {
     let tokens = api_tokens(config.api.tokens.as_ref())?;
     let notifier = notifier(&config)?;
+    let sender = partner_sender(&config, &policy)?;
     let storefront_origins = config.storefront.validated_origins()?;
     let opened = admin::open(&config).await?;
     let clock = Arc::new(SystemClock);
@@ -107,6 +113,13 @@ async fn serve(
         keys.identity.derive("one-time codes"),
     );
     bootstrap_admin(&identity).await?;
+    let dispatcher = Dispatcher::new(
+        vault.clone(),
+        opened.outbox_store.clone(),
+        sender,
+        clock.clone(),
+        dispatch_settings(&config),
+    );
     let services = Services {
         archive: opened.archive.clone(),
         health: opened.health.clone(),
@@ -135,6 +148,13 @@ async fn serve(
         axum::serve(listener, app).with_graceful_shutdown(async move { stop.notified().await })
     };
     let mut server = tokio::spawn(async move { server.await });
+    // The outbox's worker, beside the server; stopped with it (a pass under way finishes,
+    // each send bounded by `outbox.timeout_secs`).
+    let stop_outbox = Arc::new(Notify::new());
+    let outbox = {
+        let stop = stop_outbox.clone();
+        tokio::spawn(async move { dispatcher.run(async move { stop.notified().await }).await })
+    };
     let finished_early = tokio::select! {
         result = &mut server => Some(result),
         () = shutdown => None,
@@ -156,6 +176,11 @@ async fn serve(
             }
         }
     };
+    stop_outbox.notify_one();
+    let grace = Duration::from_secs(config.outbox.timeout_secs.saturating_add(5));
+    if tokio::time::timeout(grace, outbox).await.is_err() {
+        tracing::warn!("the outbox worker did not stop in time; its leases will lapse");
+    }
     opened.close().await;
     match result {
         Ok(Ok(())) => {
@@ -223,6 +248,64 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, Failure> {
         "one-time codes are sent by email"
     );
     Ok(Arc::new(smtp))
+}
+
+/// The partners' webhooks of `partners.*`. Refuses an id the policy does not declare and a
+/// URL that is not TLS (but to loopback); says once which partners have no URL (their
+/// messages wait). Nothing said quotes a URL or a secret.
+fn partner_sender(
+    config: &Config,
+    policy: &custodian_policy::Policy,
+) -> Result<Arc<dyn PartnerSender>, Failure> {
+    let mut endpoints = BTreeMap::new();
+    for (id, partner) in &config.partners {
+        if !policy.partners.iter().any(|p| p.id.as_str() == id) {
+            return Err(Failure::invalid(format!(
+                "error: invalid configuration: `partners.{id}`: the policy declares no partner `{id}`"
+            )));
+        }
+        let Some(url) = &partner.url else { continue };
+        let secret = partner.secret.as_ref().map(|s| s.expose()).unwrap_or("");
+        endpoints.insert(
+            id.clone(),
+            Endpoint {
+                url: url.expose().to_owned(),
+                secret: Zeroizing::new(secret.as_bytes().to_vec()),
+            },
+        );
+    }
+    for partner in &policy.partners {
+        if !endpoints.contains_key(partner.id.as_str()) {
+            tracing::warn!(
+                partner = partner.id.as_str(),
+                "no URL configured for this partner (`partners.<id>.url`): its messages wait in the outbox"
+            );
+        }
+    }
+    let timeout = Duration::from_secs(config.outbox.timeout_secs.max(1));
+    let sender = HttpPartnerSender::new(endpoints, timeout)
+        .map_err(|e| Failure::invalid(format!("error: invalid configuration: {e}")))?;
+    let reachable = sender.partners();
+    if !reachable.is_empty() {
+        tracing::info!(partners = %reachable.join(","), "outbox delivers to partners");
+    }
+    Ok(Arc::new(sender))
+}
+
+fn dispatch_settings(config: &Config) -> DispatchSettings {
+    let outbox = &config.outbox;
+    let timeout = Duration::from_secs(outbox.timeout_secs.max(1));
+    DispatchSettings {
+        max_attempts: outbox.max_attempts.max(1),
+        backoff_base: Duration::from_millis(outbox.backoff_base_ms.max(1)),
+        backoff_cap: Duration::from_secs(outbox.backoff_cap_secs.max(1)),
+        // Longer than any send, so a message is never claimed again while it is going out.
+        lease: timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(30)),
+        batch: 32,
+        poll: Duration::from_millis(outbox.poll_ms.max(10)),
+    }
 }
 
 /// Names and versions only: never key material or tokens.

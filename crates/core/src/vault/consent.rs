@@ -512,9 +512,9 @@ impl Vault {
                     .get(purpose.id.as_str())
                     .is_some_and(|e| e.state == ConsentState::Granted);
             let joined = state == ConsentState::Granted
-                && !current
+                && current
                     .get(purpose.id.as_str())
-                    .is_some_and(|e| self.stands(e).is_ok());
+                    .is_none_or(|e| self.stands(e).is_err());
             // The entry before the notices that refer to it (a foreign key, checked at once
             // by PostgreSQL, which applies the writes in order).
             writes.push(Write::RecordConsent { consent: entry });

@@ -564,10 +564,21 @@ impl Vault {
             for field in &partner.fields {
                 let name = field.to_string();
                 let value = if field.category.as_str() == ITEMS {
+                    // Items keep their values as text; numbers go out as numbers.
+                    let integer = self
+                        .policy
+                        .field_named(&name)
+                        .is_some_and(|(_, f)| f.ty == custodian_policy::FieldType::Integer);
                     Some(Value::Array(
                         items
                             .iter()
-                            .map(|item| item.get(&field.field).cloned().unwrap_or(Value::Null))
+                            .map(|item| match item.get(&field.field) {
+                                Some(Value::String(text)) if integer => text
+                                    .parse::<i64>()
+                                    .map_or_else(|_| Value::String(text.clone()), Value::from),
+                                Some(v) => v.clone(),
+                                None => Value::Null,
+                            })
                             .collect(),
                     ))
                 } else {

@@ -267,14 +267,29 @@ impl Vault {
                     super::shown(name),
                 ));
             };
-            let value = match (partner.data_form, value) {
-                (DataForm::Hashed, Value::String(s)) => {
-                    Value::String(hashed(field.ty, s, self.calling_code))
+            // A value, or a list of them (an order's items): each checked against the field's
+            // schema, then put in the partner's form.
+            let one = |v: &Value| -> Result<Value, VaultError> {
+                let normal = super::input::normalise(field, v, self.calling_code).map_err(|e| {
+                    reject(
+                        ErrorCode::InvalidField,
+                        format!("field `{name}` {}", e.message),
+                        name,
+                    )
+                })?;
+                Ok(match partner.data_form {
+                    DataForm::Hashed => {
+                        Value::String(hashed(field.ty, normal.expose(), self.calling_code))
+                    }
+                    _ if field.ty == FieldType::Integer => v.clone(),
+                    _ => Value::String(normal.expose().to_owned()),
+                })
+            };
+            let value = match value {
+                Value::Array(items) if !items.is_empty() => {
+                    Value::Array(items.iter().map(one).collect::<Result<Vec<_>, _>>()?)
                 }
-                (DataForm::Hashed, other) => {
-                    Value::String(hashed(field.ty, &other.to_string(), self.calling_code))
-                }
-                (_, other) => other.clone(),
+                single => one(single)?,
             };
             fields.push(name.clone());
             body_data.insert(name.clone(), value);

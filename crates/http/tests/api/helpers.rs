@@ -11,6 +11,7 @@ use custodian_core::notice::{
     NoticeArchive, PublishedNotice, RenderedNotice, publish_current_notice,
 };
 use custodian_core::notify::RecordingNotifier;
+use custodian_core::outbox::OutboxStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
 use custodian_http::{AppState, HttpConfig, Services, TokenTable, router};
@@ -32,6 +33,10 @@ pub struct TestApp {
     pub vault_store: Arc<dyn VaultStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub version: NoticeVersion,
+    /// The vault the router uses, its outbox and its clock (moved by hand).
+    pub vault: Vault,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -75,7 +80,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         clock.clone(),
     )
     .with_care_store(Arc::new(store.care()))
-    .with_outbox_store(sqlite_vault)
+    .with_outbox_store(sqlite_vault.clone())
     .with_legal_store(Arc::new(store.legal()));
     let notifier = Arc::new(RecordingNotifier::new());
     let care = Care::new(
@@ -100,11 +105,11 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     let services = Services {
         archive: store.clone(),
         health: store.clone(),
-        vault,
+        vault: vault.clone(),
         identity,
         care,
         tokens,
-        clock,
+        clock: clock.clone(),
     };
     let state = AppState::new(policy, services, config);
     TestApp {
@@ -115,6 +120,9 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
         vault_store,
         key_store,
         version,
+        vault,
+        outbox: sqlite_vault,
+        clock,
         _dir: dir,
     }
 }

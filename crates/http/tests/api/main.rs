@@ -20,6 +20,7 @@ mod helpers;
 mod legal;
 mod matrix;
 mod orders;
+mod outbox;
 mod policy;
 mod privacy;
 mod security;

@@ -285,8 +285,10 @@ async fn fulfilment_sees_an_order_only_while_it_is_being_fulfilled() {
 
     for to in ["paid", "fulfilling"] {
         let response = move_as(&app, &fulfilment, &order_id, to).await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(body_json(response).await["state"], to);
+        let status = response.status();
+        let body = body_json(response).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], to);
     }
     // Entering fulfilment queued the release to the partners that fulfil orders, each with
     // exactly the fields the policy declares for it.

@@ -17,7 +17,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use crate::care::agent;
-use crate::consent::{ConsentFixture, by, grant};
+use crate::consent::{ConsentFixture, by, grant, raw_execute};
 use crate::suite::{Backend, ctx, verify_chain};
 
 fn carrier_message<'v>(vault: &'v Vault, customer: &CustomerId, key: &str) -> PartnerMessage<'v> {
@@ -106,6 +106,24 @@ pub async fn outbox_messages_carry_only_declared_fields_sealed(b: Backend) {
     let e = f.vault.enqueue_partner_message(wider).await.unwrap_err();
     assert_eq!(rejected(e), ErrorCode::FieldNotAllowed);
     assert_eq!(b.outbox.customer_messages(&id).await.unwrap().len(), 1);
+
+    // A value that does not fit the field's schema: refused, nothing queued. A list (an
+    // order's items) is checked item by item.
+    let mut bad = carrier_message(&f.vault, &id, "order-3");
+    bad.data
+        .insert("order_items.quantity".into(), json!(["two"]));
+    let e = f.vault.enqueue_partner_message(bad).await.unwrap_err();
+    assert_eq!(rejected(e), ErrorCode::InvalidField);
+    let mut items = carrier_message(&f.vault, &id, "order-4");
+    items.data.insert(
+        "order_items.product_name".into(),
+        json!(["Nồi cơm điện", "Ấm siêu tốc"]),
+    );
+    items
+        .data
+        .insert("order_items.quantity".into(), json!([1, 3]));
+    f.vault.enqueue_partner_message(items).await.unwrap();
+    assert_eq!(b.outbox.customer_messages(&id).await.unwrap().len(), 2);
 
     // The ad network: only with the customer's consent, and only hashed identifiers.
     let ads = |key: &str, consent| PartnerMessage {
@@ -288,6 +306,14 @@ pub async fn outbox_claims_lease_retry_dead_letter_and_redrive(b: Backend) {
     assert_eq!(entry.digest, custodian_core::vault::digest(body.bytes()));
     let delivered = b.outbox.message(&message.id).await.unwrap().unwrap();
     assert_eq!(delivered.status, OutboxStatus::Delivered);
+    // The ledger is append-only, past the store too.
+    for statement in [
+        "UPDATE disclosures SET recipient = 'someone_else'",
+        "DELETE FROM disclosures",
+    ] {
+        assert!(raw_execute(&b, statement).await.is_err(), "{statement}");
+    }
+    assert_eq!(f.vault.disclosures(&by(&me), &id).await.unwrap().len(), 1);
     // Another customer cannot read it.
     let other = f.customer("Vũ Thị Lan", "lan.vu@example.com", None).await;
     let e = f
