@@ -68,7 +68,7 @@ async fn main() -> Result<(), String> {
     let (mut server, addr) = match &o.address {
         Some(address) => (None, address.clone()),
         None => {
-            let (child, address) = start(&o.custodian, dir.path()).await?;
+            let (child, address) = start(&o.custodian, dir.path(), &[]).await?;
             (Some(child), address)
         }
     };
@@ -87,9 +87,30 @@ async fn main() -> Result<(), String> {
         Phase::Order(created.ids.clone()),
     )
     .await?;
+    let paid = run(
+        &addr,
+        o.clients,
+        o.requests,
+        Phase::Move(ordered.ids.clone(), "paid"),
+    )
+    .await?;
+    // Into fulfilment: each move commits two outbox messages (carrier, payment processor)
+    // with it. No partner has an address yet, so they wait in the outbox.
+    let fulfilling = run(
+        &addr,
+        o.clients,
+        o.requests,
+        Phase::Move(ordered.ids.clone(), "fulfilling"),
+    )
+    .await?;
     if let Some(server) = server.as_mut() {
         let _ = server.kill().await;
+        let _ = server.wait().await;
     }
+    let delivery = match &o.address {
+        Some(_) => None,
+        None => Some(deliver(&o, dir.path(), 2 * o.requests).await?),
+    };
     let after = raw_inserts(&dir.path().join("reference-2.db"), o.requests, 900).await?;
     let reference = Stats {
         rate: (before.rate + after.rate) / 2.0,
@@ -117,7 +138,43 @@ async fn main() -> Result<(), String> {
         "| orders placed over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
         o.clients, ordered.stats.rate, ordered.stats.p50, ordered.stats.p99
     );
+    println!(
+        "| orders paid over HTTP ({} clients) | {:.0} | {:.2} | {:.2} |",
+        o.clients, paid.stats.rate, paid.stats.p50, paid.stats.p99
+    );
+    println!(
+        "| orders into fulfilment over HTTP, 2 outbox messages committed with each ({} clients) | {:.0} | {:.2} | {:.2} |",
+        o.clients, fulfilling.stats.rate, fulfilling.stats.p50, fulfilling.stats.p99
+    );
+    if let Some(d) = &delivery {
+        println!();
+        println!(
+            "| delivery to a local receiver (signed, verified) | messages | seconds | rate (/s) |"
+        );
+        println!("|---|---|---|---|");
+        println!(
+            "| reference: the same bodies signed and posted directly, 32 connections | {} | {:.2} | {:.0} |",
+            d.messages,
+            d.direct_secs,
+            d.messages as f64 / d.direct_secs
+        );
+        println!(
+            "| the outbox, from a restart with the partners' addresses to the last delivery | {} | {:.2} | {:.0} |",
+            d.messages,
+            d.outbox_secs,
+            d.messages as f64 / d.outbox_secs
+        );
+        println!();
+        println!(
+            "outbox delivery / direct posting = {:.2}x",
+            d.direct_secs / d.outbox_secs
+        );
+    }
     println!();
+    println!(
+        "fulfilment / reference = {:.2}x",
+        fulfilling.stats.rate / reference.rate
+    );
     println!(
         "create / reference = {:.2}x; read / reference = {:.2}x; order / reference = {:.2}x",
         created.stats.rate / reference.rate,
@@ -183,9 +240,11 @@ async fn raw_inserts(
 async fn start(
     binary: &std::path::Path,
     dir: &std::path::Path,
+    env: &[(String, String)],
 ) -> Result<(tokio::process::Child, String), String> {
     let mut child = Command::new(binary)
         .arg("serve")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("CUSTODIAN_LISTEN", "127.0.0.1:0")
         .env("CUSTODIAN_DATA_DIR", dir.join("data"))
         .env("CUSTODIAN_API__TOKENS", format!("bench={TOKEN}"))
@@ -218,6 +277,8 @@ enum Phase {
     Read(Vec<String>),
     /// Orders for these customers, each sealed under its customer's key, one durable commit.
     Order(Vec<String>),
+    /// Moves each of these orders to a state (each once).
+    Move(Vec<String>, &'static str),
 }
 
 struct Run {
@@ -297,6 +358,28 @@ async fn run(addr: &str, clients: usize, requests: usize, phase: Phase) -> Resul
                         if status != 201 {
                             return Err(format!("order answered {status}: {answer}"));
                         }
+                        let v: serde_json::Value =
+                            serde_json::from_str(&answer).map_err(|e| e.to_string())?;
+                        ids.push(
+                            v.get("id")
+                                .and_then(|id| id.as_str())
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
+                    }
+                    Phase::Move(all, to) => {
+                        // Each client takes its own slice, so every order moves once.
+                        let order = all
+                            .get(c + i * clients)
+                            .cloned()
+                            .unwrap_or_default();
+                        let body = json!({ "to": to }).to_string();
+                        let (status, answer) = conn
+                            .send("POST", &format!("/v1/orders/{order}/moves"), Some(&body))
+                            .await?;
+                        if status != 200 {
+                            return Err(format!("move answered {status}: {answer}"));
+                        }
                     }
                     Phase::Read(all) => {
                         let id = all
@@ -355,9 +438,26 @@ impl Http {
         path: &str,
         body: Option<&str>,
     ) -> Result<(u16, String), String> {
+        self.send_with(
+            method,
+            path,
+            &format!("Authorization: Bearer {TOKEN}\r\n"),
+            body,
+        )
+        .await
+    }
+
+    /// A request with `headers` (complete lines, each ending in CRLF).
+    async fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String), String> {
         let body = body.unwrap_or("");
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
         );
@@ -400,4 +500,144 @@ impl Http {
             .map_err(|e| e.to_string())?;
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
+}
+
+const PARTNER_SECRET: &str = "bench-partner-secret-0123456789abcdef";
+
+struct Delivery {
+    messages: usize,
+    direct_secs: f64,
+    outbox_secs: f64,
+}
+
+/// A partner on loopback that verifies each signature and counts what it accepted.
+async fn receiver() -> Result<(String, std::sync::Arc<std::sync::atomic::AtomicUsize>), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let counted = counted.clone();
+                async move {
+                    let signature = headers
+                        .get(custodian_partners::SIGNATURE_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if custodian_partners::verify_signature(
+                        PARTNER_SECRET.as_bytes(),
+                        signature,
+                        &body,
+                    )
+                    .is_none()
+                    {
+                        return axum::http::StatusCode::UNAUTHORIZED;
+                    }
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .to_string();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((address, count))
+}
+
+/// Posts `messages` signed bodies straight to the receiver (the reference), then restarts
+/// the service with the partners' addresses and times the outbox draining the same number.
+async fn deliver(o: &Options, dir: &std::path::Path, messages: usize) -> Result<Delivery, String> {
+    use std::sync::atomic::Ordering;
+    let (address, count) = receiver().await?;
+    let body = json!({
+        "type": "order.fulfilling",
+        "purpose": "order_fulfilment",
+        "occurred_at": "2026-11-30T00:00:00Z",
+        "data": {
+            "order_recipient.recipient_name": "Khách Thử 12-345",
+            "order_shipping_address.address_line": "Số 345 phố Hàng Bạc",
+            "order_shipping_address.ward": "Hàng Bạc",
+            "order_shipping_address.province": "Hà Nội",
+            "order_shipping_address.country": "VN",
+            "order_contact_phone.contact_phone": "+84910123456",
+            "order_items.product_name": ["Áo dài lụa"],
+            "order_items.quantity": [2],
+        },
+    })
+    .to_string();
+    let clients = 32;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (address, body) = (address.clone(), body.clone());
+        let share = messages / clients + usize::from(c < messages % clients);
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Http::connect(&address).await?;
+            for i in 0..share {
+                let t = 1_764_500_000 + i64::try_from(i).unwrap_or(0);
+                let signature =
+                    custodian_partners::signature(PARTNER_SECRET.as_bytes(), t, body.as_bytes());
+                let headers = format!(
+                    "{}: {signature}\r\nIdempotency-Key: ref-{c}-{i}\r\n",
+                    custodian_partners::SIGNATURE_HEADER
+                );
+                let (status, _) = conn
+                    .send_with("POST", "/hooks", &headers, Some(&body))
+                    .await?;
+                if status != 200 {
+                    return Err(format!("the receiver answered {status}"));
+                }
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let direct_secs = started.elapsed().as_secs_f64();
+    let before = count.load(Ordering::Relaxed);
+
+    let url = format!("http://{address}/hooks");
+    let env: Vec<(String, String)> = ["CARRIER", "PAYMENT_PROCESSOR"]
+        .iter()
+        .flat_map(|p| {
+            [
+                (format!("CUSTODIAN_PARTNERS__{p}__URL"), url.clone()),
+                (
+                    format!("CUSTODIAN_PARTNERS__{p}__SECRET"),
+                    PARTNER_SECRET.to_owned(),
+                ),
+            ]
+        })
+        .chain([("CUSTODIAN_OUTBOX__POLL_MS".to_owned(), "20".to_owned())])
+        .collect();
+    let started = Instant::now();
+    let (mut server, _) = start(&o.custodian, dir, &env).await?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while count.load(Ordering::Relaxed) - before < messages {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {messages} messages arrived",
+                count.load(Ordering::Relaxed) - before
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let outbox_secs = started.elapsed().as_secs_f64();
+    let _ = server.kill().await;
+    Ok(Delivery {
+        messages,
+        direct_secs,
+        outbox_secs,
+    })
 }
