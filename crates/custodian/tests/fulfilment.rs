@@ -208,6 +208,13 @@ fn an_order_reaches_its_partners_with_exactly_their_fields_and_the_ledger_says_s
         ADDRESS
     );
     assert_eq!(carrier_body["data"]["order_items.quantity"], json!([2]));
+    let processor_body: Value =
+        serde_json::from_slice(processor.seen().bodies.values().next().unwrap()).unwrap();
+    assert_eq!(processor_body["data"]["order_payment.amount"], 700_000);
+    assert_eq!(
+        processor_body["data"]["order_payment.payment_token"],
+        "tok_e2e_Z9x"
+    );
 
     // The ledger: both releases, with the digests of what was sent.
     let (status, ledger) = call(

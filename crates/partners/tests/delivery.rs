@@ -115,7 +115,7 @@ async fn orders(w: &World, partner: &str, n: usize) -> Vec<CustomerId> {
                     "order_payment.payment_token".to_owned(),
                     json!(format!("tok_{i:04}")),
                 ),
-                ("order_items.unit_price".to_owned(), json!(125_000)),
+                ("order_payment.amount".to_owned(), json!(125_000)),
             ]),
         };
         w.vault

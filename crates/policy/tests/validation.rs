@@ -375,7 +375,7 @@ fn category_both_required_and_optional() {
 #[test]
 fn partner_with_no_fields() {
     let src = mutate(
-        "fields = [\"order_payment.payment_token\", \"order_items.unit_price\", \"order_items.quantity\"]",
+        "fields = [\"order_payment.payment_token\", \"order_payment.amount\"]",
         "fields = []",
     );
     assert_single(

@@ -24,6 +24,10 @@ use crate::personal::Personal;
 /// The sealed field that holds an order's items, as one list.
 const ITEMS: &str = "order_items";
 
+/// The amount to pay, computed from the items when the policy declares it: what the payment
+/// processor is told, rather than the basket.
+const AMOUNT: &str = "order_payment.amount";
+
 /// An order as one purpose may see it.
 #[derive(Debug, Serialize)]
 pub struct OrderView {
@@ -133,7 +137,27 @@ impl Vault {
             })?;
             values.push((category, field, value));
         }
+        if fields.contains_key(AMOUNT) {
+            return Err(reject(
+                ErrorCode::FieldNotAllowed,
+                format!("field `{AMOUNT}` is computed from the items, not sent"),
+                AMOUNT,
+            ));
+        }
         let items = self.accept_items(purpose, items, &writable)?;
+        if let Some((category, field)) = self.policy.field_named(AMOUNT)
+            && !items.is_empty()
+        {
+            writable(category, AMOUNT)?;
+            let amount = amount_of(&items).ok_or_else(|| {
+                reject(
+                    ErrorCode::InvalidField,
+                    "the items' quantities and unit prices do not add up to an amount",
+                    "items",
+                )
+            })?;
+            values.push((category, field, Personal::new(amount.to_string())));
+        }
         for category in self.order_categories() {
             let required = purpose.required.contains(&category.id);
             let given = category.id.as_str() == ITEMS && !items.is_empty()
@@ -582,9 +606,17 @@ impl Vault {
                             .collect(),
                     ))
                 } else {
-                    opened
-                        .get(&name)
-                        .map(|v| Value::String(v.expose().to_owned()))
+                    let integer = self
+                        .policy
+                        .field_named(&name)
+                        .is_some_and(|(_, f)| f.ty == custodian_policy::FieldType::Integer);
+                    opened.get(&name).map(|v| {
+                        let text = v.expose();
+                        match text.parse::<i64>() {
+                            Ok(n) if integer => Value::from(n),
+                            _ => Value::String(text.to_owned()),
+                        }
+                    })
                 };
                 // A field the customer declined (an optional one) is not sent.
                 if let Some(value) = value {
@@ -639,6 +671,20 @@ impl Vault {
             )
             .collect())
     }
+}
+
+/// Σ quantity × unit price over the items, checked: `None` on a missing or negative part, or
+/// an overflow.
+fn amount_of(items: &[Map<String, Value>]) -> Option<i64> {
+    items.iter().try_fold(0i64, |sum, item| {
+        let part = |name: &str| {
+            item.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+        };
+        sum.checked_add(part("quantity")?.checked_mul(part("unit_price")?)?)
+    })
 }
 
 /// Each item's fields as released: the items' category decides them all alike.

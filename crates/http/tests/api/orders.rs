@@ -242,6 +242,18 @@ async fn an_order_needs_its_required_categories() {
         ADDRESS,
     )
     .await;
+    // The amount is computed from the items, never taken from the caller.
+    let mut body = order(None);
+    body["fields"]["order_payment.amount"] = json!(1);
+    let response = place(&app, body).await;
+    assert_refused(
+        response,
+        400,
+        "field_not_allowed",
+        Some("order_payment.amount"),
+        ADDRESS,
+    )
+    .await;
     // Optional categories may be declined: an order without a contact phone is placed.
     let mut body = order(None);
     body["fields"]
@@ -408,6 +420,8 @@ async fn a_customer_sees_their_own_orders_and_nobody_elses() {
     assert_eq!(ids, [mine.as_str()]);
     let view = read_as(&app, &token, &mine).await;
     assert_eq!(view["fields"]["order_payment.card_last4"]["value"], "1111");
+    // 1 × 1,250,000 + 2 × 90,000, computed by Custodian.
+    assert_eq!(view["fields"]["order_payment.amount"]["value"], "1430000");
     let response = app
         .call_as(
             Some(&token),
