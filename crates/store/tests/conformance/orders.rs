@@ -3,7 +3,7 @@
 use custodian_core::access::{Disclosure, Withheld};
 use custodian_core::error::ErrorCode;
 use custodian_core::orders::OrderState;
-use custodian_core::vault::{ItemsView, RequestContext, VaultError};
+use custodian_core::vault::{Conflict, ItemsView, RequestContext, Transaction, VaultError, Write};
 use serde_json::{Map, Value, json};
 
 use crate::care::agent;
@@ -100,27 +100,48 @@ pub async fn order_moves_race_and_only_one_wins(b: Backend) {
         .place_order(&ctx("order_fulfilment"), None, &items(), &order_fields())
         .await
         .unwrap();
-    // Both read `placed`; one pays, the other cancels: exactly one wins.
-    let (one, other) = (ctx("order_fulfilment"), ctx("order_fulfilment"));
+    // Two moves that both read `placed` (one pays, the other cancels) reach the store at
+    // once: exactly one applies, the other is refused and writes nothing.
+    let at = "2026-03-01T08:00:01Z".parse().unwrap();
+    let from_placed = |to| Transaction {
+        writes: vec![Write::MoveOrder {
+            order: placed.id.clone(),
+            customer: placed.customer.clone(),
+            from: OrderState::Placed,
+            to,
+            at,
+        }],
+        audit: Vec::new(),
+    };
     let (a, c) = tokio::join!(
-        f.vault.move_order(&one, &placed.id, OrderState::Paid),
-        f.vault
-            .move_order(&other, &placed.id, OrderState::Cancelled),
+        b.store.commit(from_placed(OrderState::Paid)),
+        b.store.commit(from_placed(OrderState::Cancelled)),
     );
-    let wins = [a.is_ok(), c.is_ok()].iter().filter(|w| **w).count();
-    assert_eq!(wins, 1, "{a:?} {c:?}");
-    let lost = a.err().or(c.err()).unwrap();
-    assert_eq!(code(lost), ErrorCode::OrderTransitionNotAllowed);
-    let now = f
-        .vault
-        .orders_of(&ctx("order_fulfilment"), &placed.customer)
-        .await
-        .unwrap();
-    assert_eq!(now.len(), 1);
+    let (a, c) = (a.unwrap(), c.unwrap());
+    assert_eq!(
+        [a.is_ok(), c.is_ok()].iter().filter(|w| **w).count(),
+        1,
+        "{a:?} {c:?}"
+    );
     assert!(matches!(
-        now[0].state,
-        OrderState::Paid | OrderState::Cancelled
+        a.err().or(c.err()),
+        Some(Conflict::OrderMoved(id)) if id == placed.id
     ));
+    let won = b.store.order(&placed.id).await.unwrap().unwrap().state;
+    assert!(matches!(won, OrderState::Paid | OrderState::Cancelled));
+    // The vault then moves on from whichever won: into fulfilment only once paid.
+    let stale = f
+        .vault
+        .move_order(&ctx("order_fulfilment"), &placed.id, OrderState::Fulfilling)
+        .await;
+    if won == OrderState::Paid {
+        stale.unwrap();
+    } else {
+        assert_eq!(
+            code(stale.unwrap_err()),
+            ErrorCode::OrderTransitionNotAllowed
+        );
+    }
     // A move the state does not allow is refused before anything is written.
     let refused = f
         .vault
