@@ -574,8 +574,8 @@ where
 
 /// The columns of `legal_requests`, in the order of [`legal_request`].
 pub(crate) const LEGAL_REQUEST_COLUMNS: &str = "id, authority, reference, customers, categories, \
-     notify, silence_until, status, requested_by, requested_at, approved_by, approved_at, \
-     released_at";
+     period_from, period_to, notify, silence_until, status, requested_by, requested_at, \
+     approved_by, approved_at, released_at";
 
 /// Every column of `legal_requests`.
 pub(crate) fn legal_request<R>(row: &R) -> Result<LegalRequest, StoreError>
@@ -599,6 +599,8 @@ where
             .map(|c| CustomerId::parse(c).ok_or_else(|| corrupt("customer")))
             .collect::<Result<_, _>>()?,
         categories: json_list(&get::<_, String>(row, "categories")?, "category")?,
+        period_from: timestamp_opt(row, "period_from")?,
+        period_to: timestamp_opt(row, "period_to")?,
         notify: get(row, "notify")?,
         silence_until: timestamp_opt(row, "silence_until")?,
         status: LegalStatus::parse(&status).ok_or_else(|| corrupt("status"))?,

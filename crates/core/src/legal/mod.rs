@@ -56,6 +56,10 @@ pub struct LegalRequest {
     pub customers: Vec<CustomerId>,
     /// The categories released.
     pub categories: Vec<String>,
+    /// The period the release covers: orders placed from `period_from` (inclusive) until
+    /// `period_to` (exclusive); `None` leaves that end open. Profile data is as it stands.
+    pub period_from: Option<Timestamp>,
+    pub period_to: Option<Timestamp>,
     /// Whether the customers may be told now.
     pub notify: bool,
     /// When the customers may not be told, until when (`None`: until the DPO lifts it).

@@ -29,6 +29,8 @@ pub struct LegalRequestInput {
     pub reference: String,
     pub customers: Vec<CustomerId>,
     pub categories: Vec<String>,
+    pub period_from: Option<Timestamp>,
+    pub period_to: Option<Timestamp>,
     pub notify: bool,
     pub silence_until: Option<Timestamp>,
 }
@@ -144,6 +146,15 @@ impl Vault {
                 ));
             }
         }
+        if let (Some(from), Some(to)) = (input.period_from, input.period_to)
+            && from >= to
+        {
+            return Err(reject(
+                ErrorCode::InvalidBody,
+                "the period ends after it starts",
+                "period_to",
+            ));
+        }
         let now = self.clock.now();
         let request = LegalRequest {
             id: LegalRequestId::generate(now)?,
@@ -151,6 +162,8 @@ impl Vault {
             reference: reference.to_owned(),
             customers: input.customers,
             categories: input.categories,
+            period_from: input.period_from,
+            period_to: input.period_to,
             notify: input.notify,
             silence_until: if input.notify {
                 None
@@ -341,7 +354,11 @@ impl Vault {
         if order_categories.is_empty() {
             return Ok(released);
         }
-        for summary in orders {
+        let in_period = |at: Timestamp| {
+            request.period_from.is_none_or(|from| at >= from)
+                && request.period_to.is_none_or(|to| at < to)
+        };
+        for summary in orders.into_iter().filter(|o| in_period(o.placed_at)) {
             let Some(order) = self.store.order(&summary.id).await? else {
                 continue;
             };

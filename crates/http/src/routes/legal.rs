@@ -27,13 +27,16 @@ pub struct RequestBody {
     reference: String,
     customers: Vec<String>,
     categories: Vec<String>,
+    period_from: Option<String>,
+    period_to: Option<String>,
     notify: bool,
     silence_until: Option<String>,
 }
 
 impl BodyShape for RequestBody {
     const SHAPE: &'static str = "an object `{\"authority\", \"reference\", \"customers\": [\"cus_…\"], \
-        \"categories\": [\"…\"], \"notify\": true|false, \"silence_until\"?: \"<RFC 3339>\"}`";
+        \"categories\": [\"…\"], \"period_from\"?, \"period_to\"?, \"notify\": true|false, \
+        \"silence_until\"?: \"<RFC 3339>\"}`";
 }
 
 #[derive(Debug, Serialize)]
@@ -78,19 +81,25 @@ pub async fn record(
         .map(|c| CustomerId::parse(c))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| invalid("customers", "`customers` are customer ids (`cus_…`)"))?;
-    let silence_until = match body.silence_until.as_deref() {
-        None => None,
-        Some(t) => Some(
-            t.parse::<Timestamp>()
-                .map_err(|_| invalid("silence_until", "`silence_until` is an RFC 3339 time"))?,
-        ),
+    let time = |value: Option<&str>, field: &str| -> Result<Option<Timestamp>, HttpError> {
+        value
+            .map(|t| {
+                t.parse::<Timestamp>()
+                    .map_err(|_| invalid(field, &format!("`{field}` is an RFC 3339 time")))
+            })
+            .transpose()
     };
+    let silence_until = time(body.silence_until.as_deref(), "silence_until")?;
+    let period_from = time(body.period_from.as_deref(), "period_from")?;
+    let period_to = time(body.period_to.as_deref(), "period_to")?;
     let ctx = context(caller, &headers);
     let input = LegalRequestInput {
         authority: body.authority,
         reference: body.reference,
         customers,
         categories: body.categories,
+        period_from,
+        period_to,
         notify: body.notify,
         silence_until,
     };

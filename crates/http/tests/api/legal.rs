@@ -25,12 +25,33 @@ async fn a_legal_disclosure_is_approved_by_a_second_person_released_once_and_tol
         .await;
     let dpo = app.staff("dpo").await;
     let admin = app.staff("admin").await;
+    let order = json!({
+        "customer": customer,
+        "items": [{ "product_id": "sku-1", "product_name": "Trống đồng", "quantity": 1, "unit_price": 990000 }],
+        "fields": {
+            "order_recipient.recipient_name": "Ngô Quyền",
+            "order_shipping_address.address_line": "Số 1 Bạch Đằng",
+            "order_shipping_address.ward": "Bạch Đằng",
+            "order_shipping_address.province": "Hải Phòng",
+            "order_shipping_address.country": "VN",
+            "order_payment.payment_token": "tok_legal_1",
+            "order_payment.card_brand": "visa",
+            "order_payment.card_last4": "1111",
+            "order_payment.card_expiry": "01/30",
+        },
+    });
+    let placed = app
+        .call("POST", "/v1/orders?purpose=order_fulfilment", Some(order))
+        .await;
+    assert_eq!(placed.status(), 201);
 
     let request = json!({
         "authority": "tax_authority",
         "reference": "Quyết định thanh tra số 123/QĐ-CT ngày 2026-11-20",
         "customers": [customer],
-        "categories": ["account_name", "account_email"],
+        "categories": ["account_name", "account_email", "order_recipient"],
+        "period_from": "2025-12-01T00:00:00Z",
+        "period_to": "2026-02-01T00:00:00Z",
         "notify": false,
         "silence_until": "2027-06-01T00:00:00Z",
     });
@@ -40,7 +61,12 @@ async fn a_legal_disclosure_is_approved_by_a_second_person_released_once_and_tol
     assert_eq!(recorded["status"], "requested");
     let id = recorded["id"].as_str().unwrap().to_owned();
 
-    // An undeclared authority is refused; nothing is released before approval.
+    // A period that ends before it starts, or an undeclared authority, is refused; nothing
+    // is released before approval.
+    let mut backwards = request.clone();
+    backwards["period_to"] = json!("2025-01-01T00:00:00Z");
+    let response = post_as(&app, &dpo, "/v1/legal-requests", Some(backwards)).await;
+    assert_refused(response, 400, "invalid_body", Some("period_to"), EMAIL).await;
     let mut unknown = request.clone();
     unknown["authority"] = json!("a_friend_of_the_shop");
     let response = post_as(&app, &dpo, "/v1/legal-requests", Some(unknown)).await;
@@ -81,6 +107,15 @@ async fn a_legal_disclosure_is_approved_by_a_second_person_released_once_and_tol
     assert_eq!(released["found"], true);
     assert_eq!(released["profile"]["account_email.email"], EMAIL);
     assert_eq!(released["profile"]["account_name.full_name"], "Ngô Quyền");
+    // The order placed in the period, its recipient only (the categories asked for).
+    let orders = released["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["order_recipient.recipient_name"], "Ngô Quyền");
+    assert!(
+        orders[0]
+            .get("order_shipping_address.address_line")
+            .is_none()
+    );
     // Once only.
     let response = post_as(&app, &dpo, &release, None).await;
     assert_refused(

@@ -10,6 +10,9 @@ CREATE TABLE legal_requests (
     reference     TEXT NOT NULL,
     customers     TEXT NOT NULL,
     categories    TEXT NOT NULL,
+    -- The period the release covers (orders placed in it); NULL: unbounded.
+    period_from   TEXT,
+    period_to     TEXT,
     notify        INTEGER NOT NULL,
     silence_until TEXT,
     status        TEXT NOT NULL CHECK (status IN ('requested', 'approved', 'released')),

@@ -34,13 +34,15 @@ impl LegalStore for SqliteLegal {
         let customers: Vec<String> = r.customers.iter().map(ToString::to_string).collect();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO legal_requests ({LEGAL_REQUEST_COLUMNS}) VALUES \
-             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )))
         .bind(r.id.as_str())
         .bind(&r.authority)
         .bind(&r.reference)
         .bind(list_text(&customers))
         .bind(list_text(&r.categories))
+        .bind(r.period_from.map(|t| t.to_string()))
+        .bind(r.period_to.map(|t| t.to_string()))
         .bind(r.notify)
         .bind(r.silence_until.map(|t| t.to_string()))
         .bind(r.status.as_str())

@@ -28,6 +28,8 @@ pub async fn legal_requests_move_forward_once(b: Backend) {
         reference: "Quyết định số 7/2026".into(),
         customers: vec![customer.clone()],
         categories: vec!["account_name".into()],
+        period_from: Some(at),
+        period_to: None,
         notify: false,
         silence_until: None,
         status: LegalStatus::Requested,
