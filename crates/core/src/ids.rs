@@ -108,6 +108,11 @@ opaque_id!(
     LegalRequestId,
     "lgl_"
 );
+opaque_id!(
+    /// A data subject's request (to see, take, correct, erase, withdraw, restrict, object).
+    RequestId,
+    "req_"
+);
 
 #[cfg(test)]
 mod tests {

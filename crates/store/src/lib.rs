@@ -8,7 +8,8 @@ mod rows;
 pub mod sqlite;
 mod writer;
 
-pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgLegal, PgStore, PgVault};
+pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgLegal, PgRequests, PgStore, PgVault};
 pub use sqlite::{
-    SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteLegal, SqliteStore, SqliteVault,
+    SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteLegal, SqliteRequests, SqliteStore,
+    SqliteVault,
 };

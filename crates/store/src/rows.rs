@@ -14,11 +14,13 @@ use custodian_core::identity::{
     IdentityEvent, StoredScope, StoredSession, StoredToken, StoredUser,
 };
 use custodian_core::ids::{
-    CareSessionId, ConsentId, CustomerId, LegalRequestId, OrderId, OutboxId, TokenId, UserId,
+    CareSessionId, ConsentId, CustomerId, LegalRequestId, OrderId, OutboxId, RequestId, TokenId,
+    UserId,
 };
 use custodian_core::legal::{LegalRelease, LegalRequest, LegalStatus};
 use custodian_core::orders::OrderState;
 use custodian_core::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD};
+use custodian_core::rights::request::{RequestChannel, RequestEvent, RequestState, StoredRequest};
 use custodian_core::vault::{OrderSummary, SealedField, StoredConsent, StoredKey, StoredOrder};
 use custodian_crypto::WrappedKey;
 
@@ -631,5 +633,89 @@ where
         at: timestamp(row, "at")?,
         digest: get(row, "digest")?,
         visible_from: timestamp_opt(row, "visible_from")?,
+    })
+}
+
+/// The columns of `requests`, in the order [`stored_request`] reads them.
+pub(crate) const REQUEST_COLUMNS: &str = "id, customer_id, kind, state, channel, entered_by, \
+     received_at, partners_involved, acknowledge_by, complete_by, extension_limit, reason, \
+     details_sealed, details_key_version, updated_at";
+
+fn civil_date<R>(row: &R, column: &str) -> Result<jiff::civil::Date, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text: String = get(row, column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad date in `{column}`")))
+}
+
+/// Every column of `requests`.
+pub(crate) fn stored_request<R>(row: &R) -> Result<StoredRequest, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad request {what}"));
+    let id: String = get(row, "id")?;
+    let state: String = get(row, "state")?;
+    let channel: String = get(row, "channel")?;
+    let sealed: Option<Vec<u8>> = get(row, "details_sealed")?;
+    let key_version: Option<i64> = get(row, "details_key_version")?;
+    let details = match (sealed, key_version) {
+        (Some(sealed), Some(v)) => Some(SealedField {
+            field: "request.details".to_owned(),
+            sealed,
+            key_version: u32::try_from(v).map_err(|_| corrupt("key version"))?,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("details")),
+    };
+    Ok(StoredRequest {
+        id: RequestId::parse(&id).ok_or_else(|| corrupt("id"))?,
+        customer: customer_id(row, "customer_id")?,
+        kind: get(row, "kind")?,
+        state: RequestState::parse(&state).ok_or_else(|| corrupt("state"))?,
+        channel: RequestChannel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
+        entered_by: get(row, "entered_by")?,
+        received_at: timestamp(row, "received_at")?,
+        partners_involved: get(row, "partners_involved")?,
+        acknowledge_by: civil_date(row, "acknowledge_by")?,
+        complete_by: civil_date(row, "complete_by")?,
+        extension_limit: civil_date(row, "extension_limit")?,
+        reason: get(row, "reason")?,
+        details,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+/// `request_id, at, from_state, to_state, actor, note`.
+pub(crate) fn request_event<R>(row: &R) -> Result<RequestEvent, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = |what: &str| StoreError::Corrupt(format!("bad request event {what}"));
+    let id: String = get(row, "request_id")?;
+    let from: Option<String> = get(row, "from_state")?;
+    let to: String = get(row, "to_state")?;
+    Ok(RequestEvent {
+        request: RequestId::parse(&id).ok_or_else(|| corrupt("request"))?,
+        at: timestamp(row, "at")?,
+        from: from
+            .map(|f| RequestState::parse(&f).ok_or_else(|| corrupt("state")))
+            .transpose()?,
+        to: RequestState::parse(&to).ok_or_else(|| corrupt("state"))?,
+        actor: get(row, "actor")?,
+        note: get(row, "note")?,
     })
 }

@@ -16,12 +16,14 @@ mod keys;
 mod legal;
 mod notice;
 mod outbox;
+mod requests;
 mod vault;
 
 pub use care::PgCare;
 pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
 pub use legal::PgLegal;
+pub use requests::PgRequests;
 pub use vault::PgVault;
 
 use std::str::FromStr;
@@ -137,6 +139,11 @@ fn migrator() -> Migrator {
             8,
             "legal",
             include_str!("../../migrations/postgres/0008_legal.sql"),
+        ),
+        migration(
+            9,
+            "requests",
+            include_str!("../../migrations/postgres/0009_requests.sql"),
         ),
     ])
 }

@@ -6,12 +6,14 @@ mod keys;
 mod legal;
 mod notice;
 mod outbox;
+mod requests;
 mod vault;
 
 pub use care::SqliteCare;
 pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
 pub use legal::SqliteLegal;
+pub use requests::SqliteRequests;
 pub use vault::SqliteVault;
 
 use std::str::FromStr;
@@ -154,6 +156,11 @@ fn migrator() -> Migrator {
             8,
             "legal",
             include_str!("../../migrations/sqlite/0008_legal.sql"),
+        ),
+        migration(
+            9,
+            "requests",
+            include_str!("../../migrations/sqlite/0009_requests.sql"),
         ),
     ])
 }

@@ -20,4 +20,5 @@ mod matrix;
 mod orders;
 mod outbox;
 mod postgres;
+mod requests;
 mod sqlite;

@@ -41,6 +41,7 @@ pub async fn backend() -> Option<Backend> {
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),
+        requests: Arc::new(store.requests()),
         archive: Arc::new(store),
         guard: Box::new(db),
         raw,

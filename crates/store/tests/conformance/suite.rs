@@ -27,6 +27,7 @@ pub struct Backend {
     pub identity: Arc<dyn IdentityStore>,
     pub care: Arc<dyn custodian_core::care::CareStore>,
     pub legal: Arc<dyn custodian_core::legal::LegalStore>,
+    pub requests: Arc<dyn custodian_core::rights::request::RequestStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
@@ -66,6 +67,7 @@ pub use crate::outbox::{
     outbox_claims_lease_retry_dead_letter_and_redrive, outbox_erasure_drops_what_is_pending,
     outbox_messages_carry_only_declared_fields_sealed, outbox_two_claimers_never_share_a_message,
 };
+pub use crate::requests::requests_merge_duplicates_and_move_forward_once;
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
 macro_rules! conformance_tests {
@@ -111,6 +113,7 @@ macro_rules! conformance_tests {
             order_moves_race_and_only_one_wins,
             erasure_takes_the_orders_with_it,
             legal_requests_move_forward_once,
+            requests_merge_duplicates_and_move_forward_once,
             outbox_messages_carry_only_declared_fields_sealed,
             outbox_claims_lease_retry_dead_letter_and_redrive,
             outbox_erasure_drops_what_is_pending,
