@@ -20,6 +20,7 @@ pub mod notify;
 pub mod orders;
 pub mod outbox;
 mod personal;
+pub mod rights;
 mod store_error;
 pub mod vault;
 

@@ -1,0 +1,12 @@
+//! The customer's rights (P1): requests from data subjects and their deadlines.
+//!
+//! [`deadline`] is the pure calculator of when a request must be acknowledged and completed
+//! (Decree 356/2025 art. 5 by default, GDPR art. 12(3) as the other profile): no IO, no
+//! clock — the time of receipt and "now" are passed in.
+
+pub mod deadline;
+
+pub use deadline::{
+    CalendarError, DayCount, Deadlines, ExtensionError, Jurisdiction, Period, Profile, RequestKind,
+    Unit, WorkingCalendar, parse_date, parse_utc_offset, parse_weekday, weekday_name,
+};
