@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use custodian_core::rights::{
+    Jurisdiction, WorkingCalendar, parse_date, parse_utc_offset, parse_weekday, weekday_name,
+};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Value;
@@ -45,6 +48,10 @@ const KEYS: &[&str] = &[
     "outbox.backoff_cap_secs",
     "outbox.poll_ms",
     "outbox.timeout_secs",
+    "rights.jurisdiction",
+    "rights.weekend",
+    "rights.holidays",
+    "rights.utc_offset",
 ];
 
 /// The keys of one partner's table, `partners.<id>.<key>` (the id is the policy's).
@@ -88,6 +95,7 @@ pub struct Config {
     /// Each partner's webhook, by the policy's partner id.
     pub partners: BTreeMap<String, PartnerConfig>,
     pub outbox: OutboxConfig,
+    pub rights: RightsConfig,
 }
 
 /// Where a partner's messages go, and the secret that signs them.
@@ -126,6 +134,113 @@ impl Default for OutboxConfig {
             poll_ms: 1000,
             timeout_secs: 10,
         }
+    }
+}
+
+/// The deadlines of data subjects' requests: whose rules, and which days are working days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RightsConfig {
+    /// `vn` (Decree 356/2025 art. 5, working days) or `gdpr` (GDPR art. 12(3), a month).
+    pub jurisdiction: String,
+    /// The days of the week off, lowercase English names. A list, or one string with commas.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub weekend: Vec<String>,
+    /// Public holidays as `YYYY-MM-DD`. A list, or one string with commas.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub holidays: Vec<String>,
+    /// The controller's offset from UTC, `+HH:MM` or `-HH:MM`: when its days begin.
+    pub utc_offset: String,
+}
+
+impl Default for RightsConfig {
+    fn default() -> RightsConfig {
+        let calendar = WorkingCalendar::vietnam();
+        RightsConfig {
+            jurisdiction: Jurisdiction::Vn.as_str().into(),
+            weekend: calendar
+                .weekend
+                .iter()
+                .map(|d| weekday_name(*d).to_owned())
+                .collect(),
+            holidays: Vec::new(),
+            utc_offset: "+07:00".into(),
+        }
+    }
+}
+
+impl RightsConfig {
+    /// The jurisdiction and the working calendar, each setting checked.
+    #[allow(
+        dead_code,
+        reason = "serve starts using it with the request use cases (issue 7)"
+    )]
+    pub fn validated(&self) -> Result<(Jurisdiction, WorkingCalendar), Failure> {
+        let invalid = |key: &str, why: String| {
+            Failure::invalid(format!("error: invalid configuration: rights.{key}: {why}"))
+        };
+        let jurisdiction = Jurisdiction::parse(&self.jurisdiction).ok_or_else(|| {
+            invalid(
+                "jurisdiction",
+                format!(
+                    "`{}` is not a jurisdiction: write `vn` (Decree 356/2025) or `gdpr`",
+                    self.jurisdiction.escape_debug()
+                ),
+            )
+        })?;
+        let mut weekend = Vec::new();
+        for name in &self.weekend {
+            let day = parse_weekday(name).ok_or_else(|| {
+                invalid(
+                    "weekend",
+                    format!(
+                        "`{}` is not a day of the week: write `monday` … `sunday`, in lowercase",
+                        name.escape_debug()
+                    ),
+                )
+            })?;
+            if weekend.contains(&day) {
+                return Err(invalid("weekend", format!("`{name}` is listed twice")));
+            }
+            weekend.push(day);
+        }
+        let mut holidays = std::collections::BTreeSet::new();
+        for text in &self.holidays {
+            let date = parse_date(text).ok_or_else(|| {
+                invalid(
+                    "holidays",
+                    format!(
+                        "`{}` is not a date: write it `YYYY-MM-DD`, e.g. `2027-02-05`",
+                        text.escape_debug()
+                    ),
+                )
+            })?;
+            if !holidays.insert(date) {
+                return Err(invalid("holidays", format!("`{text}` is listed twice")));
+            }
+        }
+        let utc_offset_seconds = parse_utc_offset(&self.utc_offset).ok_or_else(|| {
+            invalid(
+                "utc_offset",
+                format!(
+                    "`{}` is not an offset: write `+HH:MM` or `-HH:MM`, from -12:00 to +14:00 \
+                     (Vietnam: `+07:00`)",
+                    self.utc_offset.escape_debug()
+                ),
+            )
+        })?;
+        let calendar = WorkingCalendar {
+            weekend,
+            holidays,
+            utc_offset_seconds,
+        };
+        if calendar.validate().is_err() {
+            return Err(invalid(
+                "weekend",
+                "names every day of the week: at least one must be a working day".into(),
+            ));
+        }
+        Ok((jurisdiction, calendar))
     }
 }
 
@@ -408,6 +523,7 @@ impl Default for Config {
             storefront: StorefrontConfig::default(),
             partners: BTreeMap::new(),
             outbox: OutboxConfig::default(),
+            rights: RightsConfig::default(),
         }
     }
 }
@@ -630,6 +746,117 @@ mod tests {
             format!("{error:?}").contains("https://b.example/"),
             "{error:?}"
         );
+    }
+
+    fn rights(toml: &str) -> Result<RightsConfig, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(RightsConfig::default()))
+            .merge(Toml::string(toml))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn rights_default_to_vietnam() {
+        let (jurisdiction, calendar) = RightsConfig::default().validated().unwrap();
+        assert_eq!(jurisdiction, Jurisdiction::Vn);
+        assert_eq!(calendar, WorkingCalendar::vietnam());
+        let example: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(include_str!("../../../config.example.toml")))
+            .extract()
+            .unwrap();
+        assert_eq!(
+            example.rights.validated().unwrap(),
+            (Jurisdiction::Vn, WorkingCalendar::vietnam()),
+            "the example's values are the defaults"
+        );
+    }
+
+    #[test]
+    fn rights_settings_build_the_calendar() {
+        let config = rights(
+            r#"
+            jurisdiction = "gdpr"
+            weekend = ["friday", "saturday"]
+            holidays = ["2027-02-05", "2027-02-08"]
+            utc_offset = "-03:30"
+            "#,
+        )
+        .unwrap();
+        let (jurisdiction, calendar) = config.validated().unwrap();
+        assert_eq!(jurisdiction, Jurisdiction::Gdpr);
+        assert_eq!(calendar.utc_offset_seconds, -(3 * 3600 + 1800));
+        assert!(
+            calendar.is_working_day(parse_date("2027-01-10").unwrap()),
+            "a Sunday"
+        );
+        assert!(
+            !calendar.is_working_day(parse_date("2027-01-08").unwrap()),
+            "a Friday"
+        );
+        assert!(!calendar.is_working_day(parse_date("2027-02-08").unwrap()));
+        // As the environment gives lists: one string with commas.
+        let env = rights("weekend = \"sunday\"\nholidays = \"2027-02-05, 2027-02-06\"").unwrap();
+        let (_, calendar) = env.validated().unwrap();
+        let names: Vec<_> = calendar.weekend.iter().map(|d| weekday_name(*d)).collect();
+        assert_eq!(names, ["sunday"]);
+        assert_eq!(calendar.holidays.len(), 2);
+        // An empty weekend is allowed: every day but the holidays is a working day.
+        let (_, calendar) = rights("weekend = []").unwrap().validated().unwrap();
+        assert!(calendar.weekend.is_empty());
+    }
+
+    #[test]
+    fn bad_rights_settings_are_refused_with_the_key_and_the_form_expected() {
+        for (toml, key, says) in [
+            (r#"jurisdiction = "eu""#, "rights.jurisdiction", "`vn`"),
+            (r#"jurisdiction = "VN""#, "rights.jurisdiction", "`gdpr`"),
+            (
+                r#"weekend = ["sat"]"#,
+                "rights.weekend",
+                "`monday` … `sunday`",
+            ),
+            (r#"weekend = ["Saturday"]"#, "rights.weekend", "lowercase"),
+            (
+                r#"weekend = ["sunday", "sunday"]"#,
+                "rights.weekend",
+                "listed twice",
+            ),
+            (
+                r#"weekend = ["monday","tuesday","wednesday","thursday","friday","saturday","sunday"]"#,
+                "rights.weekend",
+                "at least one must be a working day",
+            ),
+            (
+                r#"holidays = ["2027-2-5"]"#,
+                "rights.holidays",
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"holidays = ["2027-02-30"]"#,
+                "rights.holidays",
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"holidays = ["2027-02-05", "2027-02-05"]"#,
+                "rights.holidays",
+                "listed twice",
+            ),
+            (r#"utc_offset = "+7""#, "rights.utc_offset", "`+HH:MM`"),
+            (
+                r#"utc_offset = "UTC+07:00""#,
+                "rights.utc_offset",
+                "`+HH:MM`",
+            ),
+            (r#"utc_offset = "+15:00""#, "rights.utc_offset", "+14:00"),
+        ] {
+            let error = rights(toml).unwrap().validated().unwrap_err();
+            let message = format!("{error:?}");
+            assert!(
+                message.contains(key) && message.contains(says),
+                "{toml}: {message}"
+            );
+        }
+        assert!(rights("week_end = []").is_err(), "unknown keys are refused");
     }
 
     #[test]

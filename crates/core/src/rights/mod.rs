@@ -1,3 +1,14 @@
-//! The data subject's rights (P1): requests, their deadlines, and what each does.
+//! The customer's rights (P1): requests from data subjects and their deadlines.
+//!
+//! [`deadline`] is the pure calculator of when a request must be acknowledged and completed
+//! (Decree 356/2025 art. 5 by default, GDPR art. 12(3) as the other profile): no IO, no
+//! clock — the time of receipt and "now" are passed in. [`request`] holds a request's states
+//! and its storage port; the use cases are on the vault (`vault/requests.rs`).
 
+pub mod deadline;
 pub mod request;
+
+pub use deadline::{
+    CalendarError, DayCount, Deadlines, ExtensionError, Jurisdiction, Period, Profile, RequestKind,
+    Unit, WorkingCalendar, parse_date, parse_utc_offset, parse_weekday, weekday_name,
+};
