@@ -84,6 +84,8 @@ error_codes! {
     SecondApproverRequired => "second_approver_required", 403, "A legal request must be approved by an administrator other than the one who recorded it.";
     LegalRequestNotPending => "legal_request_not_pending", 409, "The legal request is not in the state the step needs (approval needs `requested`, release `approved`); the message says where it is.";
     LegalRequestNotFound => "legal_request_not_found", 404, "No legal request has this id.";
+    RequestTransitionNotAllowed => "request_transition_not_allowed", 409, "The request's current state does not allow the move asked for (or another move got there first).";
+    RequestNotFound => "request_not_found", 404, "No request has this id.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
     MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";

@@ -13,6 +13,7 @@ use custodian_core::identity::IdentityStore;
 use custodian_core::legal::LegalStore;
 use custodian_core::notice::NoticeArchive;
 use custodian_core::outbox::OutboxStore;
+use custodian_core::rights::request::RequestStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
 use custodian_store::{PgKeyStore, PgStore, SqliteKeyStore, SqliteStore};
@@ -38,6 +39,8 @@ pub struct Opened {
     pub outbox_store: Arc<dyn OutboxStore>,
     /// Legal requests and releases, in the same database.
     pub legal_store: Arc<dyn LegalStore>,
+    /// Data subjects' requests, in the same database.
+    pub request_store: Arc<dyn RequestStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -196,9 +199,9 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             keys_dir.display()
         )));
     }
-    let legal_store: Arc<dyn LegalStore> = match &data {
-        Data::Postgres(s) => Arc::new(s.legal()),
-        Data::Sqlite(s) => Arc::new(s.legal()),
+    let (legal_store, request_store): (Arc<dyn LegalStore>, Arc<dyn RequestStore>) = match &data {
+        Data::Postgres(s) => (Arc::new(s.legal()), Arc::new(s.requests())),
+        Data::Sqlite(s) => (Arc::new(s.legal()), Arc::new(s.requests())),
     };
     Ok(Opened {
         archive,
@@ -208,6 +211,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         care_store,
         outbox_store,
         legal_store,
+        request_store,
         key_store,
         keys,
         data,

@@ -171,10 +171,6 @@ impl Default for RightsConfig {
 
 impl RightsConfig {
     /// The jurisdiction and the working calendar, each setting checked.
-    #[allow(
-        dead_code,
-        reason = "serve starts using it with the request use cases (issue 7)"
-    )]
     pub fn validated(&self) -> Result<(Jurisdiction, WorkingCalendar), Failure> {
         let invalid = |key: &str, why: String| {
             Failure::invalid(format!("error: invalid configuration: rights.{key}: {why}"))

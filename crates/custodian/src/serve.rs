@@ -14,7 +14,7 @@ use custodian_core::notice::{PublishOutcome, publish_current_notice};
 use custodian_core::notify::{DisabledNotifier, Notifier};
 use custodian_core::outbox::PartnerSender;
 use custodian_core::outbox::dispatch::{DispatchSettings, Dispatcher};
-use custodian_core::vault::Vault;
+use custodian_core::vault::{RequestRules, Vault};
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
 use custodian_http::{AppState, HttpConfig, Services};
@@ -52,6 +52,7 @@ async fn serve(
     let notifier = notifier(&config)?;
     let sender = partner_sender(&config, &policy)?;
     let storefront_origins = config.storefront.validated_origins()?;
+    let (jurisdiction, calendar) = config.rights.validated()?;
     let opened = admin::open(&config).await?;
     let clock = Arc::new(SystemClock);
     let version = NoticeVersion::of(&policy);
@@ -96,7 +97,11 @@ async fn serve(
     )
     .with_care_store(opened.care_store.clone())
     .with_outbox_store(opened.outbox_store.clone())
-    .with_legal_store(opened.legal_store.clone());
+    .with_legal_store(opened.legal_store.clone())
+    .with_request_store(
+        opened.request_store.clone(),
+        RequestRules::new(jurisdiction, calendar),
+    );
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),

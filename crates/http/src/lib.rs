@@ -57,6 +57,16 @@ pub fn router(state: AppState) -> Router {
             "/legal-requests/{id}/lift-silence",
             post(routes::legal::lift_silence),
         )
+        .route(
+            "/account/requests",
+            get(routes::requests::own_list).post(routes::requests::own_submit),
+        )
+        .route(
+            "/customers/{id}/requests",
+            get(routes::requests::list_for).post(routes::requests::submit_for),
+        )
+        .route("/requests/overdue", get(routes::requests::overdue))
+        .route("/requests/{id}/moves", post(routes::requests::move_to))
         .route("/orders", post(routes::orders::place))
         .route("/orders/{id}", get(routes::orders::read))
         .route("/orders/{id}/moves", post(routes::orders::move_to))

@@ -466,6 +466,16 @@ pub enum Operation {
     /// Moving an order along its states (paid, fulfilling, shipped, …).
     #[serde(rename = "orders.transition")]
     OrdersTransition,
+    /// Entering a data subject's request made by phone, email or letter (a customer records
+    /// their own in the privacy centre).
+    #[serde(rename = "requests.record")]
+    RequestsRecord,
+    /// Reading a customer's requests and their deadlines.
+    #[serde(rename = "requests.read")]
+    RequestsRead,
+    /// Moving requests on (acknowledge, verify, extend, complete, reject); the overdue list.
+    #[serde(rename = "requests.manage")]
+    RequestsManage,
     /// Recording an authority's request for a legal disclosure, and producing its release.
     #[serde(rename = "legal.record")]
     LegalRecord,
@@ -485,7 +495,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 20] = [
         Operation::CustomersCreate,
         Operation::CustomersRead,
         Operation::CustomersHistory,
@@ -498,6 +508,9 @@ impl Operation {
         Operation::OrdersCreate,
         Operation::OrdersRead,
         Operation::OrdersTransition,
+        Operation::RequestsRecord,
+        Operation::RequestsRead,
+        Operation::RequestsManage,
         Operation::LegalRecord,
         Operation::LegalApprove,
         Operation::UsersManage,
@@ -528,6 +541,9 @@ impl Operation {
             Operation::OrdersCreate => "orders.create",
             Operation::OrdersRead => "orders.read",
             Operation::OrdersTransition => "orders.transition",
+            Operation::RequestsRecord => "requests.record",
+            Operation::RequestsRead => "requests.read",
+            Operation::RequestsManage => "requests.manage",
             Operation::LegalRecord => "legal.record",
             Operation::LegalApprove => "legal.approve",
             Operation::UsersManage => "users.manage",

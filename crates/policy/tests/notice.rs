@@ -139,7 +139,7 @@ fn html_is_a_complete_page_in_the_right_language_and_cites_the_version() {
     assert!(!html.contains("<script"));
     let vi = render(&p, Lang::Vi, Format::Html);
     assert!(vi.starts_with("<!DOCTYPE html>\n<html lang=\"vi\">"));
-    assert!(vi.contains("Phiên bản 2026.6"));
+    assert!(vi.contains("Phiên bản 2026.7"));
 }
 
 #[test]

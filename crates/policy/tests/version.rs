@@ -17,7 +17,7 @@ fn version_of(source: &str) -> NoticeVersion {
 #[test]
 fn is_the_human_version_plus_a_sha256_content_hash() {
     let v = version_of(DEFAULT_POLICY);
-    assert_eq!(v.version, "2026.6");
+    assert_eq!(v.version, "2026.7");
     let hex = v.content_hash.strip_prefix("sha256:").unwrap();
     assert_eq!(hex.len(), 64);
     assert!(

@@ -246,6 +246,8 @@ impl AccessEngine {
                     | Operation::ConsentsRead
                     | Operation::ConsentsRecord
                     | Operation::OrdersRead
+                    | Operation::RequestsRecord
+                    | Operation::RequestsRead
             ),
             Principal::System { .. } => false,
         }

@@ -10,6 +10,7 @@ pub mod input;
 mod legal;
 mod orders;
 mod outbox;
+mod requests;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +32,7 @@ pub use outbox::{
     CONSENT_WITHDRAWN, DeclaredPartner, OpenedPayload, OutboxView, PartnerMessage, digest,
     public_message_id,
 };
+pub use requests::{RequestInput, RequestMove, RequestRules, RequestView};
 pub use store::*;
 
 use crate::StoreError;
@@ -152,6 +154,17 @@ pub struct Vault {
     outbox: Option<Arc<dyn crate::outbox::OutboxStore>>,
     /// Where legal requests and releases are kept.
     legal: Option<Arc<dyn crate::legal::LegalStore>>,
+    /// Where data subjects' requests are kept, and how their deadlines are counted.
+    requests: Option<(
+        Arc<dyn crate::rights::request::RequestStore>,
+        Arc<RequestRules>,
+    )>,
+}
+
+impl std::fmt::Debug for dyn crate::rights::request::RequestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestStore")
+    }
 }
 
 impl std::fmt::Debug for dyn crate::legal::LegalStore {
@@ -208,6 +221,7 @@ impl Vault {
             consent_terms,
             outbox: None,
             legal: None,
+            requests: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod outbox;
 pub mod policy;
 pub mod privacy;
+pub mod requests;
 pub mod staff;
 pub mod storefront;
 

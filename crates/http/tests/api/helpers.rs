@@ -12,7 +12,7 @@ use custodian_core::notice::{
 };
 use custodian_core::notify::RecordingNotifier;
 use custodian_core::outbox::OutboxStore;
-use custodian_core::vault::{KeyStore, Vault, VaultStore};
+use custodian_core::vault::{KeyStore, RequestRules, Vault, VaultStore};
 use custodian_crypto::{BlindIndexKey, LocalKeyring, SecretKey};
 use custodian_http::{AppState, HttpConfig, Services, TokenTable, router};
 use custodian_policy::{DEFAULT_POLICY, NoticeVersion};
@@ -81,7 +81,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     )
     .with_care_store(Arc::new(store.care()))
     .with_outbox_store(sqlite_vault.clone())
-    .with_legal_store(Arc::new(store.legal()));
+    .with_legal_store(Arc::new(store.legal()))
+    .with_request_store(Arc::new(store.requests()), RequestRules::default());
     let notifier = Arc::new(RecordingNotifier::new());
     let care = Care::new(
         policy.clone(),

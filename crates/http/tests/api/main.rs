@@ -23,6 +23,7 @@ mod orders;
 mod outbox;
 mod policy;
 mod privacy;
+mod requests;
 mod security;
 mod staff;
 mod storefront;

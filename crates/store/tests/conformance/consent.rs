@@ -35,7 +35,7 @@ use crate::suite::{Backend, RawDatabase, ctx, fields, verify_chain};
 
 /// The clock's date: a customer born on 2010-03-01 turns 16 today.
 const NOW: &str = "2026-03-01T08:00:00Z";
-const CURRENT: &str = "2026.6";
+const CURRENT: &str = "2026.7";
 
 /// Every purpose of the default policy that rests on consent, in policy order.
 const CONSENT_PURPOSES: [&str; 5] = [
@@ -321,7 +321,7 @@ fn policy_with(replacements: &[(&str, &str)]) -> String {
 }
 
 /// The default policy's notice version, as written.
-const VERSION_LINE: &str = "version = \"2026.6\"";
+const VERSION_LINE: &str = "version = \"2026.7\"";
 
 /// Runs one statement on the backend's database through a connection of its own, as an
 /// operator's shell would.
@@ -996,7 +996,7 @@ pub async fn consent_needs_renewal_under_wider_terms(b: Backend) {
         &g.read(&storefront(), "third_party_analytics", &id).await,
         "reworded",
     );
-    // And a consent given under 2026.6 still needs renewal under 2026.9 (wider retention).
+    // And a consent given under 2026.7 still needs renewal under 2026.9 (wider retention).
     let other = g
         .customer("Lục Văn Phong", "phong.luc@example.com", None)
         .await;
