@@ -362,6 +362,29 @@ where
     })
 }
 
+/// An optional sealed value kept in two columns, `<prefix>_sealed` and
+/// `<prefix>_key_version`, both set or both NULL, as the field `field`.
+fn optional_sealed<R>(row: &R, prefix: &str, field: &str) -> Result<Option<SealedField>, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let corrupt = || StoreError::Corrupt(format!("bad sealed `{prefix}`"));
+    let sealed: Option<Vec<u8>> = get(row, &format!("{prefix}_sealed"))?;
+    let key_version: Option<i64> = get(row, &format!("{prefix}_key_version"))?;
+    match (sealed, key_version) {
+        (Some(sealed), Some(v)) => Ok(Some(SealedField {
+            field: field.to_owned(),
+            sealed,
+            key_version: u32::try_from(v).map_err(|_| corrupt())?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt()),
+    }
+}
+
 /// The columns of a consent history entry, in the order of [`CONSENT_COLUMNS`].
 pub(crate) const CONSENT_COLUMNS: &str = "id, customer_id, purpose, state, at, notice_version, \
      notice_hash, channel, recording_id, given_by, recorded_by, options, terms, request_id, \
@@ -383,17 +406,7 @@ where
     let state: String = get(row, "state")?;
     let channel: String = get(row, "channel")?;
     let given_by: String = get(row, "given_by")?;
-    let sealed: Option<Vec<u8>> = get(row, "evidence_sealed")?;
-    let key_version: Option<i64> = get(row, "evidence_key_version")?;
-    let evidence = match (sealed, key_version) {
-        (Some(sealed), Some(v)) => Some(SealedField {
-            field: "consent.evidence".to_owned(),
-            sealed,
-            key_version: u32::try_from(v).map_err(|_| corrupt("key version"))?,
-        }),
-        (None, None) => None,
-        _ => return Err(corrupt("evidence")),
-    };
+    let evidence = optional_sealed(row, "evidence", "consent.evidence")?;
     Ok(StoredConsent {
         id: ConsentId::parse(&id).ok_or_else(|| corrupt("id"))?,
         customer: customer_id(row, "customer_id")?,
@@ -667,17 +680,7 @@ where
     let id: String = get(row, "id")?;
     let state: String = get(row, "state")?;
     let channel: String = get(row, "channel")?;
-    let sealed: Option<Vec<u8>> = get(row, "details_sealed")?;
-    let key_version: Option<i64> = get(row, "details_key_version")?;
-    let details = match (sealed, key_version) {
-        (Some(sealed), Some(v)) => Some(SealedField {
-            field: "request.details".to_owned(),
-            sealed,
-            key_version: u32::try_from(v).map_err(|_| corrupt("key version"))?,
-        }),
-        (None, None) => None,
-        _ => return Err(corrupt("details")),
-    };
+    let details = optional_sealed(row, "details", "request.details")?;
     Ok(StoredRequest {
         id: RequestId::parse(&id).ok_or_else(|| corrupt("id"))?,
         customer: customer_id(row, "customer_id")?,

@@ -213,9 +213,11 @@ impl Vault {
         }))
     }
 
-    /// Checks that the caller may act on this customer's consents at all: the operation, and
-    /// for a customer their own record only, for staff the need-to-know of their role.
-    pub(super) async fn consent_caller(
+    /// Checks that the caller may act on this customer's records (consents, ledger, requests)
+    /// at all: the operation, and for a customer their own record only, for staff the
+    /// need-to-know of their role (a care agent within a verified care session). The
+    /// customer must exist and not be erased.
+    pub(super) async fn customer_caller(
         &self,
         ctx: &RequestContext,
         operation: Operation,
@@ -262,7 +264,7 @@ impl Vault {
         ctx: &RequestContext,
         id: &CustomerId,
     ) -> Result<Vec<ConsentView>, VaultError> {
-        self.consent_caller(ctx, Operation::ConsentsRead, "consent.read", id)
+        self.customer_caller(ctx, Operation::ConsentsRead, "consent.read", id)
             .await?;
         let mut current: HashMap<String, StoredConsent> = self
             .store
@@ -305,7 +307,7 @@ impl Vault {
         id: &CustomerId,
     ) -> Result<Vec<ConsentEntryView>, VaultError> {
         let stored = self
-            .consent_caller(ctx, Operation::ConsentsRead, "consent.history", id)
+            .customer_caller(ctx, Operation::ConsentsRead, "consent.history", id)
             .await?;
         let entries = self.store.consent_history(id).await?;
         let mut event = self.event(ctx, "consent.history", Some(id));
@@ -359,7 +361,7 @@ impl Vault {
         lang: Lang,
         archive: &dyn NoticeArchive,
     ) -> Result<ConsentReceipt, VaultError> {
-        self.consent_caller(ctx, Operation::ConsentsRead, "consent.receipt", id)
+        self.customer_caller(ctx, Operation::ConsentsRead, "consent.receipt", id)
             .await?;
         let missing = || {
             reject(
@@ -401,7 +403,7 @@ impl Vault {
         changes: &[ConsentChange],
     ) -> Result<Vec<RecordedConsent>, VaultError> {
         let stored = self
-            .consent_caller(ctx, Operation::ConsentsRecord, "consent.record", id)
+            .customer_caller(ctx, Operation::ConsentsRecord, "consent.record", id)
             .await?;
         let mut planned: Vec<(&Purpose, ConsentState, CollectionChannel, Value)> = Vec::new();
         for (i, change) in changes.iter().enumerate() {
@@ -464,7 +466,10 @@ impl Vault {
         if planned.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, key) = self.load_live(ctx, "consent.record", id).await?;
+        // The customer was read by the caller check; only the key is left to open.
+        let Some(key) = self.live_key(&stored).await? else {
+            return Err(self.refuse(ctx, "consent.record", id, not_found()).await?);
+        };
         // A minor may refuse or withdraw on their own; only a grant needs a parent or guardian.
         let grants = planned
             .iter()

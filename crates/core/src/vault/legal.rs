@@ -421,7 +421,7 @@ impl Vault {
         ctx: &RequestContext,
         id: &CustomerId,
     ) -> Result<Vec<LegalRelease>, VaultError> {
-        self.consent_caller(ctx, Operation::ConsentsRead, "disclosures.read", id)
+        self.customer_caller(ctx, Operation::ConsentsRead, "disclosures.read", id)
             .await?;
         self.legal_releases_for(&ctx.principal, id).await
     }

@@ -499,7 +499,7 @@ impl Vault {
         ctx: &RequestContext,
         id: &CustomerId,
     ) -> Result<Vec<OutboxView>, VaultError> {
-        self.consent_caller(ctx, Operation::ConsentsRead, "outbox.customer", id)
+        self.customer_caller(ctx, Operation::ConsentsRead, "outbox.customer", id)
             .await?;
         Ok(self
             .outbox_store()?
@@ -519,7 +519,7 @@ impl Vault {
         id: &CustomerId,
     ) -> Result<Vec<DisclosureRecord>, VaultError> {
         let stored = self
-            .consent_caller(ctx, Operation::ConsentsRead, "disclosures.read", id)
+            .customer_caller(ctx, Operation::ConsentsRead, "disclosures.read", id)
             .await?;
         let entries = self.outbox_store()?.disclosures(&stored.id).await?;
         let mut event = self.event(ctx, "disclosures.read", Some(id));

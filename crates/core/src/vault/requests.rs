@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use custodian_policy::{NeedToKnow, Operation};
+use custodian_policy::Operation;
 
 use super::{RequestContext, Vault, VaultError, not_found, reject};
-use crate::access::{Principal, Withheld};
+use crate::access::Principal;
 use crate::error::ErrorCode;
 use crate::ids::{CustomerId, RequestId};
 use crate::rights::request::{
@@ -132,40 +132,6 @@ impl Vault {
             .ok_or_else(|| VaultError::Rejected(crate::error::ApiError::unavailable()))
     }
 
-    /// Who may act on this customer's requests: the customer themselves; staff with the
-    /// operation, a care agent only within a verified care session for them.
-    async fn request_caller(
-        &self,
-        ctx: &RequestContext,
-        operation: Operation,
-        action: &str,
-        customer: &CustomerId,
-    ) -> Result<(), VaultError> {
-        self.check_operation(ctx, operation)?;
-        match &ctx.principal {
-            Principal::Customer { id } if id != customer => {
-                Err(self.refuse(ctx, action, customer, not_found()).await?)
-            }
-            Principal::Staff { role, .. }
-                if self
-                    .policy
-                    .role_named(role.as_str())
-                    .is_some_and(|r| r.need_to_know == NeedToKnow::CareSession) =>
-            {
-                let context = self
-                    .access_context(&ctx.principal, Some(customer), None)
-                    .await?;
-                if context.care_session {
-                    Ok(())
-                } else {
-                    let error = super::access_denied(Withheld::NoCareSession, "customer");
-                    Err(self.refuse(ctx, action, customer, error).await?)
-                }
-            }
-            _ => Ok(()),
-        }
-    }
-
     fn view(&self, rules: &RequestRules, r: StoredRequest, details: Option<String>) -> RequestView {
         let now = self.clock.now();
         let (days_left, overdue) = match rules.deadlines_of(&r) {
@@ -201,7 +167,8 @@ impl Vault {
         customer: &CustomerId,
         input: RequestInput,
     ) -> Result<RequestView, VaultError> {
-        self.request_caller(ctx, Operation::RequestsRecord, "request.submit", customer)
+        let stored = self
+            .customer_caller(ctx, Operation::RequestsRecord, "request.submit", customer)
             .await?;
         let (store, rules) = self.request_store()?;
         let Some(kind) = RequestKind::parse(&input.kind) else {
@@ -221,7 +188,11 @@ impl Vault {
                 "channel",
             ));
         }
-        let (_, key) = self.load_live(ctx, "request.submit", customer).await?;
+        let Some(key) = self.live_key(&stored).await? else {
+            return Err(self
+                .refuse(ctx, "request.submit", customer, not_found())
+                .await?);
+        };
         let now = self.clock.now();
         let id = RequestId::generate(now)?;
         let deadlines = Deadlines::compute(
@@ -292,7 +263,7 @@ impl Vault {
         ctx: &RequestContext,
         customer: &CustomerId,
     ) -> Result<Vec<RequestView>, VaultError> {
-        self.request_caller(ctx, Operation::RequestsRead, "request.list", customer)
+        self.customer_caller(ctx, Operation::RequestsRead, "request.list", customer)
             .await?;
         let (store, rules) = self.request_store()?;
         let mut audit = self.event(ctx, "request.list", Some(customer));
