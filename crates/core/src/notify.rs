@@ -106,6 +106,8 @@ impl Channel {
 pub enum CodePurpose {
     CustomerSignIn,
     CareVerification,
+    /// Confirms that the customer made a request about their data (see it, delete it, …).
+    RequestVerification,
 }
 
 impl CodePurpose {
@@ -113,6 +115,7 @@ impl CodePurpose {
         match self {
             CodePurpose::CustomerSignIn => "customer_sign_in",
             CodePurpose::CareVerification => "care_verification",
+            CodePurpose::RequestVerification => "request_verification",
         }
     }
 }
@@ -159,6 +162,12 @@ impl CodeMessage {
             (Lang::En, CodePurpose::CareVerification) => {
                 "Your htpmart customer-care verification code"
             }
+            (Lang::Vi, CodePurpose::RequestVerification) => {
+                "Mã xác nhận yêu cầu về dữ liệu cá nhân htpmart"
+            }
+            (Lang::En, CodePurpose::RequestVerification) => {
+                "Your htpmart personal-data request code"
+            }
         }
     }
 
@@ -182,6 +191,16 @@ impl CodeMessage {
             (Lang::En, CodePurpose::CareVerification) => format!(
                 "Your verification code is {code}. Read it only to the customer-care agent you \
                  are speaking with. It is valid for {minutes} minutes."
+            ),
+            (Lang::Vi, CodePurpose::RequestVerification) => format!(
+                "Mã xác nhận yêu cầu về dữ liệu cá nhân của bạn là {code}. Nhập mã này để xác nhận \
+                 chính bạn đã gửi yêu cầu. Mã có hiệu lực trong {minutes} phút. Nếu bạn không gửi \
+                 yêu cầu nào, hãy bỏ qua tin này."
+            ),
+            (Lang::En, CodePurpose::RequestVerification) => format!(
+                "Your code for your personal-data request is {code}. Enter it to confirm that you \
+                 made the request. It is valid for {minutes} minutes. If you made no request, \
+                 ignore this message."
             ),
         })
     }

@@ -65,8 +65,34 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/requests",
             get(routes::requests::list_for).post(routes::requests::submit_for),
         )
+        .route(
+            "/account/requests/{id}/code",
+            post(routes::requests::send_code),
+        )
+        .route(
+            "/account/requests/{id}/verify",
+            post(routes::requests::verify),
+        )
+        .route("/account/limits", get(routes::requests::own_limits))
+        .route("/account/limits/{kind}", delete(routes::requests::own_lift))
+        .route(
+            "/account/limits/{kind}/{purpose}",
+            delete(routes::requests::own_lift),
+        )
+        .route("/customers/{id}/limits", get(routes::requests::limits_for))
+        .route(
+            "/customers/{id}/limits/{kind}",
+            delete(routes::requests::lift_for),
+        )
+        .route(
+            "/customers/{id}/limits/{kind}/{purpose}",
+            delete(routes::requests::lift_for),
+        )
         .route("/requests/overdue", get(routes::requests::overdue))
         .route("/requests/{id}/moves", post(routes::requests::move_to))
+        .route("/requests/{id}/code", post(routes::requests::send_code))
+        .route("/requests/{id}/verify", post(routes::requests::verify))
+        .route("/requests/{id}/fulfil", post(routes::requests::fulfil))
         .route("/orders", post(routes::orders::place))
         .route("/orders/{id}", get(routes::orders::read))
         .route("/orders/{id}/moves", post(routes::orders::move_to))

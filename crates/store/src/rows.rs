@@ -20,7 +20,10 @@ use custodian_core::ids::{
 use custodian_core::legal::{LegalRelease, LegalRequest, LegalStatus};
 use custodian_core::orders::OrderState;
 use custodian_core::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD};
-use custodian_core::rights::request::{RequestChannel, RequestEvent, RequestState, StoredRequest};
+use custodian_core::rights::request::{
+    LimitKind, ProcessingLimit, RequestChannel, RequestEvent, RequestState, StoredRequest,
+    StoredRequestCode,
+};
 use custodian_core::vault::{OrderSummary, SealedField, StoredConsent, StoredKey, StoredOrder};
 use custodian_crypto::WrappedKey;
 
@@ -652,7 +655,7 @@ where
 /// The columns of `requests`, in the order [`stored_request`] reads them.
 pub(crate) const REQUEST_COLUMNS: &str = "id, customer_id, kind, state, channel, entered_by, \
      received_at, partners_involved, acknowledge_by, complete_by, extension_limit, reason, \
-     details_sealed, details_key_version, updated_at";
+     details_sealed, details_key_version, updated_at, purposes";
 
 fn civil_date<R>(row: &R, column: &str) -> Result<jiff::civil::Date, StoreError>
 where
@@ -695,7 +698,54 @@ where
         extension_limit: civil_date(row, "extension_limit")?,
         reason: get(row, "reason")?,
         details,
+        purposes: json_list(&get::<_, String>(row, "purposes")?, "purpose")?,
         updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+/// `customer_id, kind, purpose, request_id, since` of `processing_limits`.
+pub(crate) fn processing_limit<R>(row: &R) -> Result<ProcessingLimit, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let kind: String = get(row, "kind")?;
+    let purpose: String = get(row, "purpose")?;
+    let request: Option<String> = get(row, "request_id")?;
+    Ok(ProcessingLimit {
+        customer: customer_id(row, "customer_id")?,
+        kind: match kind.as_str() {
+            "restriction" => LimitKind::Restriction,
+            "objection" => LimitKind::Objection(purpose),
+            _ => return Err(StoreError::Corrupt("bad limit kind".into())),
+        },
+        request: request
+            .map(|r| {
+                RequestId::parse(&r).ok_or_else(|| StoreError::Corrupt("bad request id".into()))
+            })
+            .transpose()?,
+        since: timestamp(row, "since")?,
+    })
+}
+
+/// Every column of `request_codes`.
+pub(crate) fn stored_request_code<R>(row: &R) -> Result<StoredRequestCode, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let id: String = get(row, "request_id")?;
+    Ok(StoredRequestCode {
+        request: RequestId::parse(&id)
+            .ok_or_else(|| StoreError::Corrupt("bad request id".into()))?,
+        code_digest: digest32(row, "code_digest")?,
+        attempts: count(row, "attempts")?,
+        expires_at: timestamp(row, "expires_at")?,
     })
 }
 

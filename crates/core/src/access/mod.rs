@@ -85,6 +85,9 @@ pub enum SystemTask {
     /// the policy names (and reads the identifiers a partner knows the customer by, to tell
     /// it of a withdrawal): the values go to that partner, never to a person.
     OutboxDelivery,
+    /// Reads a customer's email on file to send the code that verifies a request about their
+    /// data: the value goes to the notifier, never to whoever asked.
+    RequestVerification,
 }
 
 impl SystemTask {
@@ -95,6 +98,7 @@ impl SystemTask {
             SystemTask::CustomerSignIn => "customer_sign_in",
             SystemTask::ConsentAgeCheck => "consent_age_check",
             SystemTask::OutboxDelivery => "outbox_delivery",
+            SystemTask::RequestVerification => "request_verification",
         }
     }
 }

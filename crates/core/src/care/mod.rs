@@ -15,6 +15,7 @@
 //! constant time, good once, for at most [`MAX_CODE_ATTEMPTS`] attempts. Every step is
 //! written to the vault's audit log; never a code, a contact or a password.
 
+mod requests;
 mod store;
 
 use std::fmt;
@@ -32,7 +33,7 @@ use custodian_crypto::{
 use custodian_policy::{Lang, NeedToKnow, Policy};
 
 use crate::StoreError;
-use crate::access::Principal;
+use crate::access::{Principal, SystemTask};
 use crate::audit::{AuditEvent, Decision};
 use crate::clock::Clock;
 use crate::error::{ApiError, ErrorCode};
@@ -43,6 +44,7 @@ use crate::ids::{CareSessionId, CustomerId, UserId};
 use crate::notify::{Channel, CodeMessage, CodePurpose, Notifier, NotifyError};
 use crate::vault::{Vault, VaultError};
 
+pub use requests::{RequestCodeSent, VerifiedRequest};
 pub use store::{
     CareStore, StoredCareSession, StoredCustomerCode, StoredCustomerPassword, StoredCustomerSession,
 };
@@ -280,7 +282,12 @@ impl Care {
         }
         let Some(contact) = self
             .vault
-            .contact_on_file(customer, channel, request_id.clone())
+            .contact_on_file(
+                customer,
+                channel,
+                SystemTask::CareVerification,
+                request_id.clone(),
+            )
             .await?
         else {
             let error = if self.vault.customer_exists(customer).await? {

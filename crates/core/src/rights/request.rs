@@ -133,6 +133,8 @@ pub struct StoredRequest {
     /// Why it was extended (told to the customer), or why it was rejected.
     pub reason: Option<String>,
     pub details: Option<SealedField>,
+    /// The purposes an objection is to, or a consent withdrawal names (none: every consent).
+    pub purposes: Vec<String>,
     pub updated_at: Timestamp,
 }
 
@@ -146,6 +148,66 @@ pub struct RequestEvent {
     pub actor: String,
     /// `merged`, an extension's or rejection's reason: never personal data.
     pub note: Option<String>,
+}
+
+/// A limit the customer put on processing (Law 91/2025 art. 14; GDPR art. 18 and 21): a
+/// restriction freezes every purpose but legal obligations, an objection stops one purpose.
+/// It holds from the moment it is applied until it is lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessingLimit {
+    pub customer: CustomerId,
+    #[serde(flatten)]
+    pub kind: LimitKind,
+    /// The request that asked for it.
+    pub request: Option<RequestId>,
+    pub since: Timestamp,
+}
+
+/// What a limit stops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "purpose", rename_all = "snake_case")]
+pub enum LimitKind {
+    /// Everything but storage and legal obligations.
+    Restriction,
+    /// One purpose.
+    Objection(String),
+}
+
+impl LimitKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LimitKind::Restriction => "restriction",
+            LimitKind::Objection(_) => "objection",
+        }
+    }
+
+    /// The purpose objected to; none for a restriction.
+    pub fn purpose(&self) -> Option<&str> {
+        match self {
+            LimitKind::Restriction => None,
+            LimitKind::Objection(p) => Some(p),
+        }
+    }
+}
+
+/// The one-time code that proves the customer asked: at most one per request, a new one
+/// replaces it. Stored only as an HMAC under the code key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredRequestCode {
+    pub request: RequestId,
+    pub code_digest: [u8; 32],
+    pub attempts: u32,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for StoredRequestCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRequestCode")
+            .field("request", &self.request)
+            .field("attempts", &self.attempts)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where requests are kept. A move succeeds only from the state it expects, so two staff
@@ -182,4 +244,39 @@ pub trait RequestStore: Send + Sync {
     async fn note(&self, event: &RequestEvent) -> Result<(), StoreError>;
 
     async fn events(&self, id: &RequestId) -> Result<Vec<RequestEvent>, StoreError>;
+
+    /// The customer's limits in force (not lifted).
+    async fn limits(&self, customer: &CustomerId) -> Result<Vec<ProcessingLimit>, StoreError>;
+
+    /// Applies limits; one already in force is left as it is.
+    async fn apply_limits(&self, limits: &[ProcessingLimit]) -> Result<(), StoreError>;
+
+    /// Lifts a limit in force; false when there was none.
+    async fn lift_limit(
+        &self,
+        customer: &CustomerId,
+        kind: &LimitKind,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps a request's code, replacing any earlier one.
+    async fn put_request_code(&self, code: &StoredRequestCode) -> Result<(), StoreError>;
+
+    async fn request_code(&self, id: &RequestId) -> Result<Option<StoredRequestCode>, StoreError>;
+
+    /// Counts an attempt at the code, up to `max`: the new count, or `None` when the attempts
+    /// are spent (or no code is pending).
+    async fn count_request_code_attempt(
+        &self,
+        id: &RequestId,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError>;
+
+    /// Takes the code once: true only for the first caller with this digest.
+    async fn take_request_code(
+        &self,
+        id: &RequestId,
+        digest: &[u8; 32],
+    ) -> Result<bool, StoreError>;
 }

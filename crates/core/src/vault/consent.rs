@@ -45,6 +45,17 @@ pub struct ShownNotice {
 }
 
 impl ShownNotice {
+    /// The notice in force: what a change recorded now, without a form, is made under (a
+    /// withdrawal asked by email or letter).
+    pub(crate) fn current(policy: &Arc<Policy>) -> ShownNotice {
+        let version = NoticeVersion::of(policy);
+        ShownNotice {
+            version: version.version,
+            content_hash: version.content_hash,
+            policy: policy.clone(),
+        }
+    }
+
     /// The published notice `given` names — its human version (`2026.3`) or content hash
     /// (`sha256:…`) — from the archive; the current one without asking the archive.
     pub async fn resolve(

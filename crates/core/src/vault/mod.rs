@@ -32,7 +32,7 @@ pub use outbox::{
     CONSENT_WITHDRAWN, DeclaredPartner, OpenedPayload, OutboxView, PartnerMessage, digest,
     public_message_id,
 };
-pub use requests::{RequestInput, RequestMove, RequestRules, RequestView};
+pub use requests::{Fulfilment, RequestInput, RequestMove, RequestRules, RequestView};
 pub use store::*;
 
 use crate::StoreError;
@@ -280,8 +280,8 @@ impl Vault {
     /// What the access engine must know of the customer besides the policy. Each fact is
     /// asked for only where it matters, in one indexed query: the customer's consents for a
     /// purpose that rests on consent (read at every decision, so a withdrawal holds from the
-    /// next request on), a care session for a care agent. No objections or restrictions exist
-    /// yet, so each reads as "no".
+    /// next request on), a care session for a care agent, the customer's restriction and
+    /// objections (`vault/requests.rs`) for staff and integrations.
     async fn access_context(
         &self,
         principal: &Principal,
@@ -314,9 +314,21 @@ impl Vault {
             }
             _ => false,
         };
+        // A restriction or an objection binds the business (staff, integrations); a legal
+        // obligation goes on whatever they say, so it need not ask.
+        let (restricted, objections) = match (principal, customer, purpose) {
+            (Principal::Staff { .. } | Principal::Integration { .. }, Some(customer), Some(p))
+                if p.legal_basis != LegalBasis::LegalObligation =>
+            {
+                self.limits_for_decision(customer).await?
+            }
+            _ => (false, Purposes::default()),
+        };
         Ok(AccessContext {
             care_session,
             consents,
+            restricted,
+            objections,
             ..AccessContext::default()
         })
     }
@@ -1005,13 +1017,14 @@ impl Vault {
     }
 
     /// The customer's email or phone on file, in the clear, for Custodian itself to send a
-    /// care-verification code to. The read is audited as `system:care_verification`, durably,
-    /// before the value is decrypted; the value never leaves this crate. `None` when the
-    /// customer does not exist, was erased, or has no contact on that channel.
+    /// one-time code to. The read is audited as the system `task` sending it, durably, before
+    /// the value is decrypted; the value never leaves this crate. `None` when the customer
+    /// does not exist, was erased, or has no contact on that channel.
     pub(crate) async fn contact_on_file(
         &self,
         customer: &CustomerId,
         channel: Channel,
+        task: SystemTask,
         request_id: Option<String>,
     ) -> Result<Option<Contact>, VaultError> {
         let Some((category, name)) = self.contact_field(channel) else {
@@ -1026,7 +1039,7 @@ impl Vault {
         if stored.erased {
             return Ok(None);
         }
-        let ctx = system_context(SystemTask::CareVerification, request_id);
+        let ctx = system_context(task, request_id);
         let mut event = self.event(&ctx, "customer.contact_on_file", Some(customer));
         event.purpose = None;
         note(&mut event, category, &name);

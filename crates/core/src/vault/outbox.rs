@@ -189,6 +189,11 @@ impl Vault {
                 "consent",
             ));
         }
+        // A restriction or an objection stops releases from now on; what was queued before
+        // goes out (the limit is not retroactive).
+        if let Some(reason) = self.limit_stopping(&message.customer, purpose).await? {
+            return Err(super::access_denied(reason, "purpose"));
+        }
         let ctx = system_context(SystemTask::OutboxDelivery, None);
         let (_, key) = self
             .load_live(&ctx, "outbox.enqueue", &message.customer)

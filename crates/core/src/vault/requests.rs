@@ -9,14 +9,18 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use custodian_policy::Operation;
+use custodian_policy::{LegalBasis, NeedToKnow, Operation};
 
-use super::{RequestContext, Vault, VaultError, not_found, reject};
-use crate::access::Principal;
+use super::{RequestContext, ShownNotice, Vault, VaultError, not_found, reject};
+use crate::access::{Principal, Purposes, Withheld};
+use crate::consent::{
+    Collection, CollectionChannel, ConsentChange, ConsentState, Evidence, GivenBy,
+};
 use crate::error::ErrorCode;
 use crate::ids::{CustomerId, RequestId};
 use crate::rights::request::{
-    RequestChannel, RequestEvent, RequestState, RequestStore, StoredRequest,
+    LimitKind, ProcessingLimit, RequestChannel, RequestEvent, RequestState, RequestStore,
+    StoredRequest,
 };
 use crate::rights::{Deadlines, Jurisdiction, Profile, RequestKind, WorkingCalendar};
 
@@ -72,6 +76,9 @@ pub struct RequestInput {
     pub partners_involved: bool,
     /// The customer's own words: what to correct, what to object to.
     pub details: Option<String>,
+    /// The purposes an objection is to (at least one), or a consent withdrawal names (none:
+    /// every consent given). No other kind names purposes.
+    pub purposes: Vec<String>,
 }
 
 impl std::fmt::Debug for RequestInput {
@@ -100,6 +107,8 @@ pub struct RequestView {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub purposes: Vec<String>,
     /// This request was asked again while open: the earlier request stands.
     pub merged: bool,
 }
@@ -154,6 +163,7 @@ impl Vault {
             complete_by: r.complete_by,
             reason: r.reason,
             details,
+            purposes: r.purposes,
             merged: false,
         }
     }
@@ -179,6 +189,7 @@ impl Vault {
                 "kind",
             ));
         };
+        let purposes = self.request_purposes(kind, &input.purposes)?;
         let own = matches!(ctx.principal, Principal::Customer { .. });
         if own != (input.channel == RequestChannel::PrivacyCentre) {
             return Err(reject(
@@ -224,6 +235,7 @@ impl Vault {
             extension_limit: deadlines.extension_limit,
             reason: None,
             details,
+            purposes,
             updated_at: now,
         };
         let event = RequestEvent {
@@ -239,7 +251,34 @@ impl Vault {
         audit.withheld.push(format!("request:{id}:{}", input.kind));
         self.audit_only(audit).await?;
         match store.create(&request, &event).await? {
-            Ok(()) => Ok(self.view(rules, request, input.details)),
+            Ok(()) => {
+                // Acknowledged on receipt: the customer sees at once that it reached us and
+                // when it is due. A care agent can only have entered it in a care session
+                // verified by a code to the contact on file, which proves who asked.
+                let mut request = self
+                    .step(
+                        ctx,
+                        store,
+                        &request,
+                        RequestState::Acknowledged,
+                        ACKNOWLEDGER,
+                        None,
+                    )
+                    .await?;
+                if self.verified_by_care_session(ctx) {
+                    request = self
+                        .step(
+                            ctx,
+                            store,
+                            &request,
+                            RequestState::Verified,
+                            &ctx.principal.audit_name(),
+                            Some("care_session"),
+                        )
+                        .await?;
+                }
+                Ok(self.view(rules, request, input.details))
+            }
             Err(open) => {
                 store
                     .note(&RequestEvent {
@@ -321,11 +360,15 @@ impl Vault {
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty());
-        let needs_reason = matches!(change.to, RequestState::Extended | RequestState::Rejected);
+        let needs_reason = matches!(
+            change.to,
+            RequestState::Verified | RequestState::Extended | RequestState::Rejected
+        );
         if needs_reason && reason.is_none() {
             return Err(reject(
                 ErrorCode::InvalidBody,
-                "an extension or a rejection states its reason, which the customer is told",
+                "a verification states how the customer's identity was checked; an extension \
+                 or a rejection states its reason, which the customer is told",
                 "reason",
             ));
         }
@@ -346,34 +389,466 @@ impl Vault {
                 .map_err(|e| reject(ErrorCode::InvalidBody, e.to_string(), "complete_by"))?;
             complete_by = Some(extended.complete_by);
         }
-        let now = self.clock.now();
+        let moved = self
+            .step_with(
+                ctx,
+                store,
+                &request,
+                change.to,
+                &ctx.principal.audit_name(),
+                reason,
+                complete_by,
+            )
+            .await?;
+        Ok(self.view(rules, moved, None))
+    }
+}
+
+/// Who acknowledges a request on receipt.
+const ACKNOWLEDGER: &str = "system:request_acknowledgement";
+
+/// What fulfilling a request did.
+#[derive(Debug, Serialize)]
+pub struct Fulfilment {
+    pub request: RequestView,
+    /// The limits applied (restriction, objections).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<ProcessingLimit>,
+    /// The consents withdrawn.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withdrawn: Vec<String>,
+}
+
+impl Vault {
+    /// Moves a request one step, audited and kept in its trail.
+    async fn step(
+        &self,
+        ctx: &RequestContext,
+        store: &Arc<dyn RequestStore>,
+        request: &StoredRequest,
+        to: RequestState,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<StoredRequest, VaultError> {
+        self.step_with(ctx, store, request, to, actor, note, None)
+            .await
+    }
+
+    /// [`Self::step`] with a new due date. `note` is the trail's; for an extension or a
+    /// rejection it is also the request's reason, told to the customer.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one move, every part of it named"
+    )]
+    async fn step_with(
+        &self,
+        ctx: &RequestContext,
+        store: &Arc<dyn RequestStore>,
+        request: &StoredRequest,
+        to: RequestState,
+        actor: &str,
+        note: Option<&str>,
+        complete_by: Option<Date>,
+    ) -> Result<StoredRequest, VaultError> {
+        let moved_meanwhile = || {
+            reject(
+                ErrorCode::RequestTransitionNotAllowed,
+                "the request moved meanwhile; read it again",
+                "to",
+            )
+        };
+        if !request.state.may_become(to) {
+            return Err(moved_meanwhile());
+        }
         let mut audit = self.event(
             ctx,
-            &format!("request.{}", change.to.as_str()),
+            &format!("request.{}", to.as_str()),
             Some(&request.customer),
         );
+        audit.actor = actor.to_owned();
         audit.purpose = None;
-        audit.withheld.push(format!("request:{id}"));
+        audit.withheld.push(format!("request:{}", request.id));
         self.audit_only(audit).await?;
         let event = RequestEvent {
-            request: id.clone(),
-            at: now,
+            request: request.id.clone(),
+            at: self.clock.now(),
             from: Some(request.state),
-            to: change.to,
-            actor: ctx.principal.audit_name(),
-            note: reason.map(str::to_owned),
+            to,
+            actor: actor.to_owned(),
+            note: note.map(str::to_owned),
         };
+        let reason = matches!(to, RequestState::Extended | RequestState::Rejected)
+            .then_some(note)
+            .flatten();
         if !store
             .transition(request.state, &event, complete_by, reason)
             .await?
         {
+            return Err(moved_meanwhile());
+        }
+        store.get(&request.id).await?.ok_or_else(moved_meanwhile)
+    }
+
+    /// A care agent acts on a customer only in a care session verified by a code sent to the
+    /// contact on file (checked by [`Self::customer_caller`] before anything else).
+    fn verified_by_care_session(&self, ctx: &RequestContext) -> bool {
+        match &ctx.principal {
+            Principal::Staff { role, .. } => self
+                .policy
+                .role_named(role.as_str())
+                .is_some_and(|r| r.need_to_know == NeedToKnow::CareSession),
+            _ => false,
+        }
+    }
+
+    /// The purposes a request names, checked against its kind and the policy: an objection
+    /// names at least one purpose resting on legitimate interest or consent (direct
+    /// marketing); a consent withdrawal only purposes resting on consent; nothing else names any.
+    fn request_purposes(
+        &self,
+        kind: RequestKind,
+        asked: &[String],
+    ) -> Result<Vec<String>, VaultError> {
+        let refuse = |message: String| Err(reject(ErrorCode::InvalidBody, message, "purposes"));
+        let allowed: &[LegalBasis] = match kind {
+            RequestKind::Objection => &[LegalBasis::LegitimateInterest, LegalBasis::Consent],
+            RequestKind::ConsentWithdrawal => &[LegalBasis::Consent],
+            _ if asked.is_empty() => return Ok(Vec::new()),
+            _ => {
+                return refuse(
+                    "only an objection or a consent withdrawal names purposes".to_owned(),
+                );
+            }
+        };
+        if kind == RequestKind::Objection && asked.is_empty() {
+            return refuse("an objection names the purposes it is to".to_owned());
+        }
+        let mut purposes: Vec<String> = Vec::new();
+        for name in asked {
+            let Some(purpose) = self.policy.purpose_named(name) else {
+                return refuse(format!(
+                    "purpose `{}` is not declared in the policy",
+                    super::shown(name)
+                ));
+            };
+            if !allowed.contains(&purpose.legal_basis) {
+                return refuse(if kind == RequestKind::Objection {
+                    format!(
+                        "`{}` rests on a contract or a legal obligation: it cannot be objected to",
+                        purpose.id
+                    )
+                } else {
+                    format!("`{}` does not rest on consent", purpose.id)
+                });
+            }
+            if !purposes.iter().any(|p| p == purpose.id.as_str()) {
+                purposes.push(purpose.id.as_str().to_owned());
+            }
+        }
+        Ok(purposes)
+    }
+
+    /// The request with this id, for its own customer or staff who manage requests; anyone
+    /// else is told it does not exist.
+    pub(crate) async fn request_for(
+        &self,
+        ctx: &RequestContext,
+        id: &RequestId,
+    ) -> Result<StoredRequest, VaultError> {
+        let (store, _) = self.request_store()?;
+        let missing = || reject(ErrorCode::RequestNotFound, "no request has this id", "id");
+        let request = store.get(id).await?.ok_or_else(missing)?;
+        let allowed = match &ctx.principal {
+            Principal::Customer { id } => *id == request.customer,
+            other => self.engine.may(other, Operation::RequestsManage),
+        };
+        if !allowed {
+            return Err(missing());
+        }
+        Ok(request)
+    }
+
+    /// The request store, for the code that proves who asked (`care`).
+    pub(crate) fn requests_port(&self) -> Result<&Arc<dyn RequestStore>, VaultError> {
+        Ok(self.request_store()?.0)
+    }
+
+    /// Marks an acknowledged request verified: the customer read back the code sent to the
+    /// contact on file (`how` says so in the trail).
+    pub(crate) async fn verify_request(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+        how: &str,
+    ) -> Result<StoredRequest, VaultError> {
+        let (store, _) = self.request_store()?;
+        self.step(
+            ctx,
+            store,
+            request,
+            RequestState::Verified,
+            &ctx.principal.audit_name(),
+            Some(how),
+        )
+        .await
+    }
+
+    /// Carries out a verified request and completes it: a restriction or objection is applied
+    /// (from the next decision on), consents are withdrawn. A customer fulfils their own
+    /// request once verified, except a correction, which staff make and then complete; the DPO
+    /// (`requests.manage`) fulfils any verified request.
+    pub async fn fulfil_request(
+        &self,
+        ctx: &RequestContext,
+        id: &RequestId,
+    ) -> Result<Fulfilment, VaultError> {
+        let (store, rules) = self.request_store()?;
+        let mut request = self.request_for(ctx, id).await?;
+        let Some(kind) = RequestKind::parse(&request.kind) else {
+            return Err(VaultError::Rejected(crate::error::ApiError::internal()));
+        };
+        let own = matches!(ctx.principal, Principal::Customer { .. });
+        if own && kind == RequestKind::Correction {
             return Err(reject(
-                ErrorCode::RequestTransitionNotAllowed,
-                "the request moved meanwhile; read it again",
-                "to",
+                ErrorCode::OperationNotAllowed,
+                "a correction is made by staff, who then complete the request",
+                "operation",
             ));
         }
-        let moved = store.get(id).await?.ok_or_else(missing)?;
-        Ok(self.view(rules, moved, None))
+        if !matches!(
+            request.state,
+            RequestState::Verified | RequestState::InProgress | RequestState::Extended
+        ) || (own && request.state != RequestState::Verified)
+        {
+            return Err(reject(
+                ErrorCode::RequestTransitionNotAllowed,
+                format!(
+                    "a request that is {} cannot be fulfilled: it must be verified first",
+                    request.state.as_str()
+                ),
+                "id",
+            ));
+        }
+        let actor = ctx.principal.audit_name();
+        if request.state == RequestState::Verified {
+            request = self
+                .step(ctx, store, &request, RequestState::InProgress, &actor, None)
+                .await?;
+        }
+        let now = self.clock.now();
+        let mut fulfilment_limits = Vec::new();
+        let mut withdrawn = Vec::new();
+        let note = match kind {
+            RequestKind::Restriction | RequestKind::Objection => {
+                let kinds: Vec<LimitKind> = if kind == RequestKind::Restriction {
+                    vec![LimitKind::Restriction]
+                } else {
+                    request
+                        .purposes
+                        .iter()
+                        .map(|p| LimitKind::Objection(p.clone()))
+                        .collect()
+                };
+                fulfilment_limits = kinds
+                    .into_iter()
+                    .map(|kind| ProcessingLimit {
+                        customer: request.customer.clone(),
+                        kind,
+                        request: Some(request.id.clone()),
+                        since: now,
+                    })
+                    .collect();
+                let mut audit = self.event(ctx, "limit.apply", Some(&request.customer));
+                audit.purpose = None;
+                audit.withheld.push(format!("request:{id}"));
+                for limit in &fulfilment_limits {
+                    audit.withheld.push(match limit.kind.purpose() {
+                        Some(p) => format!("objection:{p}"),
+                        None => "restriction".to_owned(),
+                    });
+                }
+                self.audit_only(audit).await?;
+                store.apply_limits(&fulfilment_limits).await?;
+                "limits_applied"
+            }
+            RequestKind::ConsentWithdrawal => {
+                withdrawn = self.withdraw_for_request(ctx, &request).await?;
+                "consents_withdrawn"
+            }
+            RequestKind::Correction => "corrected",
+            RequestKind::Access | RequestKind::Portability | RequestKind::Deletion => {
+                return Err(reject(
+                    ErrorCode::RequestTransitionNotAllowed,
+                    "this kind of request is not fulfilled here yet",
+                    "id",
+                ));
+            }
+        };
+        let done = self
+            .step(
+                ctx,
+                store,
+                &request,
+                RequestState::Completed,
+                &actor,
+                Some(note),
+            )
+            .await?;
+        Ok(Fulfilment {
+            request: self.view(rules, done, None),
+            limits: fulfilment_limits,
+            withdrawn,
+        })
+    }
+
+    /// Withdraws the consents a request names (every one given, when it names none), as asked
+    /// on the request's channel, under the notice in force.
+    async fn withdraw_for_request(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+    ) -> Result<Vec<String>, VaultError> {
+        let channel = match request.channel {
+            RequestChannel::PrivacyCentre => CollectionChannel::WebForm,
+            RequestChannel::Email => CollectionChannel::Email,
+            RequestChannel::Letter => CollectionChannel::Letter,
+            RequestChannel::Phone => {
+                return Err(reject(
+                    ErrorCode::InvalidBody,
+                    "a withdrawal asked by phone is recorded with the call's recording \
+                     (`/v1/customers/{id}/consents`); then complete the request",
+                    "channel",
+                ));
+            }
+        };
+        let granted: Vec<String> = self
+            .store
+            .consents(&request.customer)
+            .await?
+            .into_iter()
+            .filter(|e| e.state == ConsentState::Granted)
+            .map(|e| e.purpose)
+            .filter(|p| request.purposes.is_empty() || request.purposes.contains(p))
+            .collect();
+        let changes: Vec<ConsentChange> = granted
+            .iter()
+            .map(|purpose| ConsentChange {
+                purpose: purpose.clone(),
+                state: ConsentState::Denied,
+                options: std::collections::BTreeMap::new(),
+            })
+            .collect();
+        let collection = Collection {
+            channel,
+            recording_id: None,
+            given_by: GivenBy::Customer,
+            representative_name: None,
+            evidence: Evidence {
+                request_id: ctx.request_id.clone(),
+                user_agent: None,
+                ip: None,
+                gpc: false,
+            },
+        };
+        let notice = ShownNotice::current(&self.policy);
+        self.record_consents(ctx, &request.customer, &notice, &collection, &changes)
+            .await?;
+        Ok(granted)
+    }
+
+    /// The limits the customer put on processing, in force now.
+    pub async fn limits_of(
+        &self,
+        ctx: &RequestContext,
+        customer: &CustomerId,
+    ) -> Result<Vec<ProcessingLimit>, VaultError> {
+        self.customer_caller(ctx, Operation::RequestsRead, "limit.list", customer)
+            .await?;
+        let (store, _) = self.request_store()?;
+        Ok(store.limits(customer).await?)
+    }
+
+    /// Lifts a restriction or an objection: the customer themselves, or the DPO. Processing
+    /// may go on from the next decision.
+    pub async fn lift_limit(
+        &self,
+        ctx: &RequestContext,
+        customer: &CustomerId,
+        kind: &LimitKind,
+    ) -> Result<(), VaultError> {
+        let operation = match ctx.principal {
+            Principal::Customer { .. } => Operation::RequestsRecord,
+            _ => Operation::RequestsManage,
+        };
+        self.customer_caller(ctx, operation, "limit.lift", customer)
+            .await?;
+        let (store, _) = self.request_store()?;
+        let mut audit = self.event(ctx, "limit.lift", Some(customer));
+        audit.purpose = None;
+        audit.withheld.push(match kind.purpose() {
+            Some(p) => format!("objection:{p}"),
+            None => "restriction".to_owned(),
+        });
+        self.audit_only(audit).await?;
+        if !store
+            .lift_limit(
+                customer,
+                kind,
+                self.clock.now(),
+                &ctx.principal.audit_name(),
+            )
+            .await?
+        {
+            return Err(reject(
+                ErrorCode::LimitNotFound,
+                "no such limit is in force for this customer",
+                "kind",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the customer's restriction or an objection stops `purpose` now (for a release to
+    /// a partner, decided outside the engine). A legal obligation is never stopped.
+    pub(super) async fn limit_stopping(
+        &self,
+        customer: &CustomerId,
+        purpose: &custodian_policy::Purpose,
+    ) -> Result<Option<Withheld>, VaultError> {
+        let Some((store, _)) = &self.requests else {
+            return Ok(None);
+        };
+        if purpose.legal_basis == LegalBasis::LegalObligation {
+            return Ok(None);
+        }
+        let limits = store.limits(customer).await?;
+        Ok(if limits.iter().any(|l| l.kind == LimitKind::Restriction) {
+            Some(Withheld::Restricted)
+        } else if limits
+            .iter()
+            .any(|l| l.kind.purpose() == Some(purpose.id.as_str()))
+        {
+            Some(Withheld::Objected)
+        } else {
+            None
+        })
+    }
+
+    /// The customer's restriction and objections, for the access engine: read at every
+    /// decision staff or an integration asks about a customer for a purpose that is not a
+    /// legal obligation (which they never stop). Without a request store no limit can exist.
+    pub(super) async fn limits_for_decision(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<(bool, Purposes), VaultError> {
+        let Some((store, _)) = &self.requests else {
+            return Ok((false, Purposes::default()));
+        };
+        let limits = store.limits(customer).await?;
+        let restricted = limits.iter().any(|l| l.kind == LimitKind::Restriction);
+        let objections = self
+            .engine
+            .purposes(limits.iter().filter_map(|l| l.kind.purpose()));
+        Ok((restricted, objections))
     }
 }

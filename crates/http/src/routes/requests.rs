@@ -7,15 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use custodian_core::care::{RequestCodeSent, VerifiedRequest};
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::ids::RequestId;
-use custodian_core::rights::request::{RequestChannel, RequestState};
-use custodian_core::vault::{RequestContext, RequestInput, RequestMove, RequestView};
+use custodian_core::rights::request::{LimitKind, ProcessingLimit, RequestChannel, RequestState};
+use custodian_core::vault::{Fulfilment, RequestContext, RequestInput, RequestMove, RequestView};
+use custodian_policy::Lang;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::auth::{Caller, CustomerCaller};
+use crate::auth::{Caller, CustomerCaller, care_error};
 use crate::error::HttpError;
 use crate::request::{BodyShape, CustomerPath, JsonBody};
 use crate::routes::customers::request_id;
@@ -29,6 +31,10 @@ pub struct SubmitBody {
     #[serde(default)]
     partners_involved: bool,
     details: Option<String>,
+    #[serde(default)]
+    purposes: Vec<String>,
+    /// The language of the code sent to verify a customer's own request.
+    lang: Option<Lang>,
 }
 
 impl std::fmt::Debug for SubmitBody {
@@ -42,7 +48,34 @@ impl std::fmt::Debug for SubmitBody {
 impl BodyShape for SubmitBody {
     const SHAPE: &'static str = "an object `{\"kind\": \"access\"|\"portability\"|\"correction\"|\
         \"deletion\"|\"consent_withdrawal\"|\"restriction\"|\"objection\", \"channel\"?, \
-        \"partners_involved\"?, \"details\"?}`";
+        \"partners_involved\"?, \"details\"?, \"purposes\"?: [purpose], \"lang\"?}`";
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    lang: Option<Lang>,
+}
+
+impl BodyShape for CodeBody {
+    const SHAPE: &'static str = "an object `{\"lang\"?: \"vi\" | \"en\"}`";
+}
+
+/// The code read back. `Debug` does not show it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    code: String,
+}
+
+impl std::fmt::Debug for VerifyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyBody").finish_non_exhaustive()
+    }
+}
+
+impl BodyShape for VerifyBody {
+    const SHAPE: &'static str = "an object `{\"code\": \"123456\"}`";
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +96,21 @@ pub struct Requests {
     requests: Vec<RequestView>,
 }
 
+/// A customer's own request as submitted, and the code sent to verify it.
+#[derive(Debug, Serialize)]
+pub struct Submitted {
+    #[serde(flatten)]
+    request: RequestView,
+    /// Where the code that verifies the request went (`email`), when one was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<RequestCodeSent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Limits {
+    limits: Vec<ProcessingLimit>,
+}
+
 fn context(principal: custodian_core::access::Principal, headers: &HeaderMap) -> RequestContext {
     RequestContext {
         principal,
@@ -75,13 +123,14 @@ fn invalid(field: &str, message: &str) -> HttpError {
     HttpError(ApiError::new(ErrorCode::InvalidBody, message).with_field(field))
 }
 
-fn submitted(view: RequestView) -> Response {
-    let status = if view.merged {
+/// 201 for a new request, 200 when it was merged into the open one of its kind.
+fn submitted(merged: bool, body: impl Serialize) -> Response {
+    let status = if merged {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    (status, Json(view)).into_response()
+    (status, Json(body)).into_response()
 }
 
 fn input(body: SubmitBody, default: RequestChannel) -> Result<RequestInput, HttpError> {
@@ -99,11 +148,14 @@ fn input(body: SubmitBody, default: RequestChannel) -> Result<RequestInput, Http
         channel,
         partners_involved: body.partners_involved,
         details: body.details,
+        purposes: body.purposes,
     })
 }
 
 /// `POST /v1/account/requests`: the customer asks (201; 200 with `merged` when the same
-/// kind of request is already open).
+/// kind of request is already open). The request is acknowledged at once and a code to verify
+/// it goes to the email on file (`verification`); `POST …/{id}/verify` with that code carries
+/// it out.
 pub async fn own_submit(
     State(state): State<AppState>,
     customer: CustomerCaller,
@@ -111,12 +163,177 @@ pub async fn own_submit(
     JsonBody(body): JsonBody<SubmitBody>,
 ) -> Result<Response, HttpError> {
     let ctx = context(customer.session.principal.clone(), &headers);
+    let lang = body.lang.unwrap_or_default();
     let input = input(body, RequestChannel::PrivacyCentre)?;
     let view = state
         .vault
         .submit_request(&ctx, &customer.session.customer, input)
         .await?;
-    Ok(submitted(view))
+    let verification = if view.state == RequestState::Acknowledged {
+        Some(
+            state
+                .care
+                .send_request_code(&ctx, &view.id, lang)
+                .await
+                .map_err(care_error)?,
+        )
+    } else {
+        None
+    };
+    Ok(submitted(
+        view.merged,
+        Submitted {
+            request: view,
+            verification,
+        },
+    ))
+}
+
+fn request_path(raw: &str) -> Result<RequestId, HttpError> {
+    RequestId::parse(raw).ok_or_else(|| {
+        HttpError(
+            ApiError::new(ErrorCode::RequestNotFound, "no request has this id").with_field("id"),
+        )
+    })
+}
+
+/// `POST /v1/account/requests/{id}/code` (the customer) and `POST /v1/requests/{id}/code` (the
+/// DPO, for a request made by email or letter): sends a new code to the email on file.
+pub async fn send_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Result<Json<RequestCodeSent>, HttpError> {
+    let id = request_path(&raw)?;
+    let ctx = context(caller.0, &headers);
+    Ok(Json(
+        state
+            .care
+            .send_request_code(&ctx, &id, body.lang.unwrap_or_default())
+            .await
+            .map_err(care_error)?,
+    ))
+}
+
+/// `POST /v1/account/requests/{id}/verify` and `POST /v1/requests/{id}/verify`: the code read
+/// back. The customer's own request is then carried out at once (all but a correction).
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Json<VerifiedRequest>, HttpError> {
+    let id = request_path(&raw)?;
+    let ctx = context(caller.0, &headers);
+    Ok(Json(
+        state
+            .care
+            .verify_request_code(&ctx, &id, &body.code)
+            .await
+            .map_err(care_error)?,
+    ))
+}
+
+/// `POST /v1/requests/{id}/fulfil` (the DPO): carries out a verified request and completes it.
+pub async fn fulfil(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<Fulfilment>, HttpError> {
+    let id = request_path(&raw)?;
+    let ctx = context(caller.0, &headers);
+    Ok(Json(state.vault.fulfil_request(&ctx, &id).await?))
+}
+
+/// `GET /v1/account/limits`: the customer's restriction and objections in force.
+pub async fn own_limits(
+    State(state): State<AppState>,
+    customer: CustomerCaller,
+    headers: HeaderMap,
+) -> Result<Json<Limits>, HttpError> {
+    let ctx = context(customer.session.principal.clone(), &headers);
+    Ok(Json(Limits {
+        limits: state
+            .vault
+            .limits_of(&ctx, &customer.session.customer)
+            .await?,
+    }))
+}
+
+/// `GET /v1/customers/{id}/limits`.
+pub async fn limits_for(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    CustomerPath(id): CustomerPath,
+) -> Result<Json<Limits>, HttpError> {
+    let ctx = context(caller.0, &headers);
+    Ok(Json(Limits {
+        limits: state.vault.limits_of(&ctx, &id).await?,
+    }))
+}
+
+/// The limit a path names: `restriction`, or `objections/{purpose}`.
+fn limit_kind(kind: &str, purpose: Option<String>) -> Result<LimitKind, HttpError> {
+    match (kind, purpose) {
+        ("restriction", None) => Ok(LimitKind::Restriction),
+        ("objections", Some(p)) => Ok(LimitKind::Objection(p)),
+        _ => Err(HttpError(
+            ApiError::new(ErrorCode::LimitNotFound, "no such limit").with_field("kind"),
+        )),
+    }
+}
+
+/// `DELETE /v1/account/limits/restriction` and `…/limits/objections/{purpose}`: the customer
+/// lifts their own limit (204).
+pub async fn own_lift(
+    State(state): State<AppState>,
+    customer: CustomerCaller,
+    headers: HeaderMap,
+    Path(path): Path<LimitPath>,
+) -> Result<StatusCode, HttpError> {
+    let ctx = context(customer.session.principal.clone(), &headers);
+    let kind = limit_kind(&path.kind, path.purpose)?;
+    state
+        .vault
+        .lift_limit(&ctx, &customer.session.customer, &kind)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v1/customers/{id}/limits/restriction` and `…/objections/{purpose}` (the DPO).
+pub async fn lift_for(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(path): Path<CustomerLimitPath>,
+) -> Result<StatusCode, HttpError> {
+    let id = custodian_core::ids::CustomerId::parse(&path.id).ok_or_else(|| {
+        HttpError(
+            ApiError::new(ErrorCode::CustomerNotFound, "no customer has this id").with_field("id"),
+        )
+    })?;
+    let ctx = context(caller.0, &headers);
+    let kind = limit_kind(&path.kind, path.purpose)?;
+    state.vault.lift_limit(&ctx, &id, &kind).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LimitPath {
+    kind: String,
+    purpose: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CustomerLimitPath {
+    id: String,
+    kind: String,
+    purpose: Option<String>,
 }
 
 /// `GET /v1/account/requests`: the customer's requests, due dates and days left.
@@ -145,7 +362,7 @@ pub async fn submit_for(
     let ctx = context(caller.0, &headers);
     let input = input(body, RequestChannel::Phone)?;
     let view = state.vault.submit_request(&ctx, &id, input).await?;
-    Ok(submitted(view))
+    Ok(submitted(view.merged, view))
 }
 
 /// `GET /v1/customers/{id}/requests`.
@@ -169,11 +386,7 @@ pub async fn move_to(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<MoveBody>,
 ) -> Result<Json<RequestView>, HttpError> {
-    let id = RequestId::parse(&raw).ok_or_else(|| {
-        HttpError(
-            ApiError::new(ErrorCode::RequestNotFound, "no request has this id").with_field("id"),
-        )
-    })?;
+    let id = request_path(&raw)?;
     let to = RequestState::parse(&body.to).ok_or_else(|| {
         invalid(
             "to",

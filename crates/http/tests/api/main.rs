@@ -24,6 +24,7 @@ mod outbox;
 mod policy;
 mod privacy;
 mod requests;
+mod rights;
 mod security;
 mod staff;
 mod storefront;

@@ -38,7 +38,9 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     .await;
     assert_eq!(response.status(), 201);
     let asked = body_json(response).await;
-    assert_eq!(asked["state"], "received");
+    // Acknowledged on receipt, and a code to verify it went to the email on file.
+    assert_eq!(asked["state"], "acknowledged");
+    assert_eq!(asked["verification"]["channel"], "email");
     assert_eq!(asked["channel"], "privacy_centre");
     assert_eq!(asked["acknowledge_by"], "2026-01-05");
     assert_eq!(asked["complete_by"], "2026-01-15");
@@ -86,13 +88,25 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     .await;
     assert_refused(response, 403, "access_denied", Some("customer"), EMAIL).await;
 
-    // The DPO moves it on; an extension states its reason and stays within the limit.
+    // The DPO moves it on: a verification says how the identity was checked; an extension
+    // states its reason and stays within the limit.
     let moves = format!("/v1/requests/{id}/moves");
-    for to in ["acknowledged", "verified", "in_progress"] {
-        let response = post_as(&app, &dpo, &moves, json!({ "to": to })).await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(body_json(response).await["state"], to);
-    }
+    let response = post_as(&app, &dpo, &moves, json!({ "to": "verified" })).await;
+    assert_refused(response, 400, "invalid_body", Some("reason"), EMAIL).await;
+    let response = post_as(
+        &app,
+        &dpo,
+        &moves,
+        json!({ "to": "verified", "reason": "Thư có chữ ký, đối chiếu với đơn hàng gần nhất" }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let verified = body_json(response).await;
+    assert_eq!(verified["state"], "verified");
+    // The customer is not told how they were checked: that is the trail's, not a reason.
+    assert!(verified["reason"].is_null());
+    let response = post_as(&app, &dpo, &moves, json!({ "to": "in_progress" })).await;
+    assert_eq!(response.status(), 200);
     let response = post_as(
         &app,
         &dpo,
@@ -120,7 +134,13 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     let extended = body_json(response).await;
     assert_eq!(extended["complete_by"], "2026-01-29");
     assert_eq!(extended["reason"], "Đối tác vận chuyển phải trả lời");
-    let response = post_as(&app, &dpo, &moves, json!({ "to": "verified" })).await;
+    let response = post_as(
+        &app,
+        &dpo,
+        &moves,
+        json!({ "to": "verified", "reason": "again" }),
+    )
+    .await;
     assert_refused(
         response,
         409,

@@ -145,6 +145,11 @@ fn migrator() -> Migrator {
             "requests",
             include_str!("../../migrations/postgres/0009_requests.sql"),
         ),
+        migration(
+            12,
+            "limits",
+            include_str!("../../migrations/postgres/0012_limits.sql"),
+        ),
     ])
 }
 

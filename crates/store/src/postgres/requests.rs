@@ -5,12 +5,19 @@
 use async_trait::async_trait;
 use custodian_core::StoreError;
 use custodian_core::ids::{CustomerId, RequestId};
-use custodian_core::rights::request::{RequestEvent, RequestState, RequestStore, StoredRequest};
+use custodian_core::rights::request::{
+    LimitKind, ProcessingLimit, RequestEvent, RequestState, RequestStore, StoredRequest,
+    StoredRequestCode,
+};
+use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::postgres::PgPool;
 
 use super::PgStore;
-use crate::rows::{REQUEST_COLUMNS, database, request_event, stored_request};
+use crate::rows::{
+    REQUEST_COLUMNS, count, database, processing_limit, request_event, stored_request,
+    stored_request_code,
+};
 
 /// The request store on a PostgreSQL database: see [`PgStore::requests`].
 #[derive(Debug, Clone)]
@@ -40,7 +47,7 @@ impl RequestStore for PgRequests {
         let mut tx = self.pool.begin().await.map_err(database)?;
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
-             $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING"
+             $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING"
         )))
         .bind(r.id.as_str())
         .bind(r.customer.as_str())
@@ -57,6 +64,7 @@ impl RequestStore for PgRequests {
         .bind(r.details.as_ref().map(|d| d.sealed.clone()))
         .bind(r.details.as_ref().map(|d| i64::from(d.key_version)))
         .bind(r.updated_at.to_string())
+        .bind(purposes_json(&r.purposes)?)
         .execute(&mut *tx)
         .await
         .map_err(database)?;
@@ -173,6 +181,123 @@ impl RequestStore for PgRequests {
         .map(request_event)
         .collect()
     }
+
+    async fn limits(&self, customer: &CustomerId) -> Result<Vec<ProcessingLimit>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, kind, purpose, request_id, since FROM processing_limits \
+             WHERE customer_id = $1 AND lifted_at IS NULL ORDER BY seq",
+        )
+        .bind(customer.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(processing_limit)
+        .collect()
+    }
+
+    async fn apply_limits(&self, limits: &[ProcessingLimit]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        for limit in limits {
+            sqlx::query(
+                "INSERT INTO processing_limits (customer_id, kind, purpose, request_id, since) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(limit.customer.as_str())
+            .bind(limit.kind.as_str())
+            .bind(limit.kind.purpose().unwrap_or(""))
+            .bind(limit.request.as_ref().map(RequestId::as_str))
+            .bind(limit.since.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn lift_limit(
+        &self,
+        customer: &CustomerId,
+        kind: &LimitKind,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE processing_limits SET lifted_at = $1, lifted_by = $2 \
+             WHERE customer_id = $3 AND kind = $4 AND purpose = $5 AND lifted_at IS NULL",
+        )
+        .bind(at.to_string())
+        .bind(by)
+        .bind(customer.as_str())
+        .bind(kind.as_str())
+        .bind(kind.purpose().unwrap_or(""))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_request_code(&self, code: &StoredRequestCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO request_codes (request_id, code_digest, attempts, expires_at) \
+             VALUES ($1, $2, 0, $3) ON CONFLICT (request_id) DO UPDATE SET \
+             code_digest = excluded.code_digest, attempts = 0, expires_at = excluded.expires_at",
+        )
+        .bind(code.request.as_str())
+        .bind(code.code_digest.as_slice())
+        .bind(code.expires_at.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(())
+    }
+
+    async fn request_code(&self, id: &RequestId) -> Result<Option<StoredRequestCode>, StoreError> {
+        sqlx::query(
+            "SELECT request_id, code_digest, attempts, expires_at FROM request_codes \
+             WHERE request_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .map(|row| stored_request_code(&row))
+        .transpose()
+    }
+
+    async fn count_request_code_attempt(
+        &self,
+        id: &RequestId,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        sqlx::query(
+            "UPDATE request_codes SET attempts = attempts + 1 \
+             WHERE request_id = $1 AND attempts < $2 RETURNING attempts",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(max))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .map(|row| count(&row, "attempts"))
+        .transpose()
+    }
+
+    async fn take_request_code(
+        &self,
+        id: &RequestId,
+        digest: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM request_codes WHERE request_id = $1 AND code_digest = $2")
+                .bind(id.as_str())
+                .bind(digest.as_slice())
+                .execute(&self.pool)
+                .await
+                .map_err(database)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 async fn insert_event(
@@ -190,4 +315,9 @@ async fn insert_event(
         .await
         .map_err(database)?;
     Ok(())
+}
+
+/// A request's purposes as stored: a JSON list.
+fn purposes_json(purposes: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(purposes).map_err(|_| StoreError::Corrupt("bad purpose list".into()))
 }

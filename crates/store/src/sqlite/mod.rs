@@ -162,6 +162,11 @@ fn migrator() -> Migrator {
             "requests",
             include_str!("../../migrations/sqlite/0009_requests.sql"),
         ),
+        migration(
+            12,
+            "limits",
+            include_str!("../../migrations/sqlite/0012_limits.sql"),
+        ),
     ])
 }
 

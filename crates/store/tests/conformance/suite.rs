@@ -67,7 +67,9 @@ pub use crate::outbox::{
     outbox_claims_lease_retry_dead_letter_and_redrive, outbox_erasure_drops_what_is_pending,
     outbox_messages_carry_only_declared_fields_sealed, outbox_two_claimers_never_share_a_message,
 };
-pub use crate::requests::requests_merge_duplicates_and_move_forward_once;
+pub use crate::requests::{
+    limits_apply_once_and_lift_once, requests_merge_duplicates_and_move_forward_once,
+};
 
 /// Instantiates every case for a backend constructor `async fn() -> Option<Backend>`.
 macro_rules! conformance_tests {
@@ -114,6 +116,7 @@ macro_rules! conformance_tests {
             erasure_takes_the_orders_with_it,
             legal_requests_move_forward_once,
             requests_merge_duplicates_and_move_forward_once,
+            limits_apply_once_and_lift_once,
             outbox_messages_carry_only_declared_fields_sealed,
             outbox_claims_lease_retry_dead_letter_and_redrive,
             outbox_erasure_drops_what_is_pending,
