@@ -11,6 +11,7 @@
 //!   once apply each migration exactly once.
 
 mod care;
+mod codes;
 mod identity;
 mod keys;
 mod legal;

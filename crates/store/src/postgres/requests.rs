@@ -14,9 +14,9 @@ use jiff::civil::Date;
 use sqlx::postgres::PgPool;
 
 use super::PgStore;
+use super::codes::REQUEST_CODES;
 use crate::rows::{
-    REQUEST_COLUMNS, count, database, processing_limit, request_event, stored_request,
-    stored_request_code,
+    REQUEST_COLUMNS, database, processing_limit, request_event, stored_request, stored_request_code,
 };
 
 /// The request store on a PostgreSQL database: see [`PgStore::requests`].
@@ -239,31 +239,20 @@ impl RequestStore for PgRequests {
     }
 
     async fn put_request_code(&self, code: &StoredRequestCode) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO request_codes (request_id, code_digest, attempts, expires_at) \
-             VALUES ($1, $2, 0, $3) ON CONFLICT (request_id) DO UPDATE SET \
-             code_digest = excluded.code_digest, attempts = 0, expires_at = excluded.expires_at",
-        )
-        .bind(code.request.as_str())
-        .bind(code.code_digest.as_slice())
-        .bind(code.expires_at.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(database)?;
-        Ok(())
+        REQUEST_CODES
+            .put(
+                &self.pool,
+                code.request.as_str(),
+                &code.code_digest,
+                code.expires_at,
+            )
+            .await
     }
 
     async fn request_code(&self, id: &RequestId) -> Result<Option<StoredRequestCode>, StoreError> {
-        sqlx::query(
-            "SELECT request_id, code_digest, attempts, expires_at FROM request_codes \
-             WHERE request_id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .map(|row| stored_request_code(&row))
-        .transpose()
+        REQUEST_CODES
+            .get(&self.pool, id.as_str(), stored_request_code)
+            .await
     }
 
     async fn count_request_code_attempt(
@@ -271,17 +260,9 @@ impl RequestStore for PgRequests {
         id: &RequestId,
         max: u32,
     ) -> Result<Option<u32>, StoreError> {
-        sqlx::query(
-            "UPDATE request_codes SET attempts = attempts + 1 \
-             WHERE request_id = $1 AND attempts < $2 RETURNING attempts",
-        )
-        .bind(id.as_str())
-        .bind(i64::from(max))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .map(|row| count(&row, "attempts"))
-        .transpose()
+        REQUEST_CODES
+            .count_attempt(&self.pool, id.as_str(), max)
+            .await
     }
 
     async fn take_request_code(
@@ -289,14 +270,7 @@ impl RequestStore for PgRequests {
         id: &RequestId,
         digest: &[u8; 32],
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM request_codes WHERE request_id = $1 AND code_digest = $2")
-                .bind(id.as_str())
-                .bind(digest.as_slice())
-                .execute(&self.pool)
-                .await
-                .map_err(database)?;
-        Ok(done.rows_affected() == 1)
+        REQUEST_CODES.take(&self.pool, id.as_str(), digest).await
     }
 }
 

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqlitePool;
 
 use super::SqliteStore;
+use super::codes::CUSTOMER_CODES;
 use crate::rows::{
     count, database, stored_care_session, stored_customer_code, stored_customer_password,
     stored_customer_session, timestamp, timestamp_opt,
@@ -152,34 +153,23 @@ impl CareStore for SqliteCare {
     }
 
     async fn put_customer_code(&self, code: &StoredCustomerCode) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO customer_codes (customer_id, code_digest, attempts, expires_at) \
-             VALUES (?, ?, 0, ?) ON CONFLICT (customer_id) DO UPDATE SET \
-             code_digest = excluded.code_digest, attempts = 0, expires_at = excluded.expires_at",
-        )
-        .bind(code.customer.as_str())
-        .bind(code.code_digest.as_slice())
-        .bind(code.expires_at.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(database)?;
-        Ok(())
+        CUSTOMER_CODES
+            .put(
+                &self.pool,
+                code.customer.as_str(),
+                &code.code_digest,
+                code.expires_at,
+            )
+            .await
     }
 
     async fn customer_code(
         &self,
         customer: &CustomerId,
     ) -> Result<Option<StoredCustomerCode>, StoreError> {
-        sqlx::query(
-            "SELECT customer_id, code_digest, attempts, expires_at FROM customer_codes \
-             WHERE customer_id = ?",
-        )
-        .bind(customer.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .map(|row| stored_customer_code(&row))
-        .transpose()
+        CUSTOMER_CODES
+            .get(&self.pool, customer.as_str(), stored_customer_code)
+            .await
     }
 
     async fn count_customer_code_attempt(
@@ -187,17 +177,9 @@ impl CareStore for SqliteCare {
         customer: &CustomerId,
         max: u32,
     ) -> Result<Option<u32>, StoreError> {
-        sqlx::query(
-            "UPDATE customer_codes SET attempts = attempts + 1 \
-             WHERE customer_id = ? AND attempts < ? RETURNING attempts",
-        )
-        .bind(customer.as_str())
-        .bind(i64::from(max))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(database)?
-        .map(|row| count(&row, "attempts"))
-        .transpose()
+        CUSTOMER_CODES
+            .count_attempt(&self.pool, customer.as_str(), max)
+            .await
     }
 
     async fn take_customer_code(
@@ -205,14 +187,9 @@ impl CareStore for SqliteCare {
         customer: &CustomerId,
         code_digest: &[u8; 32],
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM customer_codes WHERE customer_id = ? AND code_digest = ?")
-                .bind(customer.as_str())
-                .bind(code_digest.as_slice())
-                .execute(&self.pool)
-                .await
-                .map_err(database)?;
-        Ok(done.rows_affected() == 1)
+        CUSTOMER_CODES
+            .take(&self.pool, customer.as_str(), code_digest)
+            .await
     }
 
     async fn set_customer_password(

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend.
 
 mod care;
+mod codes;
 mod identity;
 mod keys;
 mod legal;

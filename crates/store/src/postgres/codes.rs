@@ -1,0 +1,114 @@
+//! Pending one-time codes: a customer's sign-in code, the code that verifies a request.
+//! Each kind has its own table keyed by what it is for; the statements are the same: a new code
+//! replaces the pending one, an attempt is counted before the code is compared, and a code is
+//! taken once.
+
+use custodian_core::StoreError;
+use jiff::Timestamp;
+use sqlx::postgres::{PgPool, PgRow};
+
+use crate::rows::{count, database};
+
+/// A table of pending codes: `<key>, code_digest, attempts, expires_at`.
+pub(super) struct CodeTable {
+    table: &'static str,
+    key: &'static str,
+}
+
+/// Customers' sign-in codes, one per customer.
+pub(super) const CUSTOMER_CODES: CodeTable = CodeTable {
+    table: "customer_codes",
+    key: "customer_id",
+};
+
+/// Codes verifying data subjects' requests, one per request.
+pub(super) const REQUEST_CODES: CodeTable = CodeTable {
+    table: "request_codes",
+    key: "request_id",
+};
+
+impl CodeTable {
+    /// Keeps a code for `key`, replacing any pending one (its attempts start afresh).
+    pub(super) async fn put(
+        &self,
+        pool: &PgPool,
+        key: &str,
+        digest: &[u8; 32],
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let CodeTable { table, key: column } = self;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {table} ({column}, code_digest, attempts, expires_at) \
+             VALUES ($1, $2, 0, $3) ON CONFLICT ({column}) DO UPDATE SET \
+             code_digest = excluded.code_digest, attempts = 0, expires_at = excluded.expires_at"
+        )))
+        .bind(key)
+        .bind(digest.as_slice())
+        .bind(expires_at.to_string())
+        .execute(pool)
+        .await
+        .map_err(database)?;
+        Ok(())
+    }
+
+    /// The pending code of `key`, read by `row`.
+    pub(super) async fn get<T>(
+        &self,
+        pool: &PgPool,
+        key: &str,
+        row: fn(&PgRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let CodeTable { table, key: column } = self;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {column}, code_digest, attempts, expires_at FROM {table} \
+             WHERE {column} = $1"
+        )))
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(database)?
+        .as_ref()
+        .map(row)
+        .transpose()
+    }
+
+    /// Counts an attempt, up to `max`: the new count, or `None` once they are spent.
+    pub(super) async fn count_attempt(
+        &self,
+        pool: &PgPool,
+        key: &str,
+        max: u32,
+    ) -> Result<Option<u32>, StoreError> {
+        let CodeTable { table, key: column } = self;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET attempts = attempts + 1 \
+             WHERE {column} = $1 AND attempts < $2 RETURNING attempts"
+        )))
+        .bind(key)
+        .bind(i64::from(max))
+        .fetch_optional(pool)
+        .await
+        .map_err(database)?
+        .map(|row| count(&row, "attempts"))
+        .transpose()
+    }
+
+    /// Takes the code: true only for the first caller with this digest.
+    pub(super) async fn take(
+        &self,
+        pool: &PgPool,
+        key: &str,
+        digest: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let CodeTable { table, key: column } = self;
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {column} = $1 AND code_digest = $2"
+        )))
+        .bind(key)
+        .bind(digest.as_slice())
+        .execute(pool)
+        .await
+        .map_err(database)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
