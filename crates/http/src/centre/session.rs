@@ -8,7 +8,8 @@
 //! way (so a third-party site cannot sign a visitor into its own account). Tokens are
 //! compared in constant time. In addition, a request whose `Sec-Fetch-Site` is present and
 //! neither `same-origin` nor `none`, or whose `Origin` is present and not this host, is
-//! refused before anything else.
+//! refused before anything else (`Origin: null`, which browsers send under `no-referrer`,
+//! counts as absent).
 
 use std::fmt;
 use std::sync::Arc;
@@ -259,7 +260,10 @@ fn same_site(headers: &HeaderMap) -> bool {
         .get("sec-fetch-site")
         .is_none_or(|v| v.as_bytes() == b"same-origin" || v.as_bytes() == b"none");
     let origin_ok = match headers.get(ORIGIN) {
+        // `Referrer-Policy: no-referrer` makes browsers send `Origin: null` on a same-site
+        // form post: it says nothing, and `Sec-Fetch-Site` and the token decide.
         None => true,
+        Some(origin) if origin.as_bytes() == b"null" => true,
         Some(origin) => {
             let host = headers.get(HOST).and_then(|h| h.to_str().ok());
             let origin_host = origin
@@ -338,6 +342,8 @@ mod tests {
         h.insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(same_site(&h));
         h.insert(ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        assert!(same_site(&h));
+        h.insert(ORIGIN, HeaderValue::from_static("null"));
         assert!(same_site(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_site(&h));
