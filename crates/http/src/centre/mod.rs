@@ -31,7 +31,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -80,10 +80,16 @@ pub fn routes() -> Router<AppState> {
         .route(paths::RECIPIENTS, get(ledger::page))
         .route(paths::REQUESTS, get(requests::page).post(requests::submit))
         .route(paths::ORDERS, get(orders::page))
+        .route("/privacy-centre/{*rest}", any(not_found))
         .layer(set(CONTENT_SECURITY_POLICY, CENTRE_CSP))
         .layer(set(CACHE_CONTROL, "no-store"))
         .layer(set(REFERRER_POLICY, "no-referrer"))
         .layer(set(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// Any other path under the centre: a page, not the API's JSON.
+async fn not_found(visitor: session::Visitor) -> axum::response::Response {
+    error::failure_page(visitor.lang, error::Failure::NotFound, None)
 }
 
 /// `GET /privacy-centre/style.css`: the one stylesheet, embedded in the binary.

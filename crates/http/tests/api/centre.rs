@@ -167,6 +167,17 @@ async fn signing_in_sets_a_strict_host_cookie_and_every_page_has_strict_headers(
 }
 
 #[tokio::test]
+async fn an_unknown_centre_page_is_a_page() {
+    let app = spawn_app().await;
+    let response = get(&app, "/privacy-centre/marker-7f3a?lang=en", None).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(header(&response, "content-security-policy"), CSP);
+    let body = body_text(response).await;
+    assert!(body.contains("This page was not found."));
+    assert!(!body.contains("marker-7f3a"));
+}
+
+#[tokio::test]
 async fn the_api_does_not_accept_the_cookie() {
     let app = spawn_app().await;
     customer(&app).await;
