@@ -478,3 +478,55 @@ async fn a_wrong_code_is_a_page_that_tells_nothing() {
     assert!(!body.contains(EMAIL));
     assert!(body.contains("is not right"));
 }
+
+#[tokio::test]
+async fn a_password_signs_in_too() {
+    let app = spawn_app().await;
+    customer(&app).await;
+    let token = app.customer_session(EMAIL).await;
+    let password = "a long passphrase for the centre 7";
+    let response = app
+        .call_as(
+            Some(&token),
+            "POST",
+            "/v1/account/password",
+            Some(json!({ "password": password }).to_string()),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let page = get(&app, "/privacy-centre/sign-in?lang=en", None).await;
+    let pre = format!(
+        "__Host-custodian_centre_pre={}",
+        cookie_value(&set_cookie(&page, "__Host-custodian_centre_pre").unwrap())
+    );
+    let csrf_token = csrf(&body_text(page).await);
+    let response = post(
+        &app,
+        "/privacy-centre/sign-in?lang=en",
+        Some(&pre),
+        &[
+            ("csrf", &csrf_token),
+            ("email", EMAIL),
+            ("password", "wrong one"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+    assert!(!body_text(response).await.contains("wrong one"));
+    let response = post(
+        &app,
+        "/privacy-centre/sign-in?lang=en",
+        Some(&pre),
+        &[
+            ("csrf", &csrf_token),
+            ("email", EMAIL),
+            ("password", password),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let session = set_cookie(&response, "__Host-custodian_centre").unwrap();
+    let cookie = format!("__Host-custodian_centre={}", cookie_value(&session));
+    let page = body_text(get(&app, "/privacy-centre?lang=en", Some(&cookie)).await).await;
+    assert!(page.contains(NAME));
+}
