@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use crate::World;
-use crate::webdriver::Session;
+use crate::webdriver::{ENTER, Session, TAB};
 
 const EMAIL: &str = "pham.thu.ha@example.com";
 const NAME: &str = "Phạm Thu Hà";
@@ -117,6 +117,22 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
         "{rows}"
     );
     browser.screenshot(&shots.join("requests.png"));
+    text_contrast_is_at_least_4_5(browser);
+
+    // The first Tab reaches the skip link, which leads to the main content.
+    browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
+    wait_for_path(browser, "/privacy-centre/requests");
+    browser.press(TAB);
+    assert_eq!(
+        browser.js("return document.activeElement.className;", json!([])),
+        "skip"
+    );
+    browser.press(ENTER);
+    browser.wait_for(
+        "the skip link followed",
+        "return location.hash === '#main';",
+        5,
+    );
 
     // The language switch keeps the page.
     browser.click("a[hreflang=\"vi\"]");
@@ -127,4 +143,39 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     );
     assert!(browser.text().contains("Yêu cầu của tôi"));
     browser.screenshot(&shots.join("requests-vi.png"));
+}
+
+/// Every text element's contrast with the background it is drawn on (WCAG 2 relative
+/// luminance), as Chromium computed the styles.
+fn text_contrast_is_at_least_4_5(browser: &Session<'_>) {
+    let ratios = browser.js(
+        r#"
+        const lum = (c) => {
+          const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const bg = (el) => {
+          for (; el; el = el.parentElement) {
+            const b = getComputedStyle(el).backgroundColor;
+            if (b && b !== 'transparent' && !/rgba\(.*,\s*0\)$/.test(b)) return b;
+          }
+          return 'rgb(255, 255, 255)';
+        };
+        const out = [];
+        for (const el of document.querySelectorAll(arguments[0])) {
+          const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+          out.push([el.tagName + '.' + el.className, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+        }
+        return out;
+        "#,
+        json!(["p, a, button, th, td, h1, h2, h3, label, dt, dd"]),
+    );
+    let ratios = ratios.as_array().unwrap();
+    assert!(ratios.len() > 10, "{ratios:?}");
+    for r in ratios {
+        assert!(r[1].as_f64().unwrap() >= 4.5, "contrast below 4.5:1: {r:?}");
+    }
 }
