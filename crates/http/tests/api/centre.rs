@@ -530,3 +530,68 @@ async fn a_password_signs_in_too() {
     let page = body_text(get(&app, "/privacy-centre?lang=en", Some(&cookie)).await).await;
     assert!(page.contains(NAME));
 }
+
+#[tokio::test]
+async fn the_ledger_page_shows_a_delivery_without_its_values() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use custodian_core::ids::CustomerId;
+    use custodian_core::outbox::dispatch::{DispatchSettings, Dispatcher};
+    use custodian_core::vault::PartnerMessage;
+    use custodian_partners::fake_partner::FakePartner;
+    use custodian_partners::{Endpoint, HttpPartnerSender};
+
+    const PARTNER_SECRET: &[u8] = b"carrier-webhook-secret-0123456789";
+    let app = spawn_app().await;
+    let id = CustomerId::parse(&customer(&app).await).unwrap();
+    app.vault
+        .enqueue_partner_message(PartnerMessage {
+            partner: app.vault.declared_partner("carrier").unwrap(),
+            customer: id,
+            kind: "order.fulfilling".into(),
+            idempotency_key: "order-centre-1".into(),
+            consent: None,
+            data: BTreeMap::from([
+                ("order_recipient.recipient_name".to_owned(), json!(NAME)),
+                (
+                    "order_shipping_address.province".to_owned(),
+                    json!("Marker Province 7f3a"),
+                ),
+            ]),
+        })
+        .await
+        .unwrap();
+    let carrier = FakePartner::start(PARTNER_SECRET).await.unwrap();
+    let sender = HttpPartnerSender::new(
+        BTreeMap::from([(
+            "carrier".to_owned(),
+            Endpoint {
+                url: carrier.url(),
+                secret: zeroize::Zeroizing::new(PARTNER_SECRET.to_vec()),
+            },
+        )]),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let dispatcher = Dispatcher::new(
+        app.vault.clone(),
+        app.outbox.clone(),
+        Arc::new(sender),
+        app.clock.clone(),
+        DispatchSettings::default(),
+    );
+    dispatcher.run_once().await.unwrap();
+
+    let cookie = sign_in(&app).await;
+    let page =
+        body_text(get(&app, "/privacy-centre/recipients?lang=en", Some(&cookie)).await).await;
+    let partners = page.split("<h2>Partners</h2>").nth(1).unwrap();
+    let partners = partners.split("<h2>Authorities</h2>").next().unwrap();
+    assert!(partners.contains("<table>"), "{partners}");
+    assert!(!partners.contains("Nothing sent yet."));
+    assert!(partners.contains("Delivery carrier"), "{partners}");
+    assert!(!page.contains("Marker Province"), "no value is shown");
+    assert!(page.contains("No disclosure."), "no authority");
+}
