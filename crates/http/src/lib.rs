@@ -5,6 +5,7 @@
 //! from the core's error table, and nothing a client sends (query, body, headers) is logged.
 
 mod auth;
+mod centre;
 mod error;
 mod layers;
 mod negotiate;
@@ -152,6 +153,8 @@ pub fn router(state: AppState) -> Router {
         .route("/consent.js", get(routes::storefront::consent_js))
         .route("/.well-known/gpc.json", get(routes::storefront::gpc_json))
         .nest("/v1", v1)
+        // The privacy centre's pages: HTML, cookie sessions, their own headers.
+        .merge(centre::routes())
         .fallback(routes::not_found)
         .layer(middleware::from_fn_with_state(
             storefront_cors,

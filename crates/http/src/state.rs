@@ -13,6 +13,7 @@ use custodian_core::vault::Vault;
 use custodian_policy::{NoticeVersion, Policy};
 
 use crate::auth::TokenTable;
+use crate::centre::CentreKey;
 
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -58,6 +59,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     pub clock: Arc<dyn Clock>,
     pub config: HttpConfig,
+    /// The privacy centre's key for its CSRF tokens, random for each process.
+    pub centre: CentreKey,
 }
 
 /// The ports and services the handlers use, for [`AppState::new`].
@@ -91,6 +94,7 @@ impl AppState {
             password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
             clock: services.clock,
             config,
+            centre: CentreKey::generate(),
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod access_explain;
 mod care;
+mod centre;
 mod choices;
 mod consents;
 mod customer_access;

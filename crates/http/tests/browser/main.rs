@@ -12,6 +12,7 @@
     reason = "tests fail loudly"
 )]
 
+mod centre;
 #[path = "../api/helpers.rs"]
 #[allow(
     dead_code,
@@ -94,6 +95,11 @@ fn the_consent_banner_in_a_real_browser() {
         let profile = tempfile::tempdir().unwrap();
         let browser = driver.session(&chromium, profile.path());
         signed_in_choice_reaches_the_consent_history(&world, &browser);
+    }
+    {
+        let profile = tempfile::tempdir().unwrap();
+        let browser = driver.session(&chromium, profile.path());
+        centre::the_privacy_centre_end_to_end(&world, &browser);
     }
     eprintln!(
         "browser test: {:.1} s, screenshots in {}",

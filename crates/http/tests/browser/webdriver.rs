@@ -238,6 +238,24 @@ impl Session<'_> {
         );
     }
 
+    /// Types `text` into the element matching `selector`, as a user would.
+    pub fn type_into(&self, selector: &str, text: &str) {
+        let element = self.find(selector);
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// The page's visible text.
+    pub fn text(&self) -> String {
+        self.js("return document.body.innerText;", json!([]))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Presses and releases `key` on whatever has the focus.
     pub fn press(&self, key: &str) {
         let actions = json!({ "actions": [{

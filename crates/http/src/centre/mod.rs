@@ -1,0 +1,109 @@
+//! The privacy centre (P1; issue 7 §4): the customer's own pages, server-rendered in
+//! Vietnamese and English, with no script. Handlers are thin: they call the core's use cases
+//! (as the JSON routes do) and hand the results to a page module.
+//!
+//! - `session`: the cookie session, the language, CSRF tokens and forms;
+//! - `layout`, `html`, `texts`: the page shell, the escaping builder, every word;
+//! - `error`: every failure as a page;
+//! - one module per page: `sign_in`, `data`, `choices`, `ledger`, `requests` (whose
+//!   `request_row` is the one place a request is shown, for its later actions), `orders`.
+//!
+//! Every response under `/privacy-centre` carries a strict Content-Security-Policy (only the
+//! centre's own stylesheet), `Cache-Control: no-store`, `Referrer-Policy: no-referrer` and
+//! `X-Content-Type-Options: nosniff`. The JSON API never reads the session cookie (bearer
+//! tokens only), so the cookie cannot be used to call it across sites.
+
+mod choices;
+mod data;
+mod error;
+mod html;
+mod layout;
+mod ledger;
+mod orders;
+mod requests;
+mod session;
+mod sign_in;
+mod texts;
+
+use axum::Router;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+
+pub use session::CentreKey;
+
+/// The centre's paths, and links to them in a language.
+pub mod paths {
+    use custodian_policy::Lang;
+
+    pub const DATA: &str = "/privacy-centre";
+    pub const STYLE: &str = "/privacy-centre/style.css";
+    pub const SIGN_IN: &str = "/privacy-centre/sign-in";
+    pub const SIGN_IN_CODE: &str = "/privacy-centre/sign-in/code";
+    pub const SIGN_OUT: &str = "/privacy-centre/sign-out";
+    pub const CHOICES: &str = "/privacy-centre/choices";
+    pub const RECIPIENTS: &str = "/privacy-centre/recipients";
+    pub const REQUESTS: &str = "/privacy-centre/requests";
+    pub const ORDERS: &str = "/privacy-centre/orders";
+
+    /// `path?lang=xx`: the language travels in every link and form (no cookie needed).
+    pub fn href(path: &str, lang: Lang) -> String {
+        format!("{path}?lang={}", lang.tag())
+    }
+}
+
+/// The Content-Security-Policy of every centre page: nothing loads but the centre's own
+/// stylesheet, forms post only here, no framing, no script at all.
+pub const CENTRE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                              form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLE_CSS: &str = include_str!("../../assets/centre.css");
+
+/// The centre's routes, each answered with the centre's headers.
+pub fn routes() -> Router<AppState> {
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .route(paths::DATA, get(data::page))
+        .route(paths::STYLE, get(style))
+        .route(paths::SIGN_IN, get(sign_in::page).post(sign_in::submit))
+        .route(paths::SIGN_IN_CODE, post(sign_in::send_code))
+        .route(paths::SIGN_OUT, post(sign_in::sign_out))
+        .route(paths::CHOICES, get(choices::page).post(choices::change))
+        .route(paths::RECIPIENTS, get(ledger::page))
+        .route(paths::REQUESTS, get(requests::page).post(requests::submit))
+        .route(paths::ORDERS, get(orders::page))
+        .route("/privacy-centre/{*rest}", any(not_found))
+        .layer(set(CONTENT_SECURITY_POLICY, CENTRE_CSP))
+        .layer(set(CACHE_CONTROL, "no-store"))
+        .layer(set(REFERRER_POLICY, "no-referrer"))
+        .layer(set(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// Any other path under the centre: a page, not the API's JSON.
+async fn not_found(visitor: session::Visitor) -> axum::response::Response {
+    error::failure_page(visitor.lang, error::Failure::NotFound, None)
+}
+
+/// `GET /privacy-centre/style.css`: the one stylesheet, embedded in the binary.
+async fn style() -> impl IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/css; charset=utf-8"),
+        )],
+        STYLE_CSS,
+    )
+}
+
+/// The request id the layers set, for the audit log.
+fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    crate::routes::customers::request_id(headers)
+}

@@ -1,0 +1,181 @@
+//! The privacy centre in a real headless Chromium (P1): sign in with a code read from the
+//! `RecordingNotifier`, see my data, change a consent and see it in the history, ask for
+//! portability and deletion and see them listed. Screenshots of the main pages go to
+//! `target/browser-artefacts/privacy-centre/`.
+//!
+//! This also shows that Chromium keeps the `__Host-` session cookie (`Secure`) on
+//! `http://127.0.0.1`: loopback is a secure context, so no test-only cookie mode exists.
+
+use serde_json::json;
+
+use crate::World;
+use crate::webdriver::{ENTER, Session, TAB};
+
+const EMAIL: &str = "pham.thu.ha@example.com";
+const NAME: &str = "Phạm Thu Hà";
+
+fn wait_for_path(browser: &Session<'_>, path: &str) {
+    browser.wait_for(
+        path,
+        &format!("return location.pathname === '{path}' && document.readyState === 'complete';"),
+        10,
+    );
+}
+
+pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
+    let app = &world.app;
+    let base = &world.shop_state.custodian;
+    let shots = world.artefacts.join("privacy-centre");
+    world.rt.block_on(
+        app.create(json!({ "account_name.full_name": NAME, "account_email.email": EMAIL })),
+    );
+
+    // A page needs a session: the browser lands on the sign-in page.
+    browser.goto(&format!("{base}/privacy-centre?lang=en"));
+    wait_for_path(browser, "/privacy-centre/sign-in");
+    assert!(browser.text().contains("Sign in with a one-time code"));
+    browser.screenshot(&shots.join("sign-in.png"));
+
+    browser.type_into("#code-email", EMAIL);
+    browser.click("section[aria-labelledby=\"by-code\"] button");
+    browser.wait_for(
+        "the code form",
+        "return document.querySelector('#code') !== null;",
+        10,
+    );
+    let code = app.notifier.last_code().unwrap().to_string();
+    browser.type_into("#code", &code);
+    browser.click("section[aria-labelledby=\"by-code\"] button");
+
+    // Signed in: the Secure, HttpOnly cookie was kept on http://127.0.0.1 and scripts
+    // cannot read it.
+    wait_for_path(browser, "/privacy-centre");
+    let text = browser.text();
+    assert!(text.contains("My data"), "{text}");
+    assert!(text.contains(NAME) && text.contains(EMAIL), "{text}");
+    assert!(text.contains("Why we hold it"));
+    let cookies = browser.js("return document.cookie;", json!([]));
+    assert!(
+        !cookies.to_string().contains("custodian_centre"),
+        "{cookies}"
+    );
+    browser.screenshot(&shots.join("my-data.png"));
+
+    // Change a consent and see it in the history.
+    browser.click("a[href=\"/privacy-centre/choices?lang=en\"]");
+    wait_for_path(browser, "/privacy-centre/choices");
+    assert!(browser.text().contains("Not asked (counts as no)"));
+    browser.click("section.choice:has(input[value=\"marketing\"]) button");
+    browser.wait_for(
+        "the choice recorded",
+        "return document.body.innerText.includes('Your choice has been recorded.');",
+        10,
+    );
+    let history = browser
+        .js(
+            "return document.querySelector('#history').parentElement.innerText;",
+            json!([]),
+        )
+        .to_string();
+    assert!(
+        history.contains("Granted") && history.contains("Web form"),
+        "{history}"
+    );
+    browser.screenshot(&shots.join("choices.png"));
+
+    // Who received my data.
+    browser.click("a[href=\"/privacy-centre/recipients?lang=en\"]");
+    wait_for_path(browser, "/privacy-centre/recipients");
+    assert!(browser.text().contains("Who received my data"));
+    browser.screenshot(&shots.join("recipients.png"));
+
+    // Ask for a copy, then for deletion (the warning acknowledged), and see both listed.
+    browser.click("a[href=\"/privacy-centre/requests?lang=en\"]");
+    wait_for_path(browser, "/privacy-centre/requests");
+    browser.click("#ask-portability button");
+    browser.wait_for(
+        "the request received",
+        "return document.body.innerText.includes('Your request has been received.');",
+        10,
+    );
+    browser.click("#deletion-confirm");
+    browser.click("#ask-deletion button");
+    browser.wait_for(
+        "both requests listed",
+        "return document.querySelector('tr[data-kind=\"deletion\"]') !== null \
+         && document.querySelector('tr[data-kind=\"portability\"]') !== null;",
+        10,
+    );
+    let rows = browser
+        .js(
+            "return document.querySelector('table.requests').innerText;",
+            json!([]),
+        )
+        .to_string();
+    assert!(
+        rows.contains("2026-01-15") && rows.contains("2026-01-29"),
+        "{rows}"
+    );
+    browser.screenshot(&shots.join("requests.png"));
+    text_contrast_is_at_least_4_5(browser);
+
+    // The first Tab reaches the skip link, which leads to the main content.
+    browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
+    wait_for_path(browser, "/privacy-centre/requests");
+    browser.press(TAB);
+    assert_eq!(
+        browser.js("return document.activeElement.className;", json!([])),
+        "skip"
+    );
+    browser.press(ENTER);
+    browser.wait_for(
+        "the skip link followed",
+        "return location.hash === '#main';",
+        5,
+    );
+
+    // The language switch keeps the page.
+    browser.click("a[hreflang=\"vi\"]");
+    wait_for_path(browser, "/privacy-centre/requests");
+    assert_eq!(
+        browser.js("return document.documentElement.lang;", json!([])),
+        "vi"
+    );
+    assert!(browser.text().contains("Yêu cầu của tôi"));
+    browser.screenshot(&shots.join("requests-vi.png"));
+}
+
+/// Every text element's contrast with the background it is drawn on (WCAG 2 relative
+/// luminance), as Chromium computed the styles.
+fn text_contrast_is_at_least_4_5(browser: &Session<'_>) {
+    let ratios = browser.js(
+        r#"
+        const lum = (c) => {
+          const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+          });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const bg = (el) => {
+          for (; el; el = el.parentElement) {
+            const b = getComputedStyle(el).backgroundColor;
+            if (b && b !== 'transparent' && !/rgba\(.*,\s*0\)$/.test(b)) return b;
+          }
+          return 'rgb(255, 255, 255)';
+        };
+        const out = [];
+        for (const el of document.querySelectorAll(arguments[0])) {
+          const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+          out.push([el.tagName + '.' + el.className, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+        }
+        return out;
+        "#,
+        json!(["p, a, button, th, td, h1, h2, h3, label, dt, dd"]),
+    );
+    let ratios = ratios.as_array().unwrap();
+    assert!(ratios.len() > 10, "{ratios:?}");
+    for r in ratios {
+        assert!(r[1].as_f64().unwrap() >= 4.5, "contrast below 4.5:1: {r:?}");
+    }
+}
