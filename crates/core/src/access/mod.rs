@@ -85,6 +85,9 @@ pub enum SystemTask {
     /// the policy names (and reads the identifiers a partner knows the customer by, to tell
     /// it of a withdrawal): the values go to that partner, never to a person.
     OutboxDelivery,
+    /// Exports a customer's data for the operator (`custodian export`), to hand to the
+    /// customer who asked for it.
+    RightsExport,
 }
 
 impl SystemTask {
@@ -95,6 +98,7 @@ impl SystemTask {
             SystemTask::CustomerSignIn => "customer_sign_in",
             SystemTask::ConsentAgeCheck => "consent_age_check",
             SystemTask::OutboxDelivery => "outbox_delivery",
+            SystemTask::RightsExport => "rights_export",
         }
     }
 }

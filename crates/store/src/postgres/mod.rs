@@ -11,6 +11,7 @@
 //!   once apply each migration exactly once.
 
 mod care;
+mod exports;
 mod identity;
 mod keys;
 mod legal;
@@ -20,6 +21,7 @@ mod requests;
 mod vault;
 
 pub use care::PgCare;
+pub use exports::PgExports;
 pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
 pub use legal::PgLegal;

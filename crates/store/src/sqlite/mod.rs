@@ -1,6 +1,7 @@
 //! The embedded SQLite backend.
 
 mod care;
+mod exports;
 mod identity;
 mod keys;
 mod legal;
@@ -10,6 +11,7 @@ mod requests;
 mod vault;
 
 pub use care::SqliteCare;
+pub use exports::SqliteExports;
 pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
 pub use legal::SqliteLegal;
