@@ -147,6 +147,11 @@ fn migrator() -> Migrator {
             "requests",
             include_str!("../../migrations/postgres/0009_requests.sql"),
         ),
+        migration(
+            10,
+            "exports",
+            include_str!("../../migrations/postgres/0010_exports.sql"),
+        ),
     ])
 }
 

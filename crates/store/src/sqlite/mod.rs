@@ -164,6 +164,11 @@ fn migrator() -> Migrator {
             "requests",
             include_str!("../../migrations/sqlite/0009_requests.sql"),
         ),
+        migration(
+            10,
+            "exports",
+            include_str!("../../migrations/sqlite/0010_exports.sql"),
+        ),
     ])
 }
 
