@@ -65,6 +65,9 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/requests",
             get(routes::requests::list_for).post(routes::requests::submit_for),
         )
+        .route("/account/exports", post(routes::exports::own_issue))
+        .route("/account/exports/{token}", get(routes::exports::download))
+        .route("/customers/{id}/exports", post(routes::exports::issue_for))
         .route("/requests/overdue", get(routes::requests::overdue))
         .route("/requests/{id}/moves", post(routes::requests::move_to))
         .route("/orders", post(routes::orders::place))

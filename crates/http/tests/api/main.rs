@@ -15,6 +15,7 @@ mod customer_access;
 mod customer_errors;
 mod customers;
 mod errors;
+mod exports;
 mod health;
 mod helpers;
 mod legal;
