@@ -82,6 +82,8 @@ pub struct ZipSink<O: ChunkOut> {
     out: O,
     first_order: bool,
     written: u64,
+    /// Bytes of the files, before compression.
+    content: u64,
     /// The report's language, from the document given to `begin`.
     lang: custodian_policy::Lang,
 }
@@ -107,6 +109,7 @@ impl<O: ChunkOut> ZipSink<O> {
             out,
             first_order: true,
             written: 0,
+            content: 0,
             lang: custodian_policy::Lang::default(),
         }
     }
@@ -114,6 +117,11 @@ impl<O: ChunkOut> ZipSink<O> {
     /// Bytes of the archive sent so far.
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// Bytes of the files put in the archive so far, before compression.
+    pub fn content(&self) -> u64 {
+        self.content
     }
 
     /// The destination, once the archive is complete.
@@ -149,6 +157,7 @@ impl<O: ChunkOut> ZipSink<O> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.content += bytes.len() as u64;
         self.zip()?.write_all(bytes)
     }
 
