@@ -392,6 +392,38 @@ pub async fn export_holds_everything_in_pages_and_zips(b: Backend) {
     assert!(not_held.contains(&"voice_recording"));
     assert!(not_held.contains(&"viewing_history"));
 
+    // The document has exactly the keys its published schema lists, at the top and in each
+    // category.
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../../docs/export.schema.json")).unwrap();
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let listed = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&doc), listed(&schema["required"]));
+    assert_eq!(keys(&doc), keys(&schema["properties"]));
+    for category in doc["categories"].as_array().unwrap() {
+        assert_eq!(
+            keys(category),
+            listed(&schema["$defs"]["category"]["required"])
+        );
+    }
+    // For a validator outside the test (`docs/EXPORT.md`): the document, when asked for.
+    if let Some(path) = std::env::var_os("CUSTODIAN_EXPORT_SAMPLE") {
+        std::fs::write(path, &files["export.json"]).unwrap();
+    }
+
     let html = &files["report.html"];
     assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     assert!(html.contains("Email address") && html.contains("huy.lam@example.com"));
