@@ -225,9 +225,6 @@ pub trait ExportSink: Send {
     async fn end(&mut self, pass: u32, doc: &ExportDocument) -> std::io::Result<()>;
 }
 
-/// Orders written so far out of all the passes' orders, for a progress bar.
-pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
-
 /// A download link as stored: only the digest of its token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredExportLink {

@@ -544,6 +544,23 @@ impl Vault {
         const ACTION: &str = "export.link";
         self.export_caller(ctx, ACTION, customer).await?;
         let store = self.export_store()?;
+        // A request named must be one of this customer's.
+        if let Some(r) = request {
+            let theirs = match &self.requests {
+                Some((requests, _)) => requests
+                    .get(r)
+                    .await?
+                    .is_some_and(|found| &found.customer == customer),
+                None => false,
+            };
+            if !theirs {
+                return Err(reject(
+                    ErrorCode::RequestNotFound,
+                    "no request of this customer has this id",
+                    "request",
+                ));
+            }
+        }
         let now = self.clock.now();
         let expires_at = now
             .checked_add(EXPORT_LINK_VALID_FOR)

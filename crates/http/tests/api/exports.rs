@@ -92,6 +92,16 @@ async fn the_dpo_makes_a_link_for_the_customer_which_expires_in_a_day() {
 
     let response = app.call_as(Some(&agent), "POST", &uri, None).await;
     assert_error(response, 403, "operation_not_allowed").await;
+    // A request named must be this customer's.
+    let response = app
+        .call_as(
+            Some(&dpo),
+            "POST",
+            &format!("{uri}?request=req_0123456789abcdef0123456789abcdef"),
+            None,
+        )
+        .await;
+    assert_error(response, 404, "request_not_found").await;
     let (status, link) = issue(&app, &dpo, &uri).await;
     assert_eq!(status, 201);
     let url = link["url"].as_str().unwrap().to_owned();
