@@ -145,7 +145,7 @@ impl Vault {
             None => Vec::new(),
         };
         let order_count = self.store.order_count(customer).await?;
-        let order_fields = self.order_field_names(customer).await?;
+        let order_fields = self.store.order_field_names(customer).await?;
 
         let mut event = self.event(ctx, ACTION, Some(customer));
         event.purpose = None;
@@ -325,31 +325,6 @@ impl Vault {
             categories: doc.categories.len(),
             orders: order_count,
         })
-    }
-
-    /// The names of the sealed fields the customer's orders hold (read without opening any).
-    async fn order_field_names(
-        &self,
-        customer: &CustomerId,
-    ) -> Result<BTreeSet<String>, VaultError> {
-        let mut names = BTreeSet::new();
-        let mut after: Option<OrderId> = None;
-        loop {
-            let page = self
-                .store
-                .orders_page(customer, after.as_ref(), ORDERS_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            for order in &page {
-                for f in &order.fields {
-                    if !names.contains(&f.field) {
-                        names.insert(f.field.clone());
-                    }
-                }
-            }
-        }
-        Ok(names)
     }
 
     fn field_label(&self, name: &str, lang: Lang) -> String {

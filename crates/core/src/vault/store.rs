@@ -242,6 +242,9 @@ pub trait VaultStore: Send + Sync {
     /// Every move of these orders, by order then in the order they were made.
     async fn order_moves(&self, orders: &[OrderId]) -> Result<Vec<OrderMove>, StoreError>;
 
+    /// The names of the sealed fields the customer's orders hold, each once, in name order.
+    async fn order_field_names(&self, customer: &CustomerId) -> Result<Vec<String>, StoreError>;
+
     /// How many orders the customer has.
     async fn order_count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
 

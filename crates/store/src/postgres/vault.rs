@@ -670,6 +670,17 @@ impl VaultStore for PgVault {
             .collect()
     }
 
+    async fn order_field_names(&self, customer: &CustomerId) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT f.field FROM orders o JOIN order_fields f ON f.order_id = o.id \
+             WHERE o.customer_id = $1 ORDER BY f.field",
+        )
+        .bind(customer.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)
+    }
+
     async fn order_count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
             .bind(customer.as_str())

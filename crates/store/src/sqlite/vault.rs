@@ -660,6 +660,17 @@ impl VaultStore for SqliteVault {
             .collect()
     }
 
+    async fn order_field_names(&self, customer: &CustomerId) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT f.field FROM orders o JOIN order_fields f ON f.order_id = o.id \
+             WHERE o.customer_id = ? ORDER BY f.field",
+        )
+        .bind(customer.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)
+    }
+
     async fn order_count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = ?")
             .bind(customer.as_str())
