@@ -7,7 +7,8 @@
 //! Usage: `cargo build --release -p custodian-bench --bin rights-bench &&
 //! target/release/rights-bench` (options: `--orders N`, `--consents N`, `--runs N`). Prints a
 //! Markdown table for docs/PERFORMANCE.md. Peak memory is the process's resident high-water
-//! mark during each measured run (Linux `VmHWM`, reset before each run).
+//! mark (Linux `VmHWM`, reset before each run), and how far it rose above the resident set at
+//! the start of the run.
 
 #![allow(
     clippy::print_stdout,
@@ -80,16 +81,16 @@ impl Write for Counting {
     }
 }
 
-/// The process's resident high-water mark in KiB, after resetting it; `None` off Linux.
+/// Resets the process's resident high-water mark to the current resident set (Linux).
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn peak_kib() -> Option<u64> {
+fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -213,6 +214,7 @@ async fn main() -> Result<(), String> {
         let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
         for side in order {
             reset_peak();
+            let before = status_kib("VmRSS:");
             let t = Instant::now();
             let bytes = if side == 0 {
                 let mut sink = ZipSink::new(WriteOut(Counting::default()));
@@ -226,7 +228,8 @@ async fn main() -> Result<(), String> {
                 reference(&db, &id).await?
             };
             let elapsed = t.elapsed();
-            let peak = peak_kib();
+            // The peak, and what the run added to the resident set at its peak.
+            let peak = status_kib("VmHWM:").zip(before);
             if side == 0 {
                 export_runs.push((elapsed, bytes, peak));
             } else {
@@ -234,7 +237,7 @@ async fn main() -> Result<(), String> {
             }
         }
     }
-    let best = |runs: &[(Duration, u64, Option<u64>)]| {
+    let best = |runs: &[(Duration, u64, Option<(u64, u64)>)]| {
         runs.iter()
             .min_by_key(|r| r.0)
             .copied()
@@ -244,13 +247,17 @@ async fn main() -> Result<(), String> {
     let (rt, rb, rp) = best(&reference_runs);
     let mb = |b: u64| b as f64 / 1_000_000.0;
     let mbs = |b: u64, t: Duration| mb(b) / t.as_secs_f64().max(1e-9);
-    let peak = |p: Option<u64>| {
-        p.map_or("n/a".to_owned(), |k| {
-            format!("{:.0} MiB", k as f64 / 1024.0)
+    let peak = |p: Option<(u64, u64)>| {
+        p.map_or("n/a".to_owned(), |(peak, before)| {
+            format!(
+                "{:.0} MiB (+{:.1})",
+                peak as f64 / 1024.0,
+                peak.saturating_sub(before) as f64 / 1024.0
+            )
         })
     };
     println!(
-        "| run (best of {}; {} orders, {} consent changes) | time to last byte | output | MB/s | peak RSS |",
+        "| run (best of {}; {} orders, {} consent changes) | time to last byte | output | MB/s | peak RSS (growth in the run) |",
         o.runs, o.orders, o.consents
     );
     println!("|---|---:|---:|---:|---:|");
