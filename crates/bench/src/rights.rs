@@ -38,6 +38,9 @@ use custodian_store::{SqliteKeyStore, SqliteStore};
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 
+/// One measured run: its time, the bytes it produced, and (peak RSS, RSS at the start) in KiB.
+type Run = (Duration, u64, Option<(u64, u64)>);
+
 struct Options {
     orders: usize,
     consents: usize,
@@ -237,7 +240,7 @@ async fn main() -> Result<(), String> {
             }
         }
     }
-    let best = |runs: &[(Duration, u64, Option<(u64, u64)>)]| {
+    let best = |runs: &[Run]| {
         runs.iter()
             .min_by_key(|r| r.0)
             .copied()
