@@ -87,6 +87,8 @@ error_codes! {
     RequestTransitionNotAllowed => "request_transition_not_allowed", 409, "The request's current state does not allow the move asked for (or another move got there first).";
     RequestNotFound => "request_not_found", 404, "No request has this id.";
     LimitNotFound => "limit_not_found", 404, "The customer has no such restriction or objection in force.";
+    ExportLinkNotFound => "export_link_not_found", 404, "No export download link has this token for the customer signed in: wrong, already used, or made for someone else (which one is never said).";
+    ExportLinkExpired => "export_link_expired", 410, "The customer's own export download link is past its 24 hours, unused; ask for a new one.";
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
     MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";

@@ -36,7 +36,7 @@ pub use password::{
 };
 pub use random::random_bytes;
 pub use token::{
-    API_TOKEN_PREFIX, ApiToken, ONE_TIME_CODE_DIGITS, OneTimeCode, SESSION_TOKEN_PREFIX,
-    SessionToken, TokenDigest, digest_code, verify_code,
+    API_TOKEN_PREFIX, ApiToken, EXPORT_TOKEN_PREFIX, ExportToken, ONE_TIME_CODE_DIGITS,
+    OneTimeCode, SESSION_TOKEN_PREFIX, SessionToken, TokenDigest, digest_code, verify_code,
 };
 pub use totp::TotpSecret;

@@ -85,6 +85,32 @@ impl fmt::Debug for SessionToken {
     }
 }
 
+/// The prefix of a customer's single-use export download link.
+pub const EXPORT_TOKEN_PREFIX: &str = "csx_";
+
+/// The token of a customer's export download link (`csx_…`), in the clear: handed to the
+/// customer once, then only its digest is kept. Zeroed on drop, never printed.
+pub struct ExportToken(Zeroizing<String>);
+
+impl ExportToken {
+    /// A new token and the digest to store for it.
+    pub fn generate() -> Result<(ExportToken, TokenDigest), CryptoError> {
+        let (token, digest) = generate_token(EXPORT_TOKEN_PREFIX)?;
+        Ok((ExportToken(token), digest))
+    }
+
+    /// The token, to put in the link the one time.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ExportToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ExportToken(<redacted>)")
+    }
+}
+
 /// SHA-256 of a whole token, prefix included: what is stored and looked up.
 #[derive(Clone, Copy)]
 pub struct TokenDigest([u8; 32]);

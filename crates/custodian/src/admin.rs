@@ -13,6 +13,7 @@ use custodian_core::identity::IdentityStore;
 use custodian_core::legal::LegalStore;
 use custodian_core::notice::NoticeArchive;
 use custodian_core::outbox::OutboxStore;
+use custodian_core::rights::export::ExportLinkStore;
 use custodian_core::rights::request::RequestStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
 use custodian_crypto::KeyWrapper;
@@ -41,6 +42,8 @@ pub struct Opened {
     pub legal_store: Arc<dyn LegalStore>,
     /// Data subjects' requests, in the same database.
     pub request_store: Arc<dyn RequestStore>,
+    /// Customers' export download links, in the same database.
+    pub export_store: Arc<dyn ExportLinkStore>,
     pub key_store: Arc<dyn KeyStore>,
     pub keys: Keys,
     data: Data,
@@ -203,6 +206,10 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         Data::Postgres(s) => (Arc::new(s.legal()), Arc::new(s.requests())),
         Data::Sqlite(s) => (Arc::new(s.legal()), Arc::new(s.requests())),
     };
+    let export_store: Arc<dyn ExportLinkStore> = match &data {
+        Data::Postgres(s) => Arc::new(s.exports()),
+        Data::Sqlite(s) => Arc::new(s.exports()),
+    };
     Ok(Opened {
         archive,
         health,
@@ -212,6 +219,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         outbox_store,
         legal_store,
         request_store,
+        export_store,
         key_store,
         keys,
         data,
@@ -219,7 +227,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

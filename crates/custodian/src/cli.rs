@@ -38,6 +38,17 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Export everything held about a customer as a ZIP (JSON, HTML report), to hand to them.
+    Export {
+        /// The customer's id (`cus_…`).
+        customer: String,
+        /// Where to write the ZIP.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Language of the report and of every label.
+        #[arg(long, default_value = "vi")]
+        lang: LangArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]

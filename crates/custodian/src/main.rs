@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod config;
+mod export_cmd;
 mod keys;
 mod output;
 mod policy_cmd;
@@ -62,6 +63,11 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => admin::verify(config_file),
+        Command::Export {
+            customer,
+            out,
+            lang,
+        } => export_cmd::run(config_file, &customer, &out, lang.into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -101,7 +101,8 @@ async fn serve(
     .with_request_store(
         opened.request_store.clone(),
         RequestRules::new(jurisdiction, calendar),
-    );
+    )
+    .with_export_store(opened.export_store.clone());
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),

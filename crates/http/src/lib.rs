@@ -89,6 +89,9 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/limits/{kind}/{purpose}",
             delete(routes::requests::lift_for),
         )
+        .route("/account/exports", post(routes::exports::own_issue))
+        .route("/account/exports/{token}", get(routes::exports::download))
+        .route("/customers/{id}/exports", post(routes::exports::issue_for))
         .route("/requests/overdue", get(routes::requests::overdue))
         .route("/requests/{id}/moves", post(routes::requests::move_to))
         .route("/requests/{id}/code", post(routes::requests::send_code))

@@ -8,8 +8,10 @@ mod rows;
 pub mod sqlite;
 mod writer;
 
-pub use postgres::{PgCare, PgIdentity, PgKeyStore, PgLegal, PgRequests, PgStore, PgVault};
+pub use postgres::{
+    PgCare, PgExports, PgIdentity, PgKeyStore, PgLegal, PgRequests, PgStore, PgVault,
+};
 pub use sqlite::{
-    SqliteCare, SqliteIdentity, SqliteKeyStore, SqliteLegal, SqliteRequests, SqliteStore,
-    SqliteVault,
+    SqliteCare, SqliteExports, SqliteIdentity, SqliteKeyStore, SqliteLegal, SqliteRequests,
+    SqliteStore, SqliteVault,
 };

@@ -772,3 +772,84 @@ where
         note: get(row, "note")?,
     })
 }
+
+/// Orders and their fields from the rows of `orders LEFT JOIN order_fields`, ordered by order
+/// id: each run of rows of one id is one order.
+pub(crate) fn stored_orders<R>(rows: &[R]) -> Result<Vec<StoredOrder>, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut orders = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let rest = rows.get(start..).unwrap_or_default();
+        let first: String = rest
+            .first()
+            .map(|r| get(r, "id"))
+            .transpose()?
+            .unwrap_or_default();
+        let mut len = 0;
+        for row in rest {
+            let id: String = get(row, "id")?;
+            if id != first {
+                break;
+            }
+            len += 1;
+        }
+        if let Some(order) = stored_order(rest.get(..len).unwrap_or_default())? {
+            orders.push(order);
+        }
+        start += len.max(1);
+    }
+    Ok(orders)
+}
+
+/// `order_id`, `from_state`, `to_state`, `at` of `order_moves`.
+pub(crate) fn order_move<R>(row: &R) -> Result<custodian_core::vault::OrderMove, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(custodian_core::vault::OrderMove {
+        order: order_id(row, "order_id")?,
+        from: order_state(row, "from_state")?,
+        to: order_state(row, "to_state")?,
+        at: timestamp(row, "at")?,
+    })
+}
+
+/// The columns of `export_links`, in the order of [`export_link`].
+pub(crate) const EXPORT_LINK_COLUMNS: &str =
+    "digest, customer_id, request_id, created_by, created_at, expires_at, used_at";
+
+pub(crate) fn export_link<R>(
+    row: &R,
+) -> Result<custodian_core::rights::export::StoredExportLink, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let request: Option<String> = get(row, "request_id")?;
+    Ok(custodian_core::rights::export::StoredExportLink {
+        digest: get(row, "digest")?,
+        customer: customer_id(row, "customer_id")?,
+        request: match request {
+            Some(r) => Some(
+                RequestId::parse(&r).ok_or_else(|| StoreError::Corrupt("bad request id".into()))?,
+            ),
+            None => None,
+        },
+        created_by: get(row, "created_by")?,
+        created_at: timestamp(row, "created_at")?,
+        expires_at: timestamp(row, "expires_at")?,
+        used_at: timestamp_opt(row, "used_at")?,
+    })
+}

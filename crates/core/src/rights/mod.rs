@@ -3,9 +3,14 @@
 //! [`deadline`] is the pure calculator of when a request must be acknowledged and completed
 //! (Decree 356/2025 art. 5 by default, GDPR art. 12(3) as the other profile): no IO, no
 //! clock — the time of receipt and "now" are passed in. [`request`] holds a request's states
-//! and its storage port; the use cases are on the vault (`vault/requests.rs`).
+//! and its storage port; the use cases are on the vault (`vault/requests.rs`). [`export`] is
+//! the customer's export document and its download links' port, [`export_zip`] and
+//! [`export_html`] its ZIP and HTML forms; the use case is `vault/export.rs`.
 
 pub mod deadline;
+pub mod export;
+pub mod export_html;
+pub mod export_zip;
 pub mod request;
 
 pub use deadline::{

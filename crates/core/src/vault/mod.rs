@@ -6,6 +6,7 @@
 //! (durably) before it decrypts anything.
 
 mod consent;
+mod export;
 pub mod input;
 mod legal;
 mod orders;
@@ -26,6 +27,7 @@ use custodian_policy::{
 };
 
 pub use consent::{ConsentEntryView, ConsentView, RecordedConsent, ShownNotice};
+pub use export::ExportLink;
 pub use legal::{LegalReleaseDocument, LegalRequestInput, ReleasedCustomer};
 pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
 pub use outbox::{
@@ -159,6 +161,14 @@ pub struct Vault {
         Arc<dyn crate::rights::request::RequestStore>,
         Arc<RequestRules>,
     )>,
+    /// Where customers' export download links are kept.
+    exports: Option<Arc<dyn crate::rights::export::ExportLinkStore>>,
+}
+
+impl std::fmt::Debug for dyn crate::rights::export::ExportLinkStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExportLinkStore")
+    }
 }
 
 impl std::fmt::Debug for dyn crate::rights::request::RequestStore {
@@ -222,6 +232,7 @@ impl Vault {
             outbox: None,
             legal: None,
             requests: None,
+            exports: None,
         }
     }
 

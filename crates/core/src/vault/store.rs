@@ -107,6 +107,15 @@ pub struct OrderSummary {
     pub placed_at: Timestamp,
 }
 
+/// One move of an order, as the append-only list of moves keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderMove {
+    pub order: OrderId,
+    pub from: OrderState,
+    pub to: OrderState,
+    pub at: Timestamp,
+}
+
 /// One change. A [`Transaction`] applies its writes all or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -219,6 +228,25 @@ pub trait VaultStore: Send + Sync {
 
     /// The customer's orders, oldest first.
     async fn orders_of(&self, customer: &CustomerId) -> Result<Vec<OrderSummary>, StoreError>;
+
+    /// Up to `limit` of the customer's orders whose id comes after `after` (all from the
+    /// first when `None`), by id, each with its sealed fields: keyset pagination, so a reader
+    /// of many orders holds one page at a time.
+    async fn orders_page(
+        &self,
+        customer: &CustomerId,
+        after: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<StoredOrder>, StoreError>;
+
+    /// Every move of these orders, by order then in the order they were made.
+    async fn order_moves(&self, orders: &[OrderId]) -> Result<Vec<OrderMove>, StoreError>;
+
+    /// The names of the sealed fields the customer's orders hold, each once, in name order.
+    async fn order_field_names(&self, customer: &CustomerId) -> Result<Vec<String>, StoreError>;
+
+    /// How many orders the customer has.
+    async fn order_count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
 
     /// The customer's current consent for each purpose they were ever asked about: the latest
     /// entry per purpose, in purpose order.

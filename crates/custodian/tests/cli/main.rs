@@ -8,6 +8,7 @@
 )]
 
 mod config;
+mod export;
 mod policy;
 mod serve;
 mod vault;

@@ -82,7 +82,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     .with_care_store(Arc::new(store.care()))
     .with_outbox_store(sqlite_vault.clone())
     .with_legal_store(Arc::new(store.legal()))
-    .with_request_store(Arc::new(store.requests()), RequestRules::default());
+    .with_request_store(Arc::new(store.requests()), RequestRules::default())
+    .with_export_store(Arc::new(store.exports()));
     let notifier = Arc::new(RecordingNotifier::new());
     let care = Care::new(
         policy.clone(),

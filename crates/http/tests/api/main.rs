@@ -16,6 +16,7 @@ mod customer_access;
 mod customer_errors;
 mod customers;
 mod errors;
+mod exports;
 mod health;
 mod helpers;
 mod legal;

@@ -12,6 +12,7 @@
 
 mod care;
 mod codes;
+mod exports;
 mod identity;
 mod keys;
 mod legal;
@@ -21,6 +22,7 @@ mod requests;
 mod vault;
 
 pub use care::PgCare;
+pub use exports::PgExports;
 pub use identity::PgIdentity;
 pub use keys::PgKeyStore;
 pub use legal::PgLegal;
@@ -145,6 +147,11 @@ fn migrator() -> Migrator {
             9,
             "requests",
             include_str!("../../migrations/postgres/0009_requests.sql"),
+        ),
+        migration(
+            10,
+            "exports",
+            include_str!("../../migrations/postgres/0010_exports.sql"),
         ),
         migration(
             12,

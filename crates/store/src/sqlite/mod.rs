@@ -2,6 +2,7 @@
 
 mod care;
 mod codes;
+mod exports;
 mod identity;
 mod keys;
 mod legal;
@@ -11,6 +12,7 @@ mod requests;
 mod vault;
 
 pub use care::SqliteCare;
+pub use exports::SqliteExports;
 pub use identity::SqliteIdentity;
 pub use keys::SqliteKeyStore;
 pub use legal::SqliteLegal;
@@ -162,6 +164,11 @@ fn migrator() -> Migrator {
             9,
             "requests",
             include_str!("../../migrations/sqlite/0009_requests.sql"),
+        ),
+        migration(
+            10,
+            "exports",
+            include_str!("../../migrations/sqlite/0010_exports.sql"),
         ),
         migration(
             12,

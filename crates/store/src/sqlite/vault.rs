@@ -349,7 +349,12 @@ async fn apply_batch(
         .execute(&mut *conn)
         .await
         .map_err(database)?;
-        for table in ["customer_fields", "field_history", "blind_indexes"] {
+        for table in [
+            "customer_fields",
+            "field_history",
+            "blind_indexes",
+            "export_links",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE customer_id = ?"
             )))
@@ -607,6 +612,72 @@ impl VaultStore for SqliteVault {
             .iter()
             .map(order_summary)
             .collect()
+    }
+
+    async fn orders_page(
+        &self,
+        customer: &CustomerId,
+        after: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<StoredOrder>, StoreError> {
+        // The page's orders first, then their fields: one snapshot, one round trip.
+        let rows = sqlx::query(
+            "SELECT o.id, o.customer_id, o.state, o.placed_at, o.updated_at, f.field, f.sealed, \
+             f.key_version FROM (SELECT id, customer_id, state, placed_at, updated_at FROM orders \
+             WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?) o \
+             LEFT JOIN order_fields f ON f.order_id = o.id ORDER BY o.id, f.field",
+        )
+        .bind(customer.as_str())
+        .bind(after.map(OrderId::as_str).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        crate::rows::stored_orders(&rows)
+    }
+
+    async fn order_moves(
+        &self,
+        orders: &[OrderId],
+    ) -> Result<Vec<custodian_core::vault::OrderMove>, StoreError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT order_id, from_state, to_state, at FROM order_moves WHERE order_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in orders {
+            list.push_bind(id.as_str().to_owned());
+        }
+        q.push(") ORDER BY order_id, seq");
+        q.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(crate::rows::order_move)
+            .collect()
+    }
+
+    async fn order_field_names(&self, customer: &CustomerId) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT f.field FROM orders o JOIN order_fields f ON f.order_id = o.id \
+             WHERE o.customer_id = ? ORDER BY f.field",
+        )
+        .bind(customer.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)
+    }
+
+    async fn order_count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE customer_id = ?")
+            .bind(customer.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))
     }
 
     async fn consents(&self, id: &CustomerId) -> Result<Vec<StoredConsent>, StoreError> {

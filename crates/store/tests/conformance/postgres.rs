@@ -42,6 +42,7 @@ pub async fn backend() -> Option<Backend> {
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),
         requests: Arc::new(store.requests()),
+        exports: Arc::new(store.exports()),
         archive: Arc::new(store),
         guard: Box::new(db),
         raw,

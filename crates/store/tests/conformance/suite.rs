@@ -28,6 +28,7 @@ pub struct Backend {
     pub care: Arc<dyn custodian_core::care::CareStore>,
     pub legal: Arc<dyn custodian_core::legal::LegalStore>,
     pub requests: Arc<dyn custodian_core::rights::request::RequestStore>,
+    pub exports: Arc<dyn custodian_core::rights::export::ExportLinkStore>,
     #[allow(dead_code, reason = "held for backends whose archive tests come later")]
     pub archive: Arc<dyn NoticeArchive>,
     pub guard: Box<dyn std::any::Any + Send>,
@@ -57,6 +58,9 @@ pub use crate::consent::{
     consent_needs_renewal_under_wider_terms, consent_of_a_minor_needs_a_representative,
     consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
     consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
+};
+pub use crate::exports::{
+    export_holds_everything_in_pages_and_zips, export_links_are_single_use_own_and_expire,
 };
 pub use crate::legal::legal_requests_move_forward_once;
 pub use crate::orders::{
@@ -117,6 +121,8 @@ macro_rules! conformance_tests {
             legal_requests_move_forward_once,
             requests_merge_duplicates_and_move_forward_once,
             limits_apply_once_and_lift_once,
+            export_links_are_single_use_own_and_expire,
+            export_holds_everything_in_pages_and_zips,
             outbox_messages_carry_only_declared_fields_sealed,
             outbox_claims_lease_retry_dead_letter_and_redrive,
             outbox_erasure_drops_what_is_pending,
