@@ -3,9 +3,12 @@
 //! [`deadline`] is the pure calculator of when a request must be acknowledged and completed
 //! (Decree 356/2025 art. 5 by default, GDPR art. 12(3) as the other profile): no IO, no
 //! clock — the time of receipt and "now" are passed in. [`request`] holds a request's states
-//! and its storage port; the use cases are on the vault (`vault/requests.rs`).
+//! and its storage port; the use cases are on the vault (`vault/requests.rs`). [`erasure`]
+//! holds what a legal hold keeps of an erased customer, the completion report, the notices to
+//! partners and their confirmations (use cases in `vault/erasure.rs`).
 
 pub mod deadline;
+pub mod erasure;
 pub mod request;
 
 pub use deadline::{

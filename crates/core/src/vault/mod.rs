@@ -6,6 +6,7 @@
 //! (durably) before it decrypts anything.
 
 mod consent;
+mod erasure;
 pub mod input;
 mod legal;
 mod orders;
@@ -26,6 +27,7 @@ use custodian_policy::{
 };
 
 pub use consent::{ConsentEntryView, ConsentView, RecordedConsent, ShownNotice};
+pub use erasure::{ConfirmationView, HeldOrderView};
 pub use legal::{LegalReleaseDocument, LegalRequestInput, ReleasedCustomer};
 pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
 pub use outbox::{
@@ -159,6 +161,10 @@ pub struct Vault {
         Arc<dyn crate::rights::request::RequestStore>,
         Arc<RequestRules>,
     )>,
+    /// Where legal holds, erasure reports and partners' confirmations are kept.
+    erasure: Option<Arc<dyn crate::rights::erasure::ErasureStore>>,
+    /// Checks partners' signatures on what they send us (erasure confirmations).
+    partner_verifier: Option<Arc<dyn crate::outbox::PartnerVerifier>>,
 }
 
 impl std::fmt::Debug for dyn crate::rights::request::RequestStore {
@@ -222,6 +228,8 @@ impl Vault {
             outbox: None,
             legal: None,
             requests: None,
+            erasure: None,
+            partner_verifier: None,
         }
     }
 
@@ -925,53 +933,6 @@ impl Vault {
                 })
             })
             .collect()
-    }
-
-    /// Erases a customer by destroying their data key: every ciphertext of theirs — in the
-    /// database, and in every backup of it, since keys are never kept with the data — becomes
-    /// unreadable at once. Their rows are then purged. The purpose must be one that may use
-    /// the customer's data.
-    pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
-        self.check_operation(ctx, Operation::CustomersErase)?;
-        let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id)).await?;
-        let stored = self.load(ctx, "customer.erase", id).await?;
-        if stored.erased {
-            return Err(self.refuse(ctx, "customer.erase", id, not_found()).await?);
-        }
-        let mut event = self.event(ctx, "customer.erase", Some(id));
-        for sealed in &stored.fields {
-            if let Some((category, _)) = self.policy.field_named(&sealed.field)
-                && self.engine.outcome(&decision, category).is_released()
-            {
-                note(&mut event, category, &sealed.field);
-            }
-        }
-        if event.fields.is_empty() {
-            let error = reject(
-                ErrorCode::PurposeNotAllowed,
-                format!(
-                    "purpose `{}` may not erase this customer's data",
-                    purpose.id
-                ),
-                "purpose",
-            );
-            return Err(self.refuse(ctx, "customer.erase", id, error).await?);
-        }
-        // INVARIANT: the key goes first. Once it is destroyed the data is gone whatever
-        // happens next; the purge only removes ciphertext nobody can read any more.
-        self.key_store.destroy(id).await?;
-        let writes = vec![Write::PurgeCustomer {
-            customer: id.clone(),
-            at: self.clock.now(),
-        }];
-        self.commit(writes, vec![event]).await?;
-        // Their care sessions, codes, password and sessions go too. Should this fail, the
-        // erasure still stands: authentication refuses customers who no longer exist.
-        if let Some(care) = &self.care {
-            care.purge_customer(id).await?;
-        }
-        Ok(())
     }
 
     /// What `subject` would see of `customer` for the context's purpose, field by field, and

@@ -15,11 +15,12 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
+use custodian_core::rights::erasure::StoredHoldKey;
 use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, database, migration};
-use crate::rows::{stored_key, version};
+use crate::rows::{stored_hold_key, stored_key, version};
 
 /// The schema the key tables (and their migration history) live in.
 const SCHEMA: &str = "custodian_keys";
@@ -60,6 +61,11 @@ impl PgKeyStore {
             1,
             "data keys",
             include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
+        ),
+        migration(
+            2,
+            "hold keys",
+            include_str!("../../migrations/postgres-keys/0002_hold_keys.sql"),
         )])
         .run(&pool)
         .await
@@ -155,6 +161,57 @@ impl KeyStore for PgKeyStore {
         .iter()
         .map(stored_key)
         .collect()
+    }
+
+    async fn put_hold_key(&self, key: &StoredHoldKey) -> Result<StoredHoldKey, StoreError> {
+        sqlx::query(
+            "INSERT INTO hold_keys (customer_id, hold_id, key_version, kek_version, wrapped_key) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(key.customer.as_str())
+        .bind(&key.hold)
+        .bind(i64::from(key.key_version))
+        .bind(i64::from(key.wrapped.kek_version))
+        .bind(&key.wrapped.bytes)
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        self.hold_key(&key.customer, &key.hold)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a hold key was not stored".into()))
+    }
+
+    async fn hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<Option<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE customer_id = $1 AND hold_id = $2",
+        )
+        .bind(customer.as_str())
+        .bind(hold)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .as_ref()
+        .map(stored_hold_key)
+        .transpose()
+    }
+
+    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM hold_keys WHERE customer_id = $1 AND hold_id = $2")
+            .bind(customer.as_str())
+            .bind(hold)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        sqlx::query("VACUUM hold_keys")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {

@@ -11,6 +11,7 @@
 //!   once apply each migration exactly once.
 
 mod care;
+mod erasure;
 mod identity;
 mod keys;
 mod legal;
@@ -144,6 +145,11 @@ fn migrator() -> Migrator {
             9,
             "requests",
             include_str!("../../migrations/postgres/0009_requests.sql"),
+        ),
+        migration(
+            11,
+            "erasure",
+            include_str!("../../migrations/postgres/0011_erasure.sql"),
         ),
     ])
 }

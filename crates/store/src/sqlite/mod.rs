@@ -1,6 +1,7 @@
 //! The embedded SQLite backend.
 
 mod care;
+mod erasure;
 mod identity;
 mod keys;
 mod legal;
@@ -161,6 +162,11 @@ fn migrator() -> Migrator {
             9,
             "requests",
             include_str!("../../migrations/sqlite/0009_requests.sql"),
+        ),
+        migration(
+            11,
+            "erasure",
+            include_str!("../../migrations/sqlite/0011_erasure.sql"),
         ),
     ])
 }
