@@ -137,7 +137,9 @@ impl FakePartner {
     /// Unix seconds, with the partner's secret) and the JSON body, for
     /// `POST /v1/partners/{partner}/erasure-confirmations`.
     pub fn erasure_confirmation(&self, message_id: &str, timestamp: i64) -> (String, Vec<u8>) {
-        let body = serde_json::json!({ "message_id": message_id }).to_string().into_bytes();
+        let body = serde_json::json!({ "message_id": message_id })
+            .to_string()
+            .into_bytes();
         let secret = self
             .shared
             .lock()

@@ -19,11 +19,11 @@ use custodian_core::ids::{
 };
 use custodian_core::legal::{LegalRelease, LegalRequest, LegalStatus};
 use custodian_core::orders::OrderState;
-use custodian_core::rights::erasure::{
-    ErasureConfirmation, ErasureNotice, HeldRecord, StoredErasure, StoredHoldKey,
-};
 use custodian_core::outbox::{
     DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD, Payload,
+};
+use custodian_core::rights::erasure::{
+    ErasureConfirmation, ErasureNotice, HeldRecord, StoredErasure, StoredHoldKey,
 };
 use custodian_core::rights::request::{RequestChannel, RequestEvent, RequestState, StoredRequest};
 use custodian_core::vault::{OrderSummary, SealedField, StoredConsent, StoredKey, StoredOrder};

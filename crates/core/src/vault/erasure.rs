@@ -36,9 +36,9 @@ use crate::ids::{CustomerId, OrderId, OutboxId, RequestId};
 use crate::orders::OrderState;
 use crate::outbox::{OutboxMessage, OutboxStatus, PartnerVerifier, Payload};
 use crate::rights::erasure::{
-    ERASURE_REQUESTED, ErasureConfirmation, ErasureNotice, ErasureReport, ErasureStore,
-    HeldRecord, Label, NoticeStatus, PartnerNotice, RemovedCategory, RetainedCategory,
-    StoredErasure, StoredHoldKey,
+    ERASURE_REQUESTED, ErasureConfirmation, ErasureNotice, ErasureReport, ErasureStore, HeldRecord,
+    Label, NoticeStatus, PartnerNotice, RemovedCategory, RetainedCategory, StoredErasure,
+    StoredHoldKey,
 };
 
 /// How far a partner's signature timestamp may be from our clock.
@@ -317,7 +317,8 @@ impl Vault {
                 let mine: Vec<&HeldRecord> = held
                     .iter()
                     .filter(|r| {
-                        r.hold == hold.id.as_str() && category_id(&r.value.field) == category.id.as_str()
+                        r.hold == hold.id.as_str()
+                            && category_id(&r.value.field) == category.id.as_str()
                     })
                     .collect();
                 let Some(until) = mine.iter().map(|r| r.held_until).max() else {
@@ -362,7 +363,10 @@ impl Vault {
         };
         let context = hold_key_context(customer, hold, stored.key_version);
         Ok(OpenKey {
-            key: self.keys.unwrap(&stored.wrapped, context.as_bytes()).await?,
+            key: self
+                .keys
+                .unwrap(&stored.wrapped, context.as_bytes())
+                .await?,
             version: stored.key_version,
         })
     }
@@ -593,7 +597,9 @@ impl Vault {
                 ),
                 "purpose",
             );
-            return Err(self.refuse(ctx, "customer.read_held", customer, error).await?);
+            return Err(self
+                .refuse(ctx, "customer.read_held", customer, error)
+                .await?);
         }
         let store = self.erasure_store()?;
         let decision = self.decide(ctx, purpose, Some(customer)).await?;
@@ -630,19 +636,18 @@ impl Vault {
             let disclosed = match outcome {
                 FieldOutcome::Withheld(reason) => Err(reason),
                 _ => {
-                    if !keys.contains_key(&r.hold) {
-                        match self.key_store.hold_key(customer, &r.hold).await? {
-                            Some(stored) => {
-                                let context =
-                                    hold_key_context(customer, &r.hold, stored.key_version);
-                                let key = OpenKey {
-                                    key: self.keys.unwrap(&stored.wrapped, context.as_bytes()).await?,
-                                    version: stored.key_version,
-                                };
-                                keys.insert(r.hold.clone(), key);
-                            }
-                            None => {}
-                        }
+                    if !keys.contains_key(&r.hold)
+                        && let Some(stored) = self.key_store.hold_key(customer, &r.hold).await?
+                    {
+                        let context = hold_key_context(customer, &r.hold, stored.key_version);
+                        let key = OpenKey {
+                            key: self
+                                .keys
+                                .unwrap(&stored.wrapped, context.as_bytes())
+                                .await?,
+                            version: stored.key_version,
+                        };
+                        keys.insert(r.hold.clone(), key);
                     }
                     match keys.get(&r.hold) {
                         Some(key) => Ok(self.open_field(
@@ -679,9 +684,9 @@ impl Vault {
             if r.value.field == category.id.as_str() {
                 view.items = Some(match disclosed {
                     Err(withheld) => super::ItemsView::Withheld { withheld },
-                    Ok(list) => {
-                        super::ItemsView::Items(super::orders::item_disclosures(category, outcome, &list))
-                    }
+                    Ok(list) => super::ItemsView::Items(super::orders::item_disclosures(
+                        category, outcome, &list,
+                    )),
                 });
                 continue;
             }
@@ -718,7 +723,10 @@ impl Vault {
                 customer: None,
                 categories: Vec::new(),
                 fields: Vec::new(),
-                withheld: vec![format!("held_values:{deleted}"), format!("hold_keys:{}", ended.len())],
+                withheld: vec![
+                    format!("held_values:{deleted}"),
+                    format!("hold_keys:{}", ended.len()),
+                ],
                 purpose: None,
                 decision: Decision::Allowed,
                 request_id: None,
@@ -760,7 +768,11 @@ impl Vault {
         }
         let message_id = serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|v| v.get("message_id").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|v| {
+                v.get("message_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .filter(|m| m.len() <= 100)
             .ok_or_else(|| {
                 reject(

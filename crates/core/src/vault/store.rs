@@ -297,5 +297,6 @@ pub trait KeyStore: Send + Sync {
 
     /// Destroys the customer's key for a legal hold: what it kept is then erased. Returns
     /// whether there was one.
-    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str) -> Result<bool, StoreError>;
+    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str)
+    -> Result<bool, StoreError>;
 }

@@ -44,7 +44,12 @@ impl ErasureStore for PgVault {
         .await
         .map_err(database)?
         .iter()
-        .map(|row| Ok((customer_id(row, "customer_id")?, row.try_get("hold_id").map_err(database)?)))
+        .map(|row| {
+            Ok((
+                customer_id(row, "customer_id")?,
+                row.try_get("hold_id").map_err(database)?,
+            ))
+        })
         .collect()
     }
 
@@ -90,10 +95,7 @@ impl ErasureStore for PgVault {
         .transpose()
     }
 
-    async fn confirm(
-        &self,
-        c: &ErasureConfirmation,
-    ) -> Result<ErasureConfirmation, StoreError> {
+    async fn confirm(&self, c: &ErasureConfirmation) -> Result<ErasureConfirmation, StoreError> {
         sqlx::query(
             "INSERT INTO erasure_confirmations (public_id, partner, customer_id, confirmed_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (public_id) DO NOTHING",

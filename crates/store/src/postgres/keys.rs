@@ -57,16 +57,18 @@ impl PgKeyStore {
             .connect_with(options)
             .await
             .map_err(database)?;
-        sqlx::migrate::Migrator::with_migrations(vec![migration(
-            1,
-            "data keys",
-            include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
-        ),
-        migration(
-            2,
-            "hold keys",
-            include_str!("../../migrations/postgres-keys/0002_hold_keys.sql"),
-        )])
+        sqlx::migrate::Migrator::with_migrations(vec![
+            migration(
+                1,
+                "data keys",
+                include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
+            ),
+            migration(
+                2,
+                "hold keys",
+                include_str!("../../migrations/postgres-keys/0002_hold_keys.sql"),
+            ),
+        ])
         .run(&pool)
         .await
         .map_err(|e| StoreError::Database(Box::new(e)))?;
@@ -200,7 +202,11 @@ impl KeyStore for PgKeyStore {
         .transpose()
     }
 
-    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str) -> Result<bool, StoreError> {
+    async fn destroy_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM hold_keys WHERE customer_id = $1 AND hold_id = $2")
             .bind(customer.as_str())
             .bind(hold)

@@ -18,8 +18,7 @@ use custodian_core::vault::{
 use super::{PgStore, database};
 use crate::rows::{
     CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_summary,
-    payload_columns,
-    sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
+    payload_columns, sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
 };
 use crate::writer::{BatchBackend, ChainHead, Writer};
 

@@ -44,7 +44,12 @@ impl ErasureStore for SqliteVault {
         .await
         .map_err(database)?
         .iter()
-        .map(|row| Ok((customer_id(row, "customer_id")?, row.try_get("hold_id").map_err(database)?)))
+        .map(|row| {
+            Ok((
+                customer_id(row, "customer_id")?,
+                row.try_get("hold_id").map_err(database)?,
+            ))
+        })
         .collect()
     }
 
@@ -90,10 +95,7 @@ impl ErasureStore for SqliteVault {
         .transpose()
     }
 
-    async fn confirm(
-        &self,
-        c: &ErasureConfirmation,
-    ) -> Result<ErasureConfirmation, StoreError> {
+    async fn confirm(&self, c: &ErasureConfirmation) -> Result<ErasureConfirmation, StoreError> {
         sqlx::query(
             "INSERT INTO erasure_confirmations (public_id, partner, customer_id, confirmed_at) \
              VALUES (?, ?, ?, ?) ON CONFLICT (public_id) DO NOTHING",

@@ -42,16 +42,18 @@ impl SqliteKeyStore {
     pub async fn open(path: &str) -> Result<SqliteKeyStore, StoreError> {
         // Deleted keys are overwritten with zeros, not left in free pages.
         let options = connect_options(path)?.pragma("secure_delete", "ON");
-        let migrator = sqlx::migrate::Migrator::with_migrations(vec![migration(
-            1,
-            "data keys",
-            include_str!("../../migrations/sqlite-keys/0001_data_keys.sql"),
-        ),
-        migration(
-            2,
-            "hold keys",
-            include_str!("../../migrations/sqlite-keys/0002_hold_keys.sql"),
-        )]);
+        let migrator = sqlx::migrate::Migrator::with_migrations(vec![
+            migration(
+                1,
+                "data keys",
+                include_str!("../../migrations/sqlite-keys/0001_data_keys.sql"),
+            ),
+            migration(
+                2,
+                "hold keys",
+                include_str!("../../migrations/sqlite-keys/0002_hold_keys.sql"),
+            ),
+        ]);
         let pool = open_pool(&options, &migrator).await?;
         let conn = SqliteConnection::connect_with(&options)
             .await
@@ -289,7 +291,11 @@ impl KeyStore for SqliteKeyStore {
         .transpose()
     }
 
-    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str) -> Result<bool, StoreError> {
+    async fn destroy_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<bool, StoreError> {
         let op = KeyOp::DestroyHold(customer.clone(), hold.to_owned());
         self.writer.submit(op).await
     }

@@ -17,8 +17,7 @@ use super::{SqliteStore, database, end_transaction};
 use crate::rows::{
     CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_id,
     order_state, order_summary, payload_columns, sealed_field, seq_of, seq_param, stored_consent,
-    stored_order,
-    timestamp,
+    stored_order, timestamp,
 };
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
