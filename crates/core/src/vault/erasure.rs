@@ -605,6 +605,13 @@ impl Vault {
         let decision = self.decide(ctx, purpose, Some(customer)).await?;
         self.refuse_other_customers(ctx, "customer.read_held", customer, &decision)
             .await?;
+        if !decision.releases_any() {
+            let reason = decision.refusal().unwrap_or(Withheld::NotForPurpose);
+            let error = super::access_denied(reason, "purpose");
+            return Err(self
+                .refuse(ctx, "customer.read_held", customer, error)
+                .await?);
+        }
         self.load(ctx, "customer.read_held", customer).await?;
         let held: Vec<HeldRecord> = store
             .held(customer)

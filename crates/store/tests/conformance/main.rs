@@ -15,6 +15,7 @@
 mod suite;
 mod care;
 mod consent;
+mod erasure;
 mod legal;
 mod matrix;
 mod orders;

@@ -37,7 +37,8 @@ pub async fn backend() -> Option<Backend> {
     let raw = RawDatabase::Postgres(db.url.clone());
     Some(Backend {
         store: vault.clone(),
-        outbox: vault,
+        outbox: vault.clone(),
+        erasure: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),

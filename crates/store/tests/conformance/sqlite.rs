@@ -17,7 +17,8 @@ pub async fn backend() -> Option<Backend> {
     let vault = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
     Some(Backend {
         store: vault.clone(),
-        outbox: vault,
+        outbox: vault.clone(),
+        erasure: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),
