@@ -719,3 +719,68 @@ pub async fn erasure_survives_a_crash_between_its_steps(b: Backend) {
         Disclosure::Value(RECIPIENT.into())
     );
 }
+
+/// The key store's legal-hold keys, on any key store: one per customer and hold (the first
+/// stored wins a race), apart from the customer's own key, destroyed alone.
+pub async fn hold_keys_keep_one_per_customer_and_hold(keys: &dyn KeyStore) {
+    let customer = CustomerId::generate(Timestamp::UNIX_EPOCH).unwrap();
+    let key = |bytes: &[u8]| StoredHoldKey {
+        customer: customer.clone(),
+        hold: "accounting_records".into(),
+        key_version: 1,
+        wrapped: WrappedKey {
+            kek_version: 1,
+            bytes: bytes.to_vec(),
+        },
+    };
+    keys.put(&StoredKey {
+        customer: customer.clone(),
+        key_version: 1,
+        wrapped: WrappedKey {
+            kek_version: 1,
+            bytes: b"own".to_vec(),
+        },
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        keys.put_hold_key(&key(b"first")).await.unwrap(),
+        key(b"first")
+    );
+    assert_eq!(
+        keys.put_hold_key(&key(b"second")).await.unwrap(),
+        key(b"first"),
+        "the first key stays"
+    );
+    assert!(
+        keys.hold_key(&customer, "other_hold")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(keys.destroy(&customer).await.unwrap());
+    assert_eq!(
+        keys.hold_key(&customer, "accounting_records")
+            .await
+            .unwrap(),
+        Some(key(b"first")),
+        "the hold key outlives the customer's"
+    );
+    assert!(
+        keys.destroy_hold_key(&customer, "accounting_records")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !keys
+            .destroy_hold_key(&customer, "accounting_records")
+            .await
+            .unwrap()
+    );
+    assert!(
+        keys.hold_key(&customer, "accounting_records")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

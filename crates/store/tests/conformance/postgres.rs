@@ -707,6 +707,16 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
     again.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_key_store_keeps_hold_keys_apart() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let keys = PgKeyStore::open(&db.url).await.unwrap();
+    crate::erasure::hold_keys_keep_one_per_customer_and_hold(&keys).await;
+    keys.close().await;
+}
+
 /// Identity events can be added, never changed or removed (nor truncated).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_events_are_append_only() {
