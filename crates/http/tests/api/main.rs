@@ -14,6 +14,7 @@ mod consents;
 mod customer_access;
 mod customer_errors;
 mod customers;
+mod erasure;
 mod errors;
 mod health;
 mod helpers;
