@@ -371,6 +371,31 @@ impl Vault {
         })
     }
 
+    /// Re-wraps every legal-hold key not under the active master-key version (re-read each
+    /// batch, as for customers' keys); returns how many.
+    pub(super) async fn rewrap_hold_keys(&self, batch: u32) -> Result<u64, VaultError> {
+        let mut done = 0;
+        loop {
+            let target = self.keys.active_version();
+            let keys = self
+                .key_store
+                .hold_keys_not_wrapped_under(target, batch.max(1))
+                .await?;
+            if keys.is_empty() {
+                return Ok(done);
+            }
+            for key in &keys {
+                let context = hold_key_context(&key.customer, &key.hold, key.key_version);
+                let plain = self.keys.unwrap(&key.wrapped, context.as_bytes()).await?;
+                let wrapped = self.keys.wrap(&plain, context.as_bytes()).await?;
+                self.key_store
+                    .rewrap_hold_key(&key.customer, &key.hold, key.wrapped.kek_version, &wrapped)
+                    .await?;
+            }
+            done += keys.len() as u64;
+        }
+    }
+
     /// Step 1: re-seals what each legal hold keeps under its hold key and commits it, the
     /// decision audited (for the hold's purpose) before anything is decrypted.
     async fn hold(

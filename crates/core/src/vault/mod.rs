@@ -1071,7 +1071,8 @@ impl Vault {
         self.audit_only(event).await
     }
 
-    /// Re-wraps every data key under the active master-key version, `batch` keys at a time.
+    /// Re-wraps every data key (customers' keys, then legal holds' keys) under the active
+    /// master-key version, `batch` keys at a time.
     /// Safe to run while the service serves, and to run again after a crash: each pass picks
     /// up the keys not yet under the active version (re-read every batch, so a version added
     /// meanwhile becomes the target instead of being re-wrapped away from forever).
@@ -1106,6 +1107,16 @@ impl Vault {
                 .keys_not_wrapped_under(target, batch.max(1))
                 .await?;
             if keys.is_empty() {
+                // Then the legal holds' keys, which are few: one per erased customer and hold.
+                let held = self.rewrap_hold_keys(batch).await?;
+                if held > 0 {
+                    let mut event = self.event(&ctx, "keys.rewrap_holds", None);
+                    event.purpose = None;
+                    self.audit_only(event).await?;
+                    state.rewrapped += held;
+                    state.total = state.total.max(state.rewrapped);
+                    progress(state);
+                }
                 return Ok(state);
             }
             for key in &keys {

@@ -299,4 +299,22 @@ pub trait KeyStore: Send + Sync {
     /// whether there was one.
     async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str)
     -> Result<bool, StoreError>;
+
+    /// Up to `limit` legal-hold keys wrapped under a master-key version other than
+    /// `kek_version`.
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError>;
+
+    /// Replaces a hold key's wrapping, only if it is still wrapped under `from_kek_version`.
+    /// Returns whether it did.
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError>;
 }

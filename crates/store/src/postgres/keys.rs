@@ -220,6 +220,47 @@ impl KeyStore for PgKeyStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE kek_version <> $1 ORDER BY customer_id, hold_id LIMIT $2",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_hold_key)
+        .collect()
+    }
+
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hold_keys SET kek_version = $1, wrapped_key = $2 \
+             WHERE customer_id = $3 AND hold_id = $4 AND kek_version = $5",
+        )
+        .bind(i64::from(wrapped.kek_version))
+        .bind(&wrapped.bytes)
+        .bind(customer.as_str())
+        .bind(hold)
+        .bind(i64::from(from_kek_version))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {
         sqlx::query(
             "SELECT kek_version, COUNT(*) AS n FROM data_keys \

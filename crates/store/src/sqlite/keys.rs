@@ -35,6 +35,12 @@ enum KeyOp {
     },
     PutHold(StoredHoldKey),
     DestroyHold(CustomerId, String),
+    RewrapHold {
+        customer: CustomerId,
+        hold: String,
+        from_kek_version: u32,
+        wrapped: WrappedKey,
+    },
 }
 
 impl SqliteKeyStore {
@@ -201,6 +207,24 @@ async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, S
                 .execute(&mut *conn)
                 .await
         }
+        KeyOp::RewrapHold {
+            customer,
+            hold,
+            from_kek_version,
+            wrapped,
+        } => {
+            sqlx::query(
+                "UPDATE hold_keys SET kek_version = ?, wrapped_key = ? \
+                 WHERE customer_id = ? AND hold_id = ? AND kek_version = ?",
+            )
+            .bind(i64::from(wrapped.kek_version))
+            .bind(&wrapped.bytes)
+            .bind(customer.as_str())
+            .bind(hold)
+            .bind(i64::from(*from_kek_version))
+            .execute(&mut *conn)
+            .await
+        }
     };
     Ok(done.map_err(database)?.rows_affected() > 0)
 }
@@ -297,6 +321,41 @@ impl KeyStore for SqliteKeyStore {
         hold: &str,
     ) -> Result<bool, StoreError> {
         let op = KeyOp::DestroyHold(customer.clone(), hold.to_owned());
+        self.writer.submit(op).await
+    }
+
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE kek_version <> ? ORDER BY customer_id, hold_id LIMIT ?",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_hold_key)
+        .collect()
+    }
+
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let op = KeyOp::RewrapHold {
+            customer: customer.clone(),
+            hold: hold.to_owned(),
+            from_kek_version,
+            wrapped: wrapped.clone(),
+        };
         self.writer.submit(op).await
     }
 

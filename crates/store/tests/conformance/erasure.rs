@@ -601,6 +601,22 @@ impl KeyStore for FailingKeys {
     async fn destroy_hold_key(&self, c: &CustomerId, h: &str) -> Result<bool, StoreError> {
         self.inner.destroy_hold_key(c, h).await
     }
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        v: u32,
+        l: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError> {
+        self.inner.hold_keys_not_wrapped_under(v, l).await
+    }
+    async fn rewrap_hold_key(
+        &self,
+        c: &CustomerId,
+        h: &str,
+        from: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        self.inner.rewrap_hold_key(c, h, from, wrapped).await
+    }
 }
 
 /// A vault store whose commit of a purge fails while `fail` is set, as if the process died
@@ -710,6 +726,26 @@ pub async fn erasure_survives_a_crash_between_its_steps(b: Backend) {
         held.len() as u64
     );
     assert_eq!(report.partners.len(), 2);
+    // A master-key rotation re-wraps the hold key too: the held values stay readable.
+    let keyring = LocalKeyring::open_dir(dir.path()).unwrap();
+    let version = keyring.add_version().unwrap();
+    let vault = Vault::new(
+        Arc::new(parse(DEFAULT_POLICY).unwrap()),
+        store.clone(),
+        keys.clone(),
+        Arc::new(keyring),
+        BlindIndexKey::new(SecretKey::from_bytes(&[7; 32]).unwrap()),
+        f.clock.clone(),
+    )
+    .with_outbox_store(b.outbox.clone())
+    .with_erasure_store(b.erasure.clone());
+    vault.rewrap_keys(10, |_| {}).await.unwrap();
+    let hold_key = inner
+        .hold_key(&id, "accounting_records")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hold_key.wrapped.kek_version, version);
     let held = vault
         .read_held(&as_role("dpo", "legal_obligation"), &id)
         .await
