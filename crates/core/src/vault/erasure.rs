@@ -247,8 +247,8 @@ impl Vault {
                 })
                 .collect(),
         };
-        let json = serde_json::to_string(&report).map_err(|_| ApiError::internal());
-        let json = json.map_err(VaultError::Rejected)?;
+        let json = serde_json::to_string(&report)
+            .map_err(|_| VaultError::Rejected(ApiError::internal()))?;
         writes.push(Write::RecordErasure {
             erasure: StoredErasure {
                 customer: id.clone(),
