@@ -848,3 +848,63 @@ impl Vault {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(state: OrderState, placed: &str, updated: &str) -> StoredOrder {
+        let placed_at: Timestamp = placed.parse().unwrap();
+        StoredOrder {
+            id: OrderId::generate(placed_at).unwrap(),
+            customer: CustomerId::generate(placed_at).unwrap(),
+            state,
+            placed_at,
+            updated_at: updated.parse().unwrap(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_hold_counts_from_the_final_move_or_from_the_erasure() {
+        let policy = custodian_policy::parse(custodian_policy::DEFAULT_POLICY).unwrap();
+        let hold = policy.legal_holds.first().unwrap();
+        assert_eq!(hold.from, Anchor::OrderCompleted);
+        let now: Timestamp = "2026-03-01T08:00:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        for state in [
+            OrderState::Delivered,
+            OrderState::Returned,
+            OrderState::Cancelled,
+        ] {
+            let o = order(state, "2024-02-29T10:00:00Z", "2024-03-02T10:00:00Z");
+            assert_eq!(
+                held_until(hold, &o, now),
+                at("2034-03-02T10:00:00Z"),
+                "{state:?}"
+            );
+        }
+        for state in [
+            OrderState::Placed,
+            OrderState::Paid,
+            OrderState::Fulfilling,
+            OrderState::Shipped,
+        ] {
+            let o = order(state, "2024-02-29T10:00:00Z", "2024-03-02T10:00:00Z");
+            assert_eq!(
+                held_until(hold, &o, now),
+                at("2036-03-01T08:00:00Z"),
+                "{state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn order_fields_name_their_category() {
+        assert_eq!(
+            category_id("order_recipient.recipient_name"),
+            "order_recipient"
+        );
+        assert_eq!(category_id("order_items"), "order_items");
+    }
+}
