@@ -162,6 +162,18 @@ async fn erasure_reports_notifies_partners_and_records_their_confirmation() {
         .unwrap();
     assert!(!body.contains("Canary") && !body.contains(&id) && !body.contains("obx_"));
     let dpo = app.staff("dpo").await;
+    let other = app
+        .create(json!({ "account_name.full_name": "Người Còn Lại", "account_email.email": "con.lai@example.com" }))
+        .await;
+    let response = app
+        .call_as(
+            Some(&dpo),
+            "GET",
+            &format!("/v1/customers/{other}/erasure"),
+            None,
+        )
+        .await;
+    assert_error(response, 404, "erasure_report_not_found").await;
     let now = report(&app, &dpo, &id).await;
     assert_eq!(now["partners"][0]["status"], "delivered");
 
