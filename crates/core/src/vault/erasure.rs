@@ -645,14 +645,17 @@ impl Vault {
             .filter(|r| holds.iter().any(|h| h.id.as_str() == r.hold))
             .collect();
         let mut event = self.event(ctx, "customer.read_held", Some(customer));
+        // Each field once, however many orders hold it (a customer may have thousands).
+        let mut noted = BTreeSet::new();
         let mut decided = Vec::new();
         for r in held {
             let Some(category) = self.policy.category_named(category_id(&r.value.field)) else {
                 continue;
             };
             let outcome = self.engine.outcome(&decision, category);
-            let name = format!("{}:{}", r.value.field, r.order);
-            record(&mut event, category, &name, outcome);
+            if noted.insert(r.value.field.clone()) {
+                record(&mut event, category, &r.value.field, outcome);
+            }
             decided.push((r, category, outcome));
         }
         event.decision = if decided.is_empty() {
@@ -660,10 +663,12 @@ impl Vault {
         } else {
             summary(&event)
         };
+        let orders: BTreeSet<&OrderId> = decided.iter().map(|(r, _, _)| &r.order).collect();
+        event.withheld.push(format!("held_orders:{}", orders.len()));
         // INVARIANT: the decision is durable in the audit log before any plaintext exists.
         self.audit_only(event).await?;
         let mut keys: BTreeMap<String, OpenKey> = BTreeMap::new();
-        let mut views: Vec<HeldOrderView> = Vec::new();
+        let mut views: BTreeMap<(String, OrderId), HeldOrderView> = BTreeMap::new();
         for (r, category, outcome) in decided {
             let disclosed = match outcome {
                 FieldOutcome::Withheld(reason) => Err(reason),
@@ -693,25 +698,15 @@ impl Vault {
                     }
                 }
             };
-            let at = match views
-                .iter()
-                .position(|v| v.hold == r.hold && v.order == r.order)
-            {
-                Some(at) => at,
-                None => {
-                    views.push(HeldOrderView {
-                        hold: r.hold.clone(),
-                        order: r.order.clone(),
-                        held_until: r.held_until,
-                        fields: BTreeMap::new(),
-                        items: None,
-                    });
-                    views.len() - 1
-                }
-            };
-            let Some(view) = views.get_mut(at) else {
-                continue;
-            };
+            let view = views
+                .entry((r.hold.clone(), r.order.clone()))
+                .or_insert_with(|| HeldOrderView {
+                    hold: r.hold.clone(),
+                    order: r.order.clone(),
+                    held_until: r.held_until,
+                    fields: BTreeMap::new(),
+                    items: None,
+                });
             view.held_until = view.held_until.max(r.held_until);
             if r.value.field == category.id.as_str() {
                 view.items = Some(match disclosed {
@@ -733,7 +728,7 @@ impl Vault {
             };
             view.fields.insert(r.value.field.clone(), disclosure);
         }
-        Ok(views)
+        Ok(views.into_values().collect())
     }
 
     /// Ends the legal holds whose time has passed at `now`: destroys the hold key of every
