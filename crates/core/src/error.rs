@@ -92,6 +92,10 @@ error_codes! {
     CustomerNotFound => "customer_not_found", 404, "No customer has this id, or the customer was erased.";
     MessageNotFound => "message_not_found", 404, "No outbox message has this id.";
     MessageNotDead => "message_not_dead", 409, "Only a dead-lettered outbox message can be re-driven; this one is pending, delivered or dropped.";
+    LegalHoldPurposeOnly => "legal_hold_purpose_only", 403, "Values kept by a legal hold after an erasure are readable only for the hold's purpose (`legal_obligation`); `field` is `purpose`.";
+    ErasureReportNotFound => "erasure_report_not_found", 404, "No erasure of this customer is on record (they were not erased, or do not exist).";
+    InvalidSignature => "invalid_signature", 401, "A partner's request is unsigned, its `Custodian-Signature` does not verify under the partner's shared secret, or its timestamp is more than five minutes from ours.";
+    ErasureNoticeNotFound => "erasure_notice_not_found", 404, "No erasure notice sent to this partner has the `Custodian-Message-Id` given.";
     NotFound => "not_found", 404, "No resource exists at this path.";
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";

@@ -13,6 +13,7 @@ use custodian_core::identity::IdentityStore;
 use custodian_core::legal::LegalStore;
 use custodian_core::notice::NoticeArchive;
 use custodian_core::outbox::OutboxStore;
+use custodian_core::rights::erasure::ErasureStore;
 use custodian_core::rights::export::ExportLinkStore;
 use custodian_core::rights::request::RequestStore;
 use custodian_core::vault::{KeyStore, Vault, VaultStore};
@@ -38,6 +39,8 @@ pub struct Opened {
     pub care_store: Arc<dyn CareStore>,
     /// The outbox to partners, in the same database as the vault.
     pub outbox_store: Arc<dyn OutboxStore>,
+    /// Legal holds, erasure reports and partners' confirmations, in the same database.
+    pub erasure_store: Arc<dyn ErasureStore>,
     /// Legal requests and releases, in the same database.
     pub legal_store: Arc<dyn LegalStore>,
     /// Data subjects' requests, in the same database.
@@ -78,7 +81,11 @@ impl Opened {
 type DataStores = (
     Arc<dyn NoticeArchive>,
     Arc<dyn Health>,
-    (Arc<dyn VaultStore>, Arc<dyn OutboxStore>),
+    (
+        Arc<dyn VaultStore>,
+        Arc<dyn OutboxStore>,
+        Arc<dyn ErasureStore>,
+    ),
     Arc<dyn IdentityStore>,
     Arc<dyn CareStore>,
     Data,
@@ -144,42 +151,48 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             "error: `keys.database_url` names the data's own database: keep the keys apart, or a backup of the data holds them",
         ));
     }
-    let (archive, health, (vault_store, outbox_store), identity_store, care_store, data): DataStores =
-        if is_postgres(&database) {
-            let s = PgStore::open(&database)
-                .await
-                .map_err(|e| cannot("the database", e))?;
-            let vault = s
-                .vault(keys.audit.clone())
-                .await
-                .map_err(|e| cannot("the vault", e))?;
-            let vault = Arc::new(vault);
-            (
-                Arc::new(s.clone()),
-                Arc::new(s.clone()),
-                (vault.clone(), vault),
-                Arc::new(s.identity()),
-                Arc::new(s.care()),
-                Data::Postgres(s),
-            )
-        } else {
-            let s = SqliteStore::open(&database)
-                .await
-                .map_err(|e| cannot("the database", e))?;
-            let vault = s
-                .vault(keys.audit.clone())
-                .await
-                .map_err(|e| cannot("the vault", e))?;
-            let vault = Arc::new(vault);
-            (
-                Arc::new(s.clone()),
-                Arc::new(s.clone()),
-                (vault.clone(), vault),
-                Arc::new(s.identity()),
-                Arc::new(s.care()),
-                Data::Sqlite(s),
-            )
-        };
+    let (
+        archive,
+        health,
+        (vault_store, outbox_store, erasure_store),
+        identity_store,
+        care_store,
+        data,
+    ): DataStores = if is_postgres(&database) {
+        let s = PgStore::open(&database)
+            .await
+            .map_err(|e| cannot("the database", e))?;
+        let vault = s
+            .vault(keys.audit.clone())
+            .await
+            .map_err(|e| cannot("the vault", e))?;
+        let vault = Arc::new(vault);
+        (
+            Arc::new(s.clone()),
+            Arc::new(s.clone()),
+            (vault.clone(), vault.clone(), vault),
+            Arc::new(s.identity()),
+            Arc::new(s.care()),
+            Data::Postgres(s),
+        )
+    } else {
+        let s = SqliteStore::open(&database)
+            .await
+            .map_err(|e| cannot("the database", e))?;
+        let vault = s
+            .vault(keys.audit.clone())
+            .await
+            .map_err(|e| cannot("the vault", e))?;
+        let vault = Arc::new(vault);
+        (
+            Arc::new(s.clone()),
+            Arc::new(s.clone()),
+            (vault.clone(), vault.clone(), vault),
+            Arc::new(s.identity()),
+            Arc::new(s.care()),
+            Data::Sqlite(s),
+        )
+    };
     // A key store that is new or empty while the data holds customers means the keys are
     // not where they should be (a moved or missing key directory): starting would show
     // every customer as erased.
@@ -217,6 +230,7 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
         identity_store,
         care_store,
         outbox_store,
+        erasure_store,
         legal_store,
         request_store,
         export_store,

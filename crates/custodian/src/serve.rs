@@ -12,8 +12,8 @@ use custodian_core::clock::SystemClock;
 use custodian_core::identity::Identity;
 use custodian_core::notice::{PublishOutcome, publish_current_notice};
 use custodian_core::notify::{DisabledNotifier, Notifier};
-use custodian_core::outbox::PartnerSender;
 use custodian_core::outbox::dispatch::{DispatchSettings, Dispatcher};
+use custodian_core::outbox::{PartnerSender, PartnerVerifier};
 use custodian_core::vault::{RequestRules, Vault};
 use custodian_crypto::KeyWrapper;
 use custodian_http::TokenTable;
@@ -51,6 +51,9 @@ async fn serve(
     let tokens = api_tokens(config.api.tokens.as_ref())?;
     let notifier = notifier(&config)?;
     let sender = partner_sender(&config, &policy)?;
+    // Partners sign their erasure confirmations with the secret of their webhooks.
+    let verifier: Arc<dyn PartnerVerifier> = sender.clone();
+    let sender: Arc<dyn PartnerSender> = sender;
     let storefront_origins = config.storefront.validated_origins()?;
     let (jurisdiction, calendar) = config.rights.validated()?;
     let opened = admin::open(&config).await?;
@@ -97,6 +100,8 @@ async fn serve(
     )
     .with_care_store(opened.care_store.clone())
     .with_outbox_store(opened.outbox_store.clone())
+    .with_erasure_store(opened.erasure_store.clone())
+    .with_partner_verifier(verifier)
     .with_legal_store(opened.legal_store.clone())
     .with_request_store(
         opened.request_store.clone(),
@@ -262,7 +267,7 @@ fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, Failure> {
 fn partner_sender(
     config: &Config,
     policy: &custodian_policy::Policy,
-) -> Result<Arc<dyn PartnerSender>, Failure> {
+) -> Result<Arc<HttpPartnerSender>, Failure> {
     let mut endpoints = BTreeMap::new();
     for (id, partner) in &config.partners {
         if !policy.partners.iter().any(|p| p.id.as_str() == id) {

@@ -119,7 +119,7 @@ fn no_personal_value_reaches_the_logs_or_the_files() {
                 )
                 .unwrap()
                 .0,
-                204
+                200
             );
         }
         markers.extend([

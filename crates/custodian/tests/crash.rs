@@ -163,7 +163,7 @@ fn load(
             (9, Some(i)) => {
                 let path = format!("/v1/customers/{}?purpose=account", mine[i].id);
                 match request(address, "DELETE", &path, "") {
-                    Some((204, _)) => mine[i].erased = true,
+                    Some((200, _)) => mine[i].erased = true,
                     Some((status, body)) => panic!("erasure answered {status}: {body}"),
                     None => {
                         mine[i].in_flight = Some(InFlight::Erase);

@@ -36,6 +36,12 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::customers::erase),
         )
         .route("/customers/{id}/history", get(routes::customers::history))
+        .route("/customers/{id}/held", get(routes::erasure::held))
+        .route("/customers/{id}/erasure", get(routes::erasure::report))
+        .route(
+            "/partners/{partner}/erasure-confirmations",
+            post(routes::erasure::confirm),
+        )
         .route(
             "/customers/{id}/consents",
             get(routes::consents::current).post(routes::consents::record_for),

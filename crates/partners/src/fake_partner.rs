@@ -132,6 +132,45 @@ impl FakePartner {
         Ok(())
     }
 
+    /// What the partner sends to confirm it erased what the erasure notice with this
+    /// `Custodian-Message-Id` named: the `Custodian-Signature` header (signed at `timestamp`,
+    /// Unix seconds, with the partner's secret) and the JSON body, for
+    /// `POST /v1/partners/{partner}/erasure-confirmations`.
+    pub fn erasure_confirmation(&self, message_id: &str, timestamp: i64) -> (String, Vec<u8>) {
+        let body = serde_json::json!({ "message_id": message_id })
+            .to_string()
+            .into_bytes();
+        let secret = self
+            .shared
+            .lock()
+            .map(|inner| inner.secret.clone())
+            .unwrap_or_default();
+        (crate::signature(&secret, timestamp, &body), body)
+    }
+
+    /// The erasure notices applied so far: each one's `Custodian-Message-Id` and the message
+    /// ids it asks to erase.
+    pub fn erasure_notices(&self) -> Vec<(String, Vec<String>)> {
+        let seen = self.seen();
+        seen.bodies
+            .iter()
+            .filter_map(|(key, body)| {
+                let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+                if value.get("type")?.as_str()? != "erasure.requested" {
+                    return None;
+                }
+                let ids = value
+                    .get("data")?
+                    .get("message_ids")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                Some((seen.message_ids.get(key)?.clone(), ids))
+            })
+            .collect()
+    }
+
     pub fn seen(&self) -> Seen {
         self.shared
             .lock()

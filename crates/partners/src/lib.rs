@@ -29,7 +29,7 @@ use sha2::Sha256;
 use url::Url;
 use zeroize::Zeroizing;
 
-use custodian_core::outbox::{Delivery, PartnerSender, SendError};
+use custodian_core::outbox::{Delivery, PartnerSender, PartnerVerifier, SendError};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "custodian-signature";
@@ -173,6 +173,15 @@ impl HttpPartnerSender {
             client,
             endpoints: checked,
         })
+    }
+}
+
+/// A partner's requests to us (erasure confirmations) are signed with the same secret as our
+/// webhooks to it, by the same scheme.
+impl PartnerVerifier for HttpPartnerSender {
+    fn verify(&self, partner: &str, header: &str, body: &[u8]) -> Option<i64> {
+        let endpoint = self.endpoints.get(partner)?;
+        verify_signature(&endpoint.secret, header, body)
     }
 }
 

@@ -19,7 +19,12 @@ use custodian_core::ids::{
 };
 use custodian_core::legal::{LegalRelease, LegalRequest, LegalStatus};
 use custodian_core::orders::OrderState;
-use custodian_core::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD};
+use custodian_core::outbox::{
+    DisclosureRecord, OutboxMessage, OutboxStatus, PAYLOAD_FIELD, Payload,
+};
+use custodian_core::rights::erasure::{
+    ErasureConfirmation, ErasureNotice, HeldRecord, StoredErasure, StoredHoldKey,
+};
 use custodian_core::rights::request::{
     LimitKind, ProcessingLimit, RequestChannel, RequestEvent, RequestState, StoredRequest,
     StoredRequestCode,
@@ -120,6 +125,102 @@ where
             kek_version: version(row, "kek_version")?,
             bytes: get(row, "wrapped_key")?,
         },
+    })
+}
+
+/// A legal-hold key, from `customer_id, hold_id, key_version, kek_version, wrapped_key`.
+pub(crate) fn stored_hold_key<R>(row: &R) -> Result<StoredHoldKey, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredHoldKey {
+        customer: customer_id(row, "customer_id")?,
+        hold: get(row, "hold_id")?,
+        key_version: version(row, "key_version")?,
+        wrapped: WrappedKey {
+            kek_version: version(row, "kek_version")?,
+            bytes: get(row, "wrapped_key")?,
+        },
+    })
+}
+
+/// A held value, from [`HELD_COLUMNS`].
+pub(crate) fn held_record<R>(row: &R) -> Result<HeldRecord, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let until: i64 = get(row, "held_until_ms")?;
+    Ok(HeldRecord {
+        customer: customer_id(row, "customer_id")?,
+        hold: get(row, "hold_id")?,
+        order: order_id(row, "order_id")?,
+        value: SealedField {
+            field: get(row, "field")?,
+            sealed: get(row, "sealed")?,
+            key_version: version(row, "key_version")?,
+        },
+        held_until: Timestamp::from_millisecond(until)
+            .map_err(|_| StoreError::Corrupt("bad held time".into()))?,
+    })
+}
+
+/// The columns of `held_values` a [`HeldRecord`] is read from.
+pub(crate) const HELD_COLUMNS: &str =
+    "customer_id, hold_id, order_id, field, sealed, key_version, held_until_ms";
+
+/// An erasure notice, from `public_id, message_id, partner, customer_id`.
+pub(crate) fn erasure_notice<R>(row: &R) -> Result<ErasureNotice, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let message: String = get(row, "message_id")?;
+    Ok(ErasureNotice {
+        public_id: get(row, "public_id")?,
+        message: OutboxId::parse(&message)
+            .ok_or_else(|| StoreError::Corrupt("bad outbox id".into()))?,
+        partner: get(row, "partner")?,
+        customer: customer_id(row, "customer_id")?,
+    })
+}
+
+/// A confirmation, from `public_id, partner, customer_id, confirmed_at`.
+pub(crate) fn erasure_confirmation<R>(row: &R) -> Result<ErasureConfirmation, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(ErasureConfirmation {
+        public_id: get(row, "public_id")?,
+        partner: get(row, "partner")?,
+        customer: customer_id(row, "customer_id")?,
+        confirmed_at: timestamp(row, "confirmed_at")?,
+    })
+}
+
+/// A stored erasure report, from `customer_id, request_id, erased_at, report`.
+pub(crate) fn stored_erasure<R>(row: &R) -> Result<StoredErasure, StoreError>
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(StoredErasure {
+        customer: customer_id(row, "customer_id")?,
+        request: get(row, "request_id")?,
+        erased_at: timestamp(row, "erased_at")?,
+        report: get(row, "report")?,
     })
 }
 
@@ -433,7 +534,7 @@ where
 /// The columns of `outbox` an [`OutboxMessage`] is read from.
 pub(crate) const OUTBOX_COLUMNS: &str = "id, partner, customer_id, kind, idempotency_key, \
      purpose, legal_basis, consent_id, fields, payload, key_version, created_at, status, \
-     attempts, next_attempt_ms, last_error, delivered_at";
+     attempts, next_attempt_ms, last_error, delivered_at, payload_sealed";
 
 /// The columns of `disclosures` a [`DisclosureRecord`] is read from.
 pub(crate) const DISCLOSURE_COLUMNS: &str = "message_id, customer_id, recipient, categories, \
@@ -468,6 +569,7 @@ where
     let attempts: i64 = get(row, "attempts")?;
     let next: i64 = get(row, "next_attempt_ms")?;
     let delivered: Option<String> = get(row, "delivered_at")?;
+    let sealed: i64 = get(row, "payload_sealed")?;
     Ok(OutboxMessage {
         id: OutboxId::parse(&id).ok_or_else(|| corrupt("id"))?,
         partner: get(row, "partner")?,
@@ -478,10 +580,14 @@ where
         legal_basis: get(row, "legal_basis")?,
         consent: consent_ref(get(row, "consent_id")?)?,
         fields: json_list(&fields, "field")?,
-        payload: SealedField {
-            field: PAYLOAD_FIELD.to_owned(),
-            sealed: get(row, "payload")?,
-            key_version: u32::try_from(key_version).map_err(|_| corrupt("key version"))?,
+        payload: if sealed == 0 {
+            Payload::Public(get(row, "payload")?)
+        } else {
+            Payload::Sealed(SealedField {
+                field: PAYLOAD_FIELD.to_owned(),
+                sealed: get(row, "payload")?,
+                key_version: u32::try_from(key_version).map_err(|_| corrupt("key version"))?,
+            })
         },
         created_at: timestamp(row, "created_at")?,
         status: OutboxStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
@@ -852,4 +958,13 @@ where
         expires_at: timestamp(row, "expires_at")?,
         used_at: timestamp_opt(row, "used_at")?,
     })
+}
+
+/// A payload's stored columns: the bytes, the key version (0 when not sealed) and whether it
+/// is sealed (`payload_sealed`: 1, or 0 for a payload that holds nothing personal).
+pub(crate) fn payload_columns(payload: &Payload) -> (Vec<u8>, i64, i64) {
+    match payload {
+        Payload::Sealed(s) => (s.sealed.clone(), i64::from(s.key_version), 1),
+        Payload::Public(body) => (body.clone(), 0, 0),
+    }
 }

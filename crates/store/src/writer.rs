@@ -216,7 +216,9 @@ fn write_customer(write: &Write) -> &CustomerId {
         | Write::PutField { customer, .. }
         | Write::PutHistory { customer, .. }
         | Write::SetIndex { customer, .. }
-        | Write::PurgeCustomer { customer, .. } => customer,
+        | Write::PurgeCustomer { customer, .. }
+        | Write::HoldRecords { customer, .. } => customer,
+        Write::RecordErasure { erasure, .. } => &erasure.customer,
         Write::RecordConsent { consent } => &consent.customer,
         Write::CreateOrder { order } => &order.customer,
         Write::MoveOrder { customer, .. } => customer,
@@ -372,6 +374,9 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
             Write::EnqueueMessage { message } => live(&message.customer, &changes)?,
             // What was released stays on record, even for a customer erased meanwhile.
             Write::MessageDelivered { .. } => {}
+            Write::HoldRecords { customer, .. } => live(customer, &changes)?,
+            // Committed with the purge, which checks the customer.
+            Write::RecordErasure { .. } => {}
         }
     }
     Ok(changes)

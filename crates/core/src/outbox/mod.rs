@@ -59,6 +59,26 @@ impl OutboxStatus {
     }
 }
 
+/// A message's JSON body as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// Personal: sealed under the customer's data key (field [`PAYLOAD_FIELD`], bound to the
+    /// message id). Opened only for delivery, after the audit event; dropped, unsent, when
+    /// the customer is erased (the key is gone).
+    Sealed(SealedField),
+    /// Holds nothing personal and no internal id (an erasure notice: message digests only),
+    /// so it is stored as is and outlives the customer's key: the drop rule of erasure
+    /// leaves it pending.
+    Public(Vec<u8>),
+}
+
+impl Payload {
+    /// Whether the body is personal data (sealed).
+    pub fn is_personal(&self) -> bool {
+        matches!(self, Payload::Sealed(_))
+    }
+}
+
 /// A message as stored. Nothing in it is personal but the sealed payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
@@ -78,8 +98,9 @@ pub struct OutboxMessage {
     pub consent: Option<ConsentId>,
     /// The `category.field`s the payload carries, each one the partner's policy lists.
     pub fields: Vec<String>,
-    /// The JSON body, sealed under the customer's data key (field [`PAYLOAD_FIELD`]).
-    pub payload: SealedField,
+    /// The JSON body: sealed under the customer's data key, or, holding nothing personal,
+    /// as is.
+    pub payload: Payload,
     pub created_at: Timestamp,
     pub status: OutboxStatus,
     /// Failed attempts so far.
@@ -228,5 +249,19 @@ pub trait PartnerSender: Send + Sync {
 impl std::fmt::Debug for dyn PartnerSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PartnerSender")
+    }
+}
+
+/// Checks a partner's signature on a request it sends us (an erasure confirmation), with the
+/// shared secret of its webhooks: `Custodian-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
+/// "<t>.<body>">`, compared in constant time. Returns the signature's timestamp when it
+/// verifies; the caller judges its freshness.
+pub trait PartnerVerifier: Send + Sync {
+    fn verify(&self, partner: &str, header: &str, body: &[u8]) -> Option<i64>;
+}
+
+impl std::fmt::Debug for dyn PartnerVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PartnerVerifier")
     }
 }

@@ -5,9 +5,12 @@
 //! clock — the time of receipt and "now" are passed in. [`request`] holds a request's states
 //! and its storage port; the use cases are on the vault (`vault/requests.rs`). [`export`] is
 //! the customer's export document and its download links' port, [`export_zip`] and
-//! [`export_html`] its ZIP and HTML forms; the use case is `vault/export.rs`.
+//! [`export_html`] its ZIP and HTML forms; the use case is `vault/export.rs`. [`erasure`]
+//! holds what a legal hold keeps of an erased customer, the completion report, the notices to
+//! partners and their confirmations (use cases in `vault/erasure.rs`).
 
 pub mod deadline;
+pub mod erasure;
 pub mod export;
 pub mod export_html;
 pub mod export_zip;

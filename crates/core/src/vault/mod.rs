@@ -6,6 +6,7 @@
 //! (durably) before it decrypts anything.
 
 mod consent;
+mod erasure;
 mod export;
 pub mod input;
 mod legal;
@@ -27,6 +28,7 @@ use custodian_policy::{
 };
 
 pub use consent::{ConsentEntryView, ConsentView, RecordedConsent, ShownNotice};
+pub use erasure::{ConfirmationView, HeldOrderView};
 pub use export::ExportLink;
 pub use legal::{LegalReleaseDocument, LegalRequestInput, ReleasedCustomer};
 pub use orders::{ItemsView, OrderLine, OrderView, PlacedOrder};
@@ -161,6 +163,10 @@ pub struct Vault {
         Arc<dyn crate::rights::request::RequestStore>,
         Arc<RequestRules>,
     )>,
+    /// Where legal holds, erasure reports and partners' confirmations are kept.
+    erasure: Option<Arc<dyn crate::rights::erasure::ErasureStore>>,
+    /// Checks partners' signatures on what they send us (erasure confirmations).
+    partner_verifier: Option<Arc<dyn crate::outbox::PartnerVerifier>>,
     /// Where customers' export download links are kept.
     exports: Option<Arc<dyn crate::rights::export::ExportLinkStore>>,
 }
@@ -233,6 +239,8 @@ impl Vault {
             legal: None,
             requests: None,
             exports: None,
+            erasure: None,
+            partner_verifier: None,
         }
     }
 
@@ -950,53 +958,6 @@ impl Vault {
             .collect()
     }
 
-    /// Erases a customer by destroying their data key: every ciphertext of theirs — in the
-    /// database, and in every backup of it, since keys are never kept with the data — becomes
-    /// unreadable at once. Their rows are then purged. The purpose must be one that may use
-    /// the customer's data.
-    pub async fn erase(&self, ctx: &RequestContext, id: &CustomerId) -> Result<(), VaultError> {
-        self.check_operation(ctx, Operation::CustomersErase)?;
-        let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id)).await?;
-        let stored = self.load(ctx, "customer.erase", id).await?;
-        if stored.erased {
-            return Err(self.refuse(ctx, "customer.erase", id, not_found()).await?);
-        }
-        let mut event = self.event(ctx, "customer.erase", Some(id));
-        for sealed in &stored.fields {
-            if let Some((category, _)) = self.policy.field_named(&sealed.field)
-                && self.engine.outcome(&decision, category).is_released()
-            {
-                note(&mut event, category, &sealed.field);
-            }
-        }
-        if event.fields.is_empty() {
-            let error = reject(
-                ErrorCode::PurposeNotAllowed,
-                format!(
-                    "purpose `{}` may not erase this customer's data",
-                    purpose.id
-                ),
-                "purpose",
-            );
-            return Err(self.refuse(ctx, "customer.erase", id, error).await?);
-        }
-        // INVARIANT: the key goes first. Once it is destroyed the data is gone whatever
-        // happens next; the purge only removes ciphertext nobody can read any more.
-        self.key_store.destroy(id).await?;
-        let writes = vec![Write::PurgeCustomer {
-            customer: id.clone(),
-            at: self.clock.now(),
-        }];
-        self.commit(writes, vec![event]).await?;
-        // Their care sessions, codes, password and sessions go too. Should this fail, the
-        // erasure still stands: authentication refuses customers who no longer exist.
-        if let Some(care) = &self.care {
-            care.purge_customer(id).await?;
-        }
-        Ok(())
-    }
-
     /// What `subject` would see of `customer` for the context's purpose, field by field, and
     /// the rule that decides each — for the DPO and admins. `facts` stand in for the need-to-
     /// know conditions of the request being imagined; the customer's own choices are theirs.
@@ -1134,7 +1095,8 @@ impl Vault {
         self.audit_only(event).await
     }
 
-    /// Re-wraps every data key under the active master-key version, `batch` keys at a time.
+    /// Re-wraps every data key (customers' keys, then legal holds' keys) under the active
+    /// master-key version, `batch` keys at a time.
     /// Safe to run while the service serves, and to run again after a crash: each pass picks
     /// up the keys not yet under the active version (re-read every batch, so a version added
     /// meanwhile becomes the target instead of being re-wrapped away from forever).
@@ -1169,6 +1131,16 @@ impl Vault {
                 .keys_not_wrapped_under(target, batch.max(1))
                 .await?;
             if keys.is_empty() {
+                // Then the legal holds' keys, which are few: one per erased customer and hold.
+                let held = self.rewrap_hold_keys(batch).await?;
+                if held > 0 {
+                    let mut event = self.event(&ctx, "keys.rewrap_holds", None);
+                    event.purpose = None;
+                    self.audit_only(event).await?;
+                    state.rewrapped += held;
+                    state.total = state.total.max(state.rewrapped);
+                    progress(state);
+                }
                 return Ok(state);
             }
             for key in &keys {

@@ -688,7 +688,7 @@ fn amount_of(items: &[Map<String, Value>]) -> Option<i64> {
 }
 
 /// Each item's fields as released: the items' category decides them all alike.
-fn item_disclosures(
+pub(super) fn item_disclosures(
     category: &Category,
     outcome: FieldOutcome,
     list: &Personal,

@@ -17,7 +17,9 @@ use super::{OpenKey, RequestContext, Vault, VaultError, Write, note, reject, sys
 use crate::access::SystemTask;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{ConsentId, CustomerId, OutboxId};
-use crate::outbox::{DisclosureRecord, OutboxMessage, OutboxStatus, OutboxStore, PAYLOAD_FIELD};
+use crate::outbox::{
+    DisclosureRecord, OutboxMessage, OutboxStatus, OutboxStore, PAYLOAD_FIELD, Payload,
+};
 use crate::personal::Personal;
 
 /// The kind of the message telling a partner a consent was withdrawn.
@@ -329,7 +331,7 @@ impl Vault {
                 legal_basis: legal_basis(purpose.legal_basis).to_owned(),
                 consent,
                 fields,
-                payload,
+                payload: Payload::Sealed(payload),
                 created_at: now,
                 status: OutboxStatus::Pending,
                 attempts: 0,
@@ -390,6 +392,15 @@ impl Vault {
         message: &OutboxMessage,
     ) -> Result<Option<OpenedPayload>, VaultError> {
         let ctx = system_context(SystemTask::OutboxDelivery, None);
+        let sealed = match &message.payload {
+            Payload::Sealed(sealed) => sealed,
+            // Nothing personal to open (an erasure notice): it goes out after the erasure.
+            Payload::Public(body) => {
+                return Ok(Some(OpenedPayload(Personal::new(
+                    String::from_utf8_lossy(body).into_owned(),
+                ))));
+            }
+        };
         let Some(stored) = self.store.customer(&message.customer).await? else {
             return Ok(None);
         };
@@ -410,12 +421,7 @@ impl Vault {
         let Some(key) = self.live_key(&stored).await? else {
             return Ok(None);
         };
-        let body = self.open_field(
-            &key,
-            &message.customer,
-            message.id.as_str(),
-            &message.payload,
-        )?;
+        let body = self.open_field(&key, &message.customer, message.id.as_str(), sealed)?;
         Ok(Some(OpenedPayload(body)))
     }
 
@@ -535,7 +541,7 @@ impl Vault {
 }
 
 /// A legal basis as the policy writes it.
-fn legal_basis(basis: LegalBasis) -> &'static str {
+pub(super) fn legal_basis(basis: LegalBasis) -> &'static str {
     match basis {
         LegalBasis::Consent => "consent",
         LegalBasis::Contract => "contract",

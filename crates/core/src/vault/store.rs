@@ -12,6 +12,7 @@ use crate::consent::{CollectionChannel, ConsentState, GivenBy};
 use crate::ids::{ConsentId, CustomerId, HistoryId, OrderId};
 use crate::orders::OrderState;
 use crate::outbox::{DisclosureRecord, OutboxMessage};
+use crate::rights::erasure::StoredHoldKey;
 
 /// One sealed field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,8 +174,24 @@ pub enum Write {
     /// customer erased meanwhile: what was released stays on record.
     MessageDelivered { disclosure: DisclosureRecord },
     /// Purges every field, history entry and index of a customer whose data key was
-    /// destroyed, and marks the customer erased.
+    /// destroyed, and marks the customer erased. Applied after every other write of its
+    /// batch. Messages still to go out are dropped — except those whose payload is not
+    /// personal ([`crate::outbox::Payload::Public`]: erasure notices), which survive it.
     PurgeCustomer { customer: CustomerId, at: Timestamp },
+    /// Keeps values of an erased customer's orders under a legal hold, re-sealed under the
+    /// hold key (a value already held for the same hold, order and field is replaced, so a
+    /// retried erasure holds each value once). The customer must exist and not be erased:
+    /// held copies are committed before the customer's key is destroyed.
+    HoldRecords {
+        customer: CustomerId,
+        records: Vec<crate::rights::erasure::HeldRecord>,
+    },
+    /// Stores the completion report of an erasure and the erasure notices queued with it.
+    /// Committed with [`Write::PurgeCustomer`].
+    RecordErasure {
+        erasure: crate::rights::erasure::StoredErasure,
+        notices: Vec<crate::rights::erasure::ErasureNotice>,
+    },
 }
 
 /// The writes of one use case and the audit events that describe them: committed together,
@@ -294,4 +311,38 @@ pub trait KeyStore: Send + Sync {
 
     /// How many keys are wrapped under each master-key version.
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError>;
+
+    /// Stores a legal-hold key unless the customer already has one for this hold; returns
+    /// the key on record (the first stored), so attempts racing keep one.
+    async fn put_hold_key(&self, key: &StoredHoldKey) -> Result<StoredHoldKey, StoreError>;
+
+    /// The customer's key for a legal hold.
+    async fn hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<Option<StoredHoldKey>, StoreError>;
+
+    /// Destroys the customer's key for a legal hold: what it kept is then erased. Returns
+    /// whether there was one.
+    async fn destroy_hold_key(&self, customer: &CustomerId, hold: &str)
+    -> Result<bool, StoreError>;
+
+    /// Up to `limit` legal-hold keys wrapped under a master-key version other than
+    /// `kek_version`.
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError>;
+
+    /// Replaces a hold key's wrapping, only if it is still wrapped under `from_kek_version`.
+    /// Returns whether it did.
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError>;
 }

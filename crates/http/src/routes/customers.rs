@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::ids::CustomerId;
+use custodian_core::rights::erasure::ErasureReport;
 use custodian_core::vault::{CustomerView, HistoryView, Lookup, RequestContext};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -172,15 +173,16 @@ pub async fn lookup(
     Ok(Json(Found { customers }))
 }
 
-/// `DELETE /v1/customers/{id}` → 204; the customer's key is destroyed (crypto-shredding).
+/// `DELETE /v1/customers/{id}` → 200 with the completion report; the customer's key is
+/// destroyed (crypto-shredding), what the law requires kept under a legal-hold key, partners
+/// told to erase.
 pub async fn erase(
     State(state): State<AppState>,
     caller: Caller,
     purpose: Purpose,
     headers: HeaderMap,
     CustomerPath(id): CustomerPath,
-) -> Result<StatusCode, HttpError> {
+) -> Result<Json<ErasureReport>, HttpError> {
     let ctx = context(caller, purpose, &headers);
-    state.vault.erase(&ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(state.vault.erase(&ctx, &id).await?))
 }

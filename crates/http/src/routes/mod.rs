@@ -3,6 +3,7 @@ pub mod care;
 pub mod choices;
 pub mod consents;
 pub mod customers;
+pub mod erasure;
 pub mod exports;
 pub mod health;
 pub mod legal;

@@ -20,6 +20,20 @@ use custodian_store::{SqliteKeyStore, SqliteStore};
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// The secret every partner signs with in test apps (their webhooks and their erasure
+/// confirmations).
+pub const PARTNER_SECRET: &[u8] = b"partner-webhook-secret-0123456789";
+
+/// Checks partners' signatures with [`PARTNER_SECRET`], as the binary does with each
+/// partner's configured secret.
+struct TestVerifier;
+
+impl custodian_core::outbox::PartnerVerifier for TestVerifier {
+    fn verify(&self, _partner: &str, header: &str, body: &[u8]) -> Option<i64> {
+        custodian_partners::verify_signature(PARTNER_SECRET, header, body)
+    }
+}
+
 /// The token of the `storefront` integration every test app accepts.
 pub const TOKEN: &str = "storefront-test-token-0123456789abcdef";
 
@@ -81,6 +95,8 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     )
     .with_care_store(Arc::new(store.care()))
     .with_outbox_store(sqlite_vault.clone())
+    .with_erasure_store(sqlite_vault.clone())
+    .with_partner_verifier(Arc::new(TestVerifier))
     .with_legal_store(Arc::new(store.legal()))
     .with_request_store(Arc::new(store.requests()), RequestRules::default())
     .with_export_store(Arc::new(store.exports()));

@@ -15,6 +15,7 @@ mod consents;
 mod customer_access;
 mod customer_errors;
 mod customers;
+mod erasure;
 mod errors;
 mod exports;
 mod health;

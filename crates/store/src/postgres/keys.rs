@@ -15,11 +15,12 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
+use custodian_core::rights::erasure::StoredHoldKey;
 use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, database, migration};
-use crate::rows::{stored_key, version};
+use crate::rows::{stored_hold_key, stored_key, version};
 
 /// The schema the key tables (and their migration history) live in.
 const SCHEMA: &str = "custodian_keys";
@@ -56,11 +57,18 @@ impl PgKeyStore {
             .connect_with(options)
             .await
             .map_err(database)?;
-        sqlx::migrate::Migrator::with_migrations(vec![migration(
-            1,
-            "data keys",
-            include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
-        )])
+        sqlx::migrate::Migrator::with_migrations(vec![
+            migration(
+                1,
+                "data keys",
+                include_str!("../../migrations/postgres-keys/0001_data_keys.sql"),
+            ),
+            migration(
+                2,
+                "hold keys",
+                include_str!("../../migrations/postgres-keys/0002_hold_keys.sql"),
+            ),
+        ])
         .run(&pool)
         .await
         .map_err(|e| StoreError::Database(Box::new(e)))?;
@@ -155,6 +163,102 @@ impl KeyStore for PgKeyStore {
         .iter()
         .map(stored_key)
         .collect()
+    }
+
+    async fn put_hold_key(&self, key: &StoredHoldKey) -> Result<StoredHoldKey, StoreError> {
+        sqlx::query(
+            "INSERT INTO hold_keys (customer_id, hold_id, key_version, kek_version, wrapped_key) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(key.customer.as_str())
+        .bind(&key.hold)
+        .bind(i64::from(key.key_version))
+        .bind(i64::from(key.wrapped.kek_version))
+        .bind(&key.wrapped.bytes)
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        self.hold_key(&key.customer, &key.hold)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a hold key was not stored".into()))
+    }
+
+    async fn hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<Option<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE customer_id = $1 AND hold_id = $2",
+        )
+        .bind(customer.as_str())
+        .bind(hold)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .as_ref()
+        .map(stored_hold_key)
+        .transpose()
+    }
+
+    async fn destroy_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM hold_keys WHERE customer_id = $1 AND hold_id = $2")
+            .bind(customer.as_str())
+            .bind(hold)
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        sqlx::query("VACUUM hold_keys")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE kek_version <> $1 ORDER BY customer_id, hold_id LIMIT $2",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_hold_key)
+        .collect()
+    }
+
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hold_keys SET kek_version = $1, wrapped_key = $2 \
+             WHERE customer_id = $3 AND hold_id = $4 AND kek_version = $5",
+        )
+        .bind(i64::from(wrapped.kek_version))
+        .bind(&wrapped.bytes)
+        .bind(customer.as_str())
+        .bind(hold)
+        .bind(i64::from(from_kek_version))
+        .execute(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {

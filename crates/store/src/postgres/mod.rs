@@ -12,6 +12,7 @@
 
 mod care;
 mod codes;
+mod erasure;
 mod exports;
 mod identity;
 mod keys;
@@ -152,6 +153,11 @@ fn migrator() -> Migrator {
             10,
             "exports",
             include_str!("../../migrations/postgres/0010_exports.sql"),
+        ),
+        migration(
+            11,
+            "erasure",
+            include_str!("../../migrations/postgres/0011_erasure.sql"),
         ),
         migration(
             12,

@@ -18,7 +18,7 @@ use custodian_core::vault::{
 use super::{PgStore, database};
 use crate::rows::{
     CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_summary,
-    sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
+    payload_columns, sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
 };
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
@@ -324,10 +324,12 @@ async fn apply_writes(
                 if done.rows_affected() == 0 {
                     return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
                 }
-                // What was still to go out cannot any more: the key is gone.
+                // What was still to go out cannot any more: the key is gone. A payload that
+                // is not personal (an erasure notice) is not sealed, and goes out all the same.
                 sqlx::query(
                     "UPDATE outbox SET status = 'dropped', lease_ms = NULL \
-                     WHERE customer_id = $1 AND status IN ('pending', 'dead')",
+                     WHERE customer_id = $1 AND status IN ('pending', 'dead') \
+                     AND payload_sealed = 1",
                 )
                 .bind(customer.as_str())
                 .execute(&mut *conn)
@@ -456,10 +458,11 @@ async fn apply_writes(
                 if !live(conn, &m.customer).await? {
                     return Ok(Err(Conflict::NoSuchCustomer(m.customer.clone())));
                 }
+                let payload = payload_columns(&m.payload);
                 // The same event enqueued twice for a partner is one message.
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+                     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
                      ON CONFLICT (partner, idempotency_key) DO NOTHING"
                 )))
                 .bind(m.id.as_str())
@@ -471,17 +474,68 @@ async fn apply_writes(
                 .bind(&m.legal_basis)
                 .bind(m.consent.as_ref().map(|c| c.as_str()))
                 .bind(list_text(&m.fields))
-                .bind(&m.payload.sealed)
-                .bind(i64::from(m.payload.key_version))
+                .bind(payload.0)
+                .bind(payload.1)
                 .bind(m.created_at.to_string())
                 .bind(m.status.as_str())
                 .bind(i64::from(m.attempts))
                 .bind(m.next_attempt_at.as_millisecond())
                 .bind(&m.last_error)
                 .bind(m.delivered_at.map(|t| t.to_string()))
+                .bind(payload.2)
                 .execute(&mut *conn)
                 .await
                 .map_err(database)?;
+            }
+            Write::HoldRecords { customer, records } => {
+                if !live(conn, customer).await? {
+                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
+                }
+                for r in records {
+                    sqlx::query(
+                        "INSERT INTO held_values (customer_id, hold_id, order_id, field, sealed, \
+                         key_version, held_until_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (customer_id, hold_id, order_id, field) DO UPDATE SET \
+                         sealed = excluded.sealed, key_version = excluded.key_version, \
+                         held_until_ms = excluded.held_until_ms",
+                    )
+                    .bind(r.customer.as_str())
+                    .bind(&r.hold)
+                    .bind(r.order.as_str())
+                    .bind(&r.value.field)
+                    .bind(&r.value.sealed)
+                    .bind(i64::from(r.value.key_version))
+                    .bind(r.held_until.as_millisecond())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(database)?;
+                }
+            }
+            Write::RecordErasure { erasure, notices } => {
+                sqlx::query(
+                    "INSERT INTO erasure_reports (customer_id, request_id, erased_at, report) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(erasure.customer.as_str())
+                .bind(&erasure.request)
+                .bind(erasure.erased_at.to_string())
+                .bind(&erasure.report)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                for n in notices {
+                    sqlx::query(
+                        "INSERT INTO erasure_notices (public_id, message_id, partner, customer_id) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&n.public_id)
+                    .bind(n.message.as_str())
+                    .bind(&n.partner)
+                    .bind(n.customer.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(database)?;
+                }
             }
             Write::MessageDelivered { disclosure: d } => {
                 sqlx::query(

@@ -8,11 +8,12 @@ use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
+use custodian_core::rights::erasure::StoredHoldKey;
 use custodian_core::vault::{KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{connect_options, database, end_transaction, migration, open_pool};
-use crate::rows::{stored_key, version};
+use crate::rows::{stored_hold_key, stored_key, version};
 use crate::writer::{BatchBackend, BatchWriter};
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,14 @@ enum KeyOp {
         from_kek_version: u32,
         wrapped: WrappedKey,
     },
+    PutHold(StoredHoldKey),
+    DestroyHold(CustomerId, String),
+    RewrapHold {
+        customer: CustomerId,
+        hold: String,
+        from_kek_version: u32,
+        wrapped: WrappedKey,
+    },
 }
 
 impl SqliteKeyStore {
@@ -39,11 +48,18 @@ impl SqliteKeyStore {
     pub async fn open(path: &str) -> Result<SqliteKeyStore, StoreError> {
         // Deleted keys are overwritten with zeros, not left in free pages.
         let options = connect_options(path)?.pragma("secure_delete", "ON");
-        let migrator = sqlx::migrate::Migrator::with_migrations(vec![migration(
-            1,
-            "data keys",
-            include_str!("../../migrations/sqlite-keys/0001_data_keys.sql"),
-        )]);
+        let migrator = sqlx::migrate::Migrator::with_migrations(vec![
+            migration(
+                1,
+                "data keys",
+                include_str!("../../migrations/sqlite-keys/0001_data_keys.sql"),
+            ),
+            migration(
+                2,
+                "hold keys",
+                include_str!("../../migrations/sqlite-keys/0002_hold_keys.sql"),
+            ),
+        ]);
         let pool = open_pool(&options, &migrator).await?;
         let conn = SqliteConnection::connect_with(&options)
             .await
@@ -76,7 +92,7 @@ impl BatchBackend for KeyWriter {
         let destroyed = batch
             .iter()
             .zip(&changed)
-            .any(|(op, c)| *c && matches!(op, KeyOp::Destroy(_)));
+            .any(|(op, c)| *c && matches!(op, KeyOp::Destroy(_) | KeyOp::DestroyHold(..)));
         if destroyed {
             truncate_wal(&mut self.conn).await?;
         }
@@ -171,6 +187,44 @@ async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, S
             .execute(&mut *conn)
             .await
         }
+        KeyOp::PutHold(key) => {
+            sqlx::query(
+                "INSERT INTO hold_keys (customer_id, hold_id, key_version, kek_version, \
+                 wrapped_key) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(key.customer.as_str())
+            .bind(&key.hold)
+            .bind(i64::from(key.key_version))
+            .bind(i64::from(key.wrapped.kek_version))
+            .bind(&key.wrapped.bytes)
+            .execute(&mut *conn)
+            .await
+        }
+        KeyOp::DestroyHold(customer, hold) => {
+            sqlx::query("DELETE FROM hold_keys WHERE customer_id = ? AND hold_id = ?")
+                .bind(customer.as_str())
+                .bind(hold)
+                .execute(&mut *conn)
+                .await
+        }
+        KeyOp::RewrapHold {
+            customer,
+            hold,
+            from_kek_version,
+            wrapped,
+        } => {
+            sqlx::query(
+                "UPDATE hold_keys SET kek_version = ?, wrapped_key = ? \
+                 WHERE customer_id = ? AND hold_id = ? AND kek_version = ?",
+            )
+            .bind(i64::from(wrapped.kek_version))
+            .bind(&wrapped.bytes)
+            .bind(customer.as_str())
+            .bind(hold)
+            .bind(i64::from(*from_kek_version))
+            .execute(&mut *conn)
+            .await
+        }
     };
     Ok(done.map_err(database)?.rows_affected() > 0)
 }
@@ -233,6 +287,76 @@ impl KeyStore for SqliteKeyStore {
         .iter()
         .map(stored_key)
         .collect()
+    }
+
+    async fn put_hold_key(&self, key: &StoredHoldKey) -> Result<StoredHoldKey, StoreError> {
+        self.writer.submit(KeyOp::PutHold(key.clone())).await?;
+        self.hold_key(&key.customer, &key.hold)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a hold key was not stored".into()))
+    }
+
+    async fn hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<Option<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE customer_id = ? AND hold_id = ?",
+        )
+        .bind(customer.as_str())
+        .bind(hold)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?
+        .as_ref()
+        .map(stored_hold_key)
+        .transpose()
+    }
+
+    async fn destroy_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+    ) -> Result<bool, StoreError> {
+        let op = KeyOp::DestroyHold(customer.clone(), hold.to_owned());
+        self.writer.submit(op).await
+    }
+
+    async fn hold_keys_not_wrapped_under(
+        &self,
+        kek_version: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredHoldKey>, StoreError> {
+        sqlx::query(
+            "SELECT customer_id, hold_id, key_version, kek_version, wrapped_key FROM hold_keys \
+             WHERE kek_version <> ? ORDER BY customer_id, hold_id LIMIT ?",
+        )
+        .bind(i64::from(kek_version))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?
+        .iter()
+        .map(stored_hold_key)
+        .collect()
+    }
+
+    async fn rewrap_hold_key(
+        &self,
+        customer: &CustomerId,
+        hold: &str,
+        from_kek_version: u32,
+        wrapped: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let op = KeyOp::RewrapHold {
+            customer: customer.clone(),
+            hold: hold.to_owned(),
+            from_kek_version,
+            wrapped: wrapped.clone(),
+        };
+        self.writer.submit(op).await
     }
 
     async fn key_versions(&self) -> Result<Vec<(u32, u64)>, StoreError> {

@@ -2,6 +2,7 @@
 
 mod care;
 mod codes;
+mod erasure;
 mod exports;
 mod identity;
 mod keys;
@@ -169,6 +170,11 @@ fn migrator() -> Migrator {
             10,
             "exports",
             include_str!("../../migrations/sqlite/0010_exports.sql"),
+        ),
+        migration(
+            11,
+            "erasure",
+            include_str!("../../migrations/sqlite/0011_erasure.sql"),
         ),
         migration(
             12,

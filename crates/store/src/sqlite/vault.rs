@@ -16,8 +16,8 @@ use custodian_core::vault::{
 use super::{SqliteStore, database, end_transaction};
 use crate::rows::{
     CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_id,
-    order_state, order_summary, sealed_field, seq_of, seq_param, stored_consent, stored_order,
-    timestamp,
+    order_state, order_summary, payload_columns, sealed_field, seq_of, seq_param, stored_consent,
+    stored_order, timestamp,
 };
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
@@ -102,6 +102,8 @@ async fn apply_batch(
     let mut moves = Vec::new();
     let mut messages = Vec::new();
     let mut deliveries = Vec::new();
+    let mut held = Vec::new();
+    let mut erasures = Vec::new();
     for write in admitted.iter().flat_map(|tx| &tx.writes) {
         match write {
             Write::CreateCustomer { id, created_at } => creates.push((id, created_at)),
@@ -132,6 +134,8 @@ async fn apply_batch(
             } => moves.push((order, from, to, at)),
             Write::EnqueueMessage { message } => messages.push(message),
             Write::MessageDelivered { disclosure } => deliveries.push(disclosure),
+            Write::HoldRecords { records, .. } => held.extend(records),
+            Write::RecordErasure { erasure, notices } => erasures.push((erasure, notices)),
         }
     }
     for chunk in creates.chunks(ROWS_PER_STATEMENT) {
@@ -290,14 +294,15 @@ async fn apply_batch(
                 .push_bind(m.legal_basis.clone())
                 .push_bind(m.consent.as_ref().map(|c| c.as_str().to_owned()))
                 .push_bind(list_text(&m.fields))
-                .push_bind(m.payload.sealed.clone())
-                .push_bind(i64::from(m.payload.key_version))
+                .push_bind(payload_columns(&m.payload).0)
+                .push_bind(payload_columns(&m.payload).1)
                 .push_bind(m.created_at.to_string())
                 .push_bind(m.status.as_str())
                 .push_bind(i64::from(m.attempts))
                 .push_bind(m.next_attempt_at.as_millisecond())
                 .push_bind(m.last_error.clone())
                 .push_bind(m.delivered_at.map(|t| t.to_string()))
+                .push_bind(payload_columns(&m.payload).2)
                 .push_bind(None::<i64>);
         });
         // The same event enqueued twice for a partner is one message.
@@ -332,6 +337,54 @@ async fn apply_batch(
         .await
         .map_err(database)?;
     }
+    // Rows are applied in order: a value held again (a retried erasure) replaces the first.
+    for chunk in held.chunks(ROWS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO held_values (customer_id, hold_id, order_id, field, sealed, key_version, \
+             held_until_ms) ",
+        );
+        q.push_values(chunk, |mut row, r| {
+            row.push_bind(r.customer.as_str().to_owned())
+                .push_bind(r.hold.clone())
+                .push_bind(r.order.as_str().to_owned())
+                .push_bind(r.value.field.clone())
+                .push_bind(r.value.sealed.clone())
+                .push_bind(i64::from(r.value.key_version))
+                .push_bind(r.held_until.as_millisecond());
+        });
+        q.push(
+            " ON CONFLICT (customer_id, hold_id, order_id, field) DO UPDATE SET \
+             sealed = excluded.sealed, key_version = excluded.key_version, \
+             held_until_ms = excluded.held_until_ms",
+        );
+        q.build().execute(&mut *conn).await.map_err(database)?;
+    }
+    for (erasure, notices) in erasures {
+        sqlx::query(
+            "INSERT INTO erasure_reports (customer_id, request_id, erased_at, report) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(erasure.customer.as_str())
+        .bind(&erasure.request)
+        .bind(erasure.erased_at.to_string())
+        .bind(&erasure.report)
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
+        for n in notices {
+            sqlx::query(
+                "INSERT INTO erasure_notices (public_id, message_id, partner, customer_id) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(&n.public_id)
+            .bind(n.message.as_str())
+            .bind(&n.partner)
+            .bind(n.customer.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+        }
+    }
     // Last: an erasure removes whatever the batch wrote for the customer before it.
     for (customer, at) in purges {
         sqlx::query("UPDATE customers SET erased_at = ? WHERE id = ?")
@@ -340,10 +393,11 @@ async fn apply_batch(
             .execute(&mut *conn)
             .await
             .map_err(database)?;
-        // What was still to go out cannot any more: the key is gone.
+        // What was still to go out cannot any more: the key is gone. A payload that is not
+        // personal (an erasure notice) is not sealed, and goes out all the same.
         sqlx::query(
             "UPDATE outbox SET status = 'dropped', lease_ms = NULL \
-             WHERE customer_id = ? AND status IN ('pending', 'dead')",
+             WHERE customer_id = ? AND status IN ('pending', 'dead') AND payload_sealed = 1",
         )
         .bind(customer.as_str())
         .execute(&mut *conn)

@@ -59,7 +59,8 @@ pub struct ConsentFixture {
     pub archive: Arc<dyn NoticeArchive>,
     pub store: Arc<dyn VaultStore>,
     pub key_store: Arc<SqliteKeyStore>,
-    _keys: tempfile::TempDir,
+    /// The key directory (master keys and the data-key database).
+    pub keys: tempfile::TempDir,
 }
 
 impl ConsentFixture {
@@ -106,7 +107,7 @@ impl ConsentFixture {
             archive: b.archive.clone(),
             store: b.store.clone(),
             key_store,
-            _keys: keys,
+            keys,
         }
     }
 

@@ -15,6 +15,7 @@
 mod suite;
 mod care;
 mod consent;
+mod erasure;
 mod exports;
 mod legal;
 mod matrix;

@@ -37,7 +37,8 @@ pub async fn backend() -> Option<Backend> {
     let raw = RawDatabase::Postgres(db.url.clone());
     Some(Backend {
         store: vault.clone(),
-        outbox: vault,
+        outbox: vault.clone(),
+        erasure: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),
@@ -705,6 +706,16 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
     assert_eq!(keys.key_versions().await.unwrap(), vec![(2, 1)]);
     keys.close().await;
     again.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_key_store_keeps_hold_keys_apart() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let keys = PgKeyStore::open(&db.url).await.unwrap();
+    crate::erasure::hold_keys_keep_one_per_customer_and_hold(&keys).await;
+    keys.close().await;
 }
 
 /// Identity events can be added, never changed or removed (nor truncated).

@@ -17,7 +17,8 @@ pub async fn backend() -> Option<Backend> {
     let vault = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
     Some(Backend {
         store: vault.clone(),
-        outbox: vault,
+        outbox: vault.clone(),
+        erasure: vault,
         identity: Arc::new(store.identity()),
         care: Arc::new(store.care()),
         legal: Arc::new(store.legal()),
@@ -30,6 +31,15 @@ pub async fn backend() -> Option<Backend> {
 }
 
 conformance_tests!(backend);
+
+#[tokio::test]
+async fn the_sqlite_key_store_keeps_hold_keys_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SqliteKeyStore::open(dir.path().join("keys.db").to_str().unwrap())
+        .await
+        .unwrap();
+    crate::erasure::hold_keys_keep_one_per_customer_and_hold(&keys).await;
+}
 
 /// The canary: every field of many customers holds a unique marker; after creating,
 /// reading, correcting and looking them up, no marker may appear in the database file or

@@ -24,6 +24,8 @@ pub struct Backend {
     pub store: Arc<dyn VaultStore>,
     /// The same database's outbox.
     pub outbox: Arc<dyn custodian_core::outbox::OutboxStore>,
+    /// The same database's legal holds, erasure reports and confirmations.
+    pub erasure: Arc<dyn custodian_core::rights::erasure::ErasureStore>,
     pub identity: Arc<dyn IdentityStore>,
     pub care: Arc<dyn custodian_core::care::CareStore>,
     pub legal: Arc<dyn custodian_core::legal::LegalStore>,
@@ -58,6 +60,10 @@ pub use crate::consent::{
     consent_needs_renewal_under_wider_terms, consent_of_a_minor_needs_a_representative,
     consent_receipts_cite_the_notice_shown, consent_silence_is_not_consent,
     consent_withdrawal_holds_from_the_next_read, consent_withdrawal_queues_partner_notices,
+};
+pub use crate::erasure::{
+    erasure_for_a_request_is_the_customers_own, erasure_keeps_holds_reports_and_notifies,
+    erasure_survives_a_crash_between_its_steps,
 };
 pub use crate::exports::{
     export_holds_everything_in_pages_and_zips, export_links_are_single_use_own_and_expire,
@@ -127,6 +133,9 @@ macro_rules! conformance_tests {
             outbox_claims_lease_retry_dead_letter_and_redrive,
             outbox_erasure_drops_what_is_pending,
             outbox_two_claimers_never_share_a_message,
+            erasure_keeps_holds_reports_and_notifies,
+            erasure_for_a_request_is_the_customers_own,
+            erasure_survives_a_crash_between_its_steps,
         );
     };
     (@cases $backend:path; $($(#[$attr:meta])* $case:ident,)+) => {
