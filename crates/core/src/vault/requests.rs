@@ -11,13 +11,14 @@ use serde::Serialize;
 
 use custodian_policy::{LegalBasis, NeedToKnow, Operation};
 
-use super::{RequestContext, ShownNotice, Vault, VaultError, not_found, reject};
+use super::{ExportLink, RequestContext, ShownNotice, Vault, VaultError, not_found, reject};
 use crate::access::{Principal, Purposes, Withheld};
 use crate::consent::{
     Collection, CollectionChannel, ConsentChange, ConsentState, Evidence, GivenBy,
 };
 use crate::error::ErrorCode;
 use crate::ids::{CustomerId, RequestId};
+use crate::rights::erasure::ErasureReport;
 use crate::rights::request::{
     LimitKind, ProcessingLimit, RequestChannel, RequestEvent, RequestState, RequestStore,
     StoredRequest,
@@ -417,6 +418,13 @@ pub struct Fulfilment {
     /// The consents withdrawn.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub withdrawn: Vec<String>,
+    /// For access and portability: the customer's download link (its token is shown once; the
+    /// HTTP layer turns it into a URL).
+    #[serde(skip)]
+    pub export: Option<ExportLink>,
+    /// For a deletion: what was removed, what is kept by law, why and until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<ErasureReport>,
 }
 
 impl Vault {
@@ -638,6 +646,8 @@ impl Vault {
         let now = self.clock.now();
         let mut fulfilment_limits = Vec::new();
         let mut withdrawn = Vec::new();
+        let mut export = None;
+        let mut erasure = None;
         let note = match kind {
             RequestKind::Restriction | RequestKind::Objection => {
                 let kinds: Vec<LimitKind> = if kind == RequestKind::Restriction {
@@ -676,12 +686,22 @@ impl Vault {
                 "consents_withdrawn"
             }
             RequestKind::Correction => "corrected",
-            RequestKind::Access | RequestKind::Portability | RequestKind::Deletion => {
-                return Err(reject(
-                    ErrorCode::RequestTransitionNotAllowed,
-                    "this kind of request is not fulfilled here yet",
-                    "id",
-                ));
+            RequestKind::Access | RequestKind::Portability => {
+                export = Some(
+                    self.issue_export_link(ctx, &request.customer, Some(&request.id))
+                        .await?,
+                );
+                "export_ready"
+            }
+            // The request outlives the customer: it holds nothing of theirs in the clear, and
+            // the trail is the proof the request was met. Asked again after a crash, the
+            // erasure answers with the same report.
+            RequestKind::Deletion => {
+                erasure = Some(
+                    self.erase_for_request(ctx, &request.customer, &request.id)
+                        .await?,
+                );
+                "erased"
             }
         };
         let done = self
@@ -698,6 +718,8 @@ impl Vault {
             request: self.view(rules, done, None),
             limits: fulfilment_limits,
             withdrawn,
+            export,
+            erasure,
         })
     }
 

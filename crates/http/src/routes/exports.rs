@@ -58,7 +58,7 @@ fn context(principal: Principal, headers: &HeaderMap) -> RequestContext {
 
 fn issued(link: ExportLink) -> Response {
     let body = Issued {
-        url: format!("/v1/account/exports/{}", link.token.expose()),
+        url: download_path(&link.token),
         expires_at: link.expires_at,
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -162,4 +162,9 @@ pub async fn download(
         h.insert(CONTENT_DISPOSITION, value);
     }
     Ok(response)
+}
+
+/// Where the customer downloads the export a link was made for (signed in).
+pub fn download_path(token: &custodian_crypto::ExportToken) -> String {
+    format!("/v1/account/exports/{}", token.expose())
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use custodian_core::care::{RequestCodeSent, VerifiedRequest};
+use custodian_core::care::RequestCodeSent;
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::ids::RequestId;
 use custodian_core::rights::request::{LimitKind, ProcessingLimit, RequestChannel, RequestState};
@@ -217,6 +217,23 @@ pub async fn send_code(
     ))
 }
 
+/// What a fulfilled request did, as JSON: an access or portability request's download link
+/// (`export.url`, for the customer to open signed in: its token is shown this once), a
+/// deletion's report, the limits applied, the consents withdrawn.
+pub fn fulfilment_json(fulfilment: &Fulfilment) -> serde_json::Value {
+    let mut body = serde_json::to_value(fulfilment).unwrap_or_default();
+    if let (Some(link), Some(map)) = (&fulfilment.export, body.as_object_mut()) {
+        map.insert(
+            "export".to_owned(),
+            serde_json::json!({
+                "url": super::exports::download_path(&link.token),
+                "expires_at": link.expires_at,
+            }),
+        );
+    }
+    body
+}
+
 /// `POST /v1/account/requests/{id}/verify` and `POST /v1/requests/{id}/verify`: the code read
 /// back. The customer's own request is then carried out at once (all but a correction).
 pub async fn verify(
@@ -225,16 +242,18 @@ pub async fn verify(
     headers: HeaderMap,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<VerifyBody>,
-) -> Result<Json<VerifiedRequest>, HttpError> {
+) -> Result<Json<serde_json::Value>, HttpError> {
     let id = request_path(&raw)?;
     let ctx = context(caller.0, &headers);
-    Ok(Json(
-        state
-            .care
-            .verify_request_code(&ctx, &id, &body.code)
-            .await
-            .map_err(care_error)?,
-    ))
+    let verified = state
+        .care
+        .verify_request_code(&ctx, &id, &body.code)
+        .await
+        .map_err(care_error)?;
+    Ok(Json(serde_json::json!({
+        "request": verified.request,
+        "fulfilment": verified.fulfilment.as_ref().map(fulfilment_json),
+    })))
 }
 
 /// `POST /v1/requests/{id}/fulfil` (the DPO): carries out a verified request and completes it.
@@ -243,10 +262,11 @@ pub async fn fulfil(
     caller: Caller,
     headers: HeaderMap,
     Path(raw): Path<String>,
-) -> Result<Json<Fulfilment>, HttpError> {
+) -> Result<Json<serde_json::Value>, HttpError> {
     let id = request_path(&raw)?;
     let ctx = context(caller.0, &headers);
-    Ok(Json(state.vault.fulfil_request(&ctx, &id).await?))
+    let fulfilment = state.vault.fulfil_request(&ctx, &id).await?;
+    Ok(Json(fulfilment_json(&fulfilment)))
 }
 
 /// `GET /v1/account/limits`: the customer's restriction and objections in force.

@@ -351,3 +351,103 @@ async fn a_withdrawal_asked_by_email_is_verified_by_a_code_read_to_the_dpo_then_
     assert_eq!(response.status(), 201);
     assert_eq!(body_json(response).await["state"], "verified");
 }
+
+/// Asks for `kind` in the customer's own name and reads the code back: the fulfilment.
+async fn ask_and_verify(app: &TestApp, token: &str, kind: &str) -> Value {
+    let response = post_as(
+        app,
+        token,
+        "/v1/account/requests",
+        json!({ "kind": kind, "lang": "en" }),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let request = body_json(response).await["id"].as_str().unwrap().to_owned();
+    let code = app.notifier.last_code().unwrap().to_string();
+    let response = post_as(
+        app,
+        token,
+        &format!("/v1/account/requests/{request}/verify"),
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let done = body_json(response).await;
+    assert_eq!(
+        done["fulfilment"]["request"]["state"], "completed",
+        "{done}"
+    );
+    done["fulfilment"].clone()
+}
+
+#[tokio::test]
+async fn a_verified_portability_request_gives_the_customer_their_export() {
+    let app = spawn_app().await;
+    let id = customer(&app, "Hà Thị Quyên", EMAIL).await;
+    let token = app.customer_session(EMAIL).await;
+    let fulfilment = ask_and_verify(&app, &token, "portability").await;
+    let url = fulfilment["export"]["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/v1/account/exports/csx_"), "{url}");
+    let response = app.call_as(Some(&token), "GET", &url, None).await;
+    assert_eq!(response.status(), 200);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("export.json").unwrap(), &mut json).unwrap();
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["customer"]["id"], id.as_str());
+    assert!(json.contains(EMAIL));
+    // The request that asked for it is in the export, completed.
+    assert!(json.contains("\"portability\""));
+}
+
+#[tokio::test]
+async fn a_verified_deletion_erases_the_customer_and_reports_what_the_law_keeps() {
+    let app = spawn_app().await;
+    let id = customer(&app, "Hà Thị Quyên", EMAIL).await;
+    let token = app.customer_session(EMAIL).await;
+    let fulfilment = ask_and_verify(&app, &token, "deletion").await;
+    let report = &fulfilment["erasure"];
+    assert!(report["erased_at"].is_string(), "{fulfilment}");
+    assert!(
+        report["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["category"] == "account_email"),
+        "{report}"
+    );
+    // Gone: the session, the sign-in, the data.
+    let response = app
+        .call_as(Some(&token), "GET", "/v1/account/requests", None)
+        .await;
+    assert_eq!(response.status(), 401);
+    let response = app
+        .call_as(
+            None,
+            "POST",
+            "/v1/customer-sessions/code",
+            Some(json!({ "email": EMAIL }).to_string()),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        name_for(&app, &id, "account").await,
+        json!({ "withheld": "erased" })
+    );
+    // The DPO keeps the report and the request's trail.
+    let dpo = app.staff("dpo").await;
+    let kept = body_json(
+        app.call_as(
+            Some(&dpo),
+            "GET",
+            &format!("/v1/customers/{id}/erasure"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(kept["erased_at"], report["erased_at"]);
+}
