@@ -6,7 +6,9 @@
 //! - `layout`, `html`, `texts`: the page shell, the escaping builder, every word;
 //! - `error`: every failure as a page;
 //! - one module per page: `sign_in`, `data`, `choices`, `ledger`, `requests` (whose
-//!   `request_row` is the one place a request is shown, for its later actions), `orders`.
+//!   `request_row` is the one place a request is shown, with its actions), `orders`;
+//! - `follow_up`: what follows a request — the code that verifies it, then its result (the
+//!   data to download, the deletion's report) — and later downloads.
 //!
 //! Every response under `/privacy-centre` carries a strict Content-Security-Policy (only the
 //! centre's own stylesheet), `Cache-Control: no-store`, `Referrer-Policy: no-referrer` and
@@ -16,6 +18,7 @@
 mod choices;
 mod data;
 mod error;
+mod follow_up;
 mod html;
 mod layout;
 mod ledger;
@@ -51,6 +54,11 @@ pub mod paths {
     pub const RECIPIENTS: &str = "/privacy-centre/recipients";
     pub const REQUESTS: &str = "/privacy-centre/requests";
     pub const ORDERS: &str = "/privacy-centre/orders";
+    pub const REQUEST_VERIFY: &str = "/privacy-centre/requests/verify";
+    pub const REQUEST_CODE: &str = "/privacy-centre/requests/code";
+    pub const REQUEST_DOWNLOAD: &str = "/privacy-centre/requests/download";
+    /// `…/exports/{token}`: a single-use download.
+    pub const EXPORTS: &str = "/privacy-centre/exports";
 
     /// `path?lang=xx`: the language travels in every link and form (no cookie needed).
     pub fn href(path: &str, lang: Lang) -> String {
@@ -80,6 +88,13 @@ pub fn routes() -> Router<AppState> {
         .route(paths::RECIPIENTS, get(ledger::page))
         .route(paths::REQUESTS, get(requests::page).post(requests::submit))
         .route(paths::ORDERS, get(orders::page))
+        .route(
+            paths::REQUEST_VERIFY,
+            get(follow_up::verify_page).post(follow_up::verify),
+        )
+        .route(paths::REQUEST_CODE, post(follow_up::resend))
+        .route(paths::REQUEST_DOWNLOAD, post(follow_up::download))
+        .route("/privacy-centre/exports/{token}", get(follow_up::export))
         .route("/privacy-centre/{*rest}", any(not_found))
         .layer(set(CONTENT_SECURITY_POLICY, CENTRE_CSP))
         .layer(set(CACHE_CONTROL, "no-store"))

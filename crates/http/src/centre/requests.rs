@@ -10,13 +10,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use custodian_core::rights::request::RequestChannel;
+use custodian_core::rights::request::{RequestChannel, RequestState};
 use custodian_core::vault::{RequestContext, RequestInput, RequestView};
 use custodian_policy::{Lang, LegalBasis, Policy, RightKind};
 
 use crate::AppState;
 
 use super::error::{Failure, failure_page, vault_failure};
+use super::follow_up;
 use super::html::Html;
 use super::layout::{Page, form_open, moment, render};
 use super::paths;
@@ -41,8 +42,9 @@ fn kind_label<'a>(policy: &'a Policy, kind: &'a str, lang: Lang) -> &'a str {
         .map_or(kind, |r| r.label.get(lang))
 }
 
-/// One request as a table row: kind, status, received, due, days left, reason.
-pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: Lang) {
+/// One request as a table row: kind, status, received, due, days left, reason, and what the
+/// customer can do next (enter the code; download a completed copy).
+pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: Lang, csrf: &str) {
     h.raw("<tr id=\"request-")
         .text(&request.id.to_string())
         .raw("\" data-kind=\"")
@@ -69,7 +71,20 @@ pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: L
     }
     h.raw("</td>")
         .el("<td>", request.reason.as_deref().unwrap_or(""), "</td>")
-        .raw("</tr>");
+        .raw("<td>");
+    let copy = matches!(request.kind.as_str(), "access" | "portability");
+    match request.state {
+        RequestState::Acknowledged => {
+            h.raw("<a href=\"")
+                .text(&follow_up::verify_href(&request.id, lang))
+                .raw("\">")
+                .text(T::ConfirmAction.get(lang))
+                .raw("</a>");
+        }
+        RequestState::Completed if copy => follow_up::download_form(h, &request.id, lang, csrf),
+        _ => {}
+    }
+    h.raw("</td></tr>");
 }
 
 /// `GET /privacy-centre/requests`.
@@ -100,6 +115,18 @@ pub async fn page(
             T::RequestSent.get(lang),
             "</p>",
         );
+    } else if query.split('&').any(|p| p == "done=1") {
+        h.el(
+            "<p class=\"notice\" role=\"status\">",
+            T::RequestDone.get(lang),
+            "</p>",
+        );
+    } else if query.split('&').any(|p| p == "verified=1") {
+        h.el(
+            "<p class=\"notice\" role=\"status\">",
+            T::RequestVerified.get(lang),
+            "</p>",
+        );
     } else if query.split('&').any(|p| p == "merged=1") {
         h.el(
             "<p class=\"notice\" role=\"status\">",
@@ -117,9 +144,10 @@ pub async fn page(
             .el("<th scope=\"col\">", T::DueDate.get(lang), "</th>")
             .el("<th scope=\"col\">", T::DaysLeft.get(lang), "</th>")
             .el("<th scope=\"col\">", T::Reason.get(lang), "</th>")
+            .el("<th scope=\"col\">", T::Action.get(lang), "</th>")
             .raw("</tr></thead><tbody>");
         for request in &requests {
-            request_row(&mut h, policy, request, lang);
+            request_row(&mut h, policy, request, lang, &signed.csrf);
         }
         h.raw("</tbody></table>");
     }
@@ -251,6 +279,11 @@ pub async fn submit(
         .submit_request(&ctx, &signed.session.customer, input)
         .await
     {
+        // Nothing is done before the customer confirms with the code sent to the email on
+        // file (asked again, the open request's code is sent anew).
+        Ok(view) if view.state == RequestState::Acknowledged => {
+            follow_up::send_code_then_verify(&state, &signed, &headers, &view.id).await
+        }
         Ok(view) => {
             let flag = if view.merged { "merged=1" } else { "sent=1" };
             see_other(&format!("{}&{flag}", paths::href(paths::REQUESTS, lang)))

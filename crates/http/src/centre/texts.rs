@@ -121,6 +121,41 @@ texts! {
         "Bạn đã có một yêu cầu cùng loại đang được xử lý; yêu cầu đó vẫn giữ nguyên.",
         "You already have an open request of this kind; that one stands."
     ),
+    VerifyTitle => ("Xác nhận yêu cầu", "Confirm your request"),
+    VerifyIntro => (
+        "Chúng tôi đã gửi một mã gồm 6 chữ số đến email bạn đã đăng ký. Nhập mã để xác nhận chính bạn đã gửi yêu cầu: chúng tôi chỉ thực hiện yêu cầu sau khi được xác nhận. Mã có hiệu lực trong 10 phút.",
+        "We sent a 6-digit code to the email on file. Enter it to confirm that you made this request: we act on it only once it is confirmed. The code is valid for 10 minutes."
+    ),
+    RequestCodeSent => ("Mã xác nhận đã được gửi.", "The code is on its way."),
+    VerifyButton => ("Xác nhận", "Confirm"),
+    ResendCode => ("Gửi mã mới", "Send a new code"),
+    ConfirmAction => ("Nhập mã xác nhận", "Enter the code"),
+    Action => ("Thao tác", "Action"),
+    RequestDone => ("Yêu cầu của bạn đã được thực hiện.", "Your request has been carried out."),
+    RequestVerified => (
+        "Yêu cầu của bạn đã được xác nhận. Chúng tôi sẽ xử lý trước hạn và báo cho bạn.",
+        "Your request is confirmed. We will handle it before its due date and let you know."
+    ),
+    ExportReadyTitle => ("Bản sao dữ liệu của bạn đã sẵn sàng", "Your copy is ready"),
+    ExportReadyIntro => (
+        "Tệp ZIP gồm dữ liệu của bạn ở dạng máy đọc được (JSON) và dạng dễ đọc (HTML). Liên kết chỉ dùng được một lần, khi bạn đã đăng nhập.",
+        "A ZIP file with your data in machine-readable (JSON) and readable (HTML) form. The link works once, while you are signed in."
+    ),
+    Download => ("Tải bản sao dữ liệu", "Download my data"),
+    LinkExpires => ("Liên kết hết hạn lúc", "The link expires at"),
+    ErasedTitle => ("Dữ liệu của bạn đã được xóa", "Your data has been deleted"),
+    ErasedIntro => (
+        "Khóa mã hóa dữ liệu của bạn đã bị hủy: không ai có thể đọc lại dữ liệu đó, kể cả từ bản sao lưu. Bạn đã được đăng xuất và không thể đăng nhập lại. Hãy lưu trang này nếu bạn muốn giữ báo cáo.",
+        "The key that encrypted your data has been destroyed: nobody can read it again, backups included. You are signed out and cannot sign in again. Save this page if you want to keep the report."
+    ),
+    Removed => ("Đã xóa", "Removed"),
+    Retained => ("Được giữ lại theo quy định của pháp luật", "Kept because the law requires it"),
+    Why => ("Vì sao", "Why"),
+    Until => ("Đến ngày", "Until"),
+    PartnersTold => ("Các đối tác đã được yêu cầu xóa", "Partners asked to delete"),
+    NoticeQueued => ("đang gửi yêu cầu xóa", "deletion request being sent"),
+    NoticeDelivered => ("đã nhận yêu cầu xóa", "deletion request received"),
+    NoticeConfirmed => ("đã xác nhận xóa", "deletion confirmed"),
     AskAccess => ("Xem dữ liệu của tôi", "See my data"),
     AskAccessHelp => (
         "Chúng tôi xác nhận mọi dữ liệu về bạn và cách chúng được xử lý.",

@@ -16,6 +16,7 @@ use custodian_core::ids::{CustomerId, RequestId};
 use custodian_core::rights::export::ExportError;
 use custodian_core::rights::export_zip::{ChunkOut, ZipSink, export_file_name};
 use custodian_core::vault::{ExportLink, RequestContext};
+use custodian_policy::Lang;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -132,7 +133,19 @@ pub async fn download(
 ) -> Result<Response, HttpError> {
     let lang = request_lang(query.lang.as_deref(), &headers)?;
     let ctx = context(customer.session.principal.clone(), &headers);
-    let owner: CustomerId = state.vault.redeem_export_link(&ctx, &token).await?;
+    stream_export(&state, ctx, &token, lang).await
+}
+
+/// Redeems a download link for the context's customer and streams their export as a ZIP:
+/// produced by a spawned task into a bounded channel, sent as it is made (the API's download
+/// and the privacy centre's).
+pub async fn stream_export(
+    state: &AppState,
+    ctx: RequestContext,
+    token: &str,
+    lang: Lang,
+) -> Result<Response, HttpError> {
+    let owner: CustomerId = state.vault.redeem_export_link(&ctx, token).await?;
     let file_name = export_file_name(state.clock.now());
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let vault = state.vault.clone();

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use serde_json::json;
 
-use crate::helpers::{TestApp, body_text, header, spawn_app};
+use crate::helpers::{TestApp, body_json, body_text, header, spawn_app};
 
 const EMAIL: &str = "tran.minh.khoa@example.com";
 const NAME: &str = "Trần Minh Khoa";
@@ -399,10 +399,13 @@ async fn a_request_appears_with_its_due_date() {
         &[("csrf", &token), ("kind", "portability")],
     )
     .await;
+    // Acknowledged, and a code to confirm it sent: the customer is taken to enter it.
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        header(&response, "location"),
-        "/privacy-centre/requests?lang=en&sent=1"
+    let verify = header(&response, "location").to_owned();
+    assert!(
+        verify.starts_with("/privacy-centre/requests/verify?lang=en&request=req_")
+            && verify.ends_with("&sent=1"),
+        "{verify}"
     );
     let response = post(
         &app,
@@ -412,7 +415,7 @@ async fn a_request_appears_with_its_due_date() {
     )
     .await;
     assert_eq!(response.status(), 303);
-    // Asked twice: merged into the open one.
+    // Asked twice: merged into the open one, whose code is sent anew.
     let response = post(
         &app,
         "/privacy-centre/requests?lang=en",
@@ -420,10 +423,7 @@ async fn a_request_appears_with_its_due_date() {
         &[("csrf", &token), ("kind", "portability")],
     )
     .await;
-    assert_eq!(
-        header(&response, "location"),
-        "/privacy-centre/requests?lang=en&merged=1"
-    );
+    assert_eq!(header(&response, "location"), verify);
     let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
     assert!(page.contains("data-kind=\"portability\""));
     assert!(page.contains("data-kind=\"deletion\""));
@@ -432,6 +432,114 @@ async fn a_request_appears_with_its_due_date() {
     assert!(page.contains("2026-01-15"), "portability due date");
     assert!(page.contains("2026-01-29"), "deletion due date");
     assert_eq!(page.matches("<tr id=\"request-").count(), 2);
+    // Neither is confirmed yet: each row says how.
+    assert_eq!(page.matches("Enter the code").count(), 2);
+}
+
+/// The hidden value of `name` in a form of `page`.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).unwrap() + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_confirmed_copy_downloads_once_and_a_confirmed_deletion_ends_everything() {
+    let app = spawn_app().await;
+    let id = customer(&app).await;
+    let cookie = sign_in(&app).await;
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let token = csrf(&page);
+    let response = post(
+        &app,
+        "/privacy-centre/requests?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("kind", "portability")],
+    )
+    .await;
+    let verify = header(&response, "location").to_owned();
+    let page = body_text(get(&app, &verify, Some(&cookie)).await).await;
+    assert!(page.contains("<label for=\"request-code\">"));
+    let request = hidden(&page, "request");
+    // A wrong code changes nothing and says so.
+    let code = app.notifier.last_code().unwrap().to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let response = post(
+        &app,
+        "/privacy-centre/requests/verify?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("request", &request), ("code", wrong)],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(body_text(response).await.contains("invalid_code"));
+    let response = post(
+        &app,
+        "/privacy-centre/requests/verify?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("request", &request), ("code", &code)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let ready = body_text(response).await;
+    assert!(ready.contains("Your copy is ready"));
+    let start = ready.find("/privacy-centre/exports/csx_").unwrap();
+    let link = ready[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let response = get(&app, &link, Some(&cookie)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), "application/zip");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert!(archive.by_name("report.html").is_ok());
+    // Once.
+    let response = get(&app, &link, Some(&cookie)).await;
+    assert_eq!(response.status(), 404);
+    // The completed request offers a fresh copy.
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    assert!(page.contains("Download my data"));
+
+    // Deletion, confirmed: the report, and the session is over.
+    let response = post(
+        &app,
+        "/privacy-centre/requests?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("kind", "deletion"), ("confirm", "yes")],
+    )
+    .await;
+    let verify = header(&response, "location").to_owned();
+    let page = body_text(get(&app, &verify, Some(&cookie)).await).await;
+    let request = hidden(&page, "request");
+    let code = app.notifier.last_code().unwrap().to_string();
+    let response = post(
+        &app,
+        "/privacy-centre/requests/verify?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("request", &request), ("code", &code)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let cleared = set_cookie(&response, "__Host-custodian_centre").unwrap();
+    assert!(cleared.contains("Max-Age=0"));
+    let report = body_text(response).await;
+    assert!(report.contains("Your data has been deleted"));
+    assert!(report.contains("data-category=\"account_email\""));
+    let response = get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await;
+    assert_eq!(response.status(), 303, "the session is gone");
+    let read = body_json(
+        app.call("GET", &format!("/v1/customers/{id}?purpose=account"), None)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        read["fields"]["account_email.email"],
+        serde_json::json!({ "withheld": "erased" })
+    );
 }
 
 #[tokio::test]
