@@ -1,7 +1,8 @@
 //! The privacy centre in a real headless Chromium (P1): sign in with a code read from the
-//! `RecordingNotifier`, see my data, change a consent and see it in the history, ask for
-//! portability and deletion and see them listed. Screenshots of the main pages go to
-//! `target/browser-artefacts/privacy-centre/`.
+//! `RecordingNotifier`, see my data, change a consent and see it in the history, ask for a
+//! copy, confirm it with the code and download the ZIP (its contents checked), ask for
+//! deletion and confirm it, then find that the customer cannot sign in and their data is
+//! unreadable. Screenshots of the main pages go to `target/browser-artefacts/privacy-centre/`.
 //!
 //! This also shows that Chromium keeps the `__Host-` session cookie (`Secure`) on
 //! `http://127.0.0.1`: loopback is a secure context, so no test-only cookie mode exists.
@@ -26,7 +27,7 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     let app = &world.app;
     let base = &world.shop_state.custodian;
     let shots = world.artefacts.join("privacy-centre");
-    world.rt.block_on(
+    let id = world.rt.block_on(
         app.create(json!({ "account_name.full_name": NAME, "account_email.email": EMAIL })),
     );
 
@@ -89,23 +90,45 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     assert!(browser.text().contains("Who received my data"));
     browser.screenshot(&shots.join("recipients.png"));
 
-    // Ask for a copy, then for deletion (the warning acknowledged), and see both listed.
+    // Ask for a copy: confirmed with the code sent to the email on file, then downloaded.
     browser.click("a[href=\"/privacy-centre/requests?lang=en\"]");
     wait_for_path(browser, "/privacy-centre/requests");
     browser.click("#ask-portability button");
+    wait_for_path(browser, "/privacy-centre/requests/verify");
+    assert!(browser.text().contains("Confirm your request"));
+    browser.screenshot(&shots.join("confirm-request.png"));
+    let code = app.notifier.last_code().unwrap().to_string();
+    browser.type_into("#request-code", &code);
+    browser.click("main form button[type=\"submit\"]");
     browser.wait_for(
-        "the request received",
-        "return document.body.innerText.includes('Your request has been received.');",
+        "the copy ready",
+        "return document.body.innerText.includes('Your copy is ready');",
         10,
     );
-    browser.click("#deletion-confirm");
-    browser.click("#ask-deletion button");
-    browser.wait_for(
-        "both requests listed",
-        "return document.querySelector('tr[data-kind=\"deletion\"]') !== null \
-         && document.querySelector('tr[data-kind=\"portability\"]') !== null;",
-        10,
+    browser.screenshot(&shots.join("copy-ready.png"));
+    let downloads = shots.join("downloads");
+    let _ = std::fs::remove_dir_all(&downloads);
+    std::fs::create_dir_all(&downloads).unwrap();
+    let downloads = downloads.canonicalize().unwrap();
+    browser.cdp(
+        "Page.setDownloadBehavior",
+        json!({ "behavior": "allow", "downloadPath": downloads.to_str().unwrap() }),
     );
+    browser.click("#download");
+    let zip = wait_for_download(&downloads);
+    let export = read_zip(&zip);
+    let json = &export["export.json"];
+    assert!(
+        json.contains(EMAIL) && json.contains(NAME),
+        "the export holds the profile"
+    );
+    assert!(json.contains("\"marketing\""), "and the consent just given");
+    assert!(export["report.html"].contains(NAME));
+    assert!(export["report.html"].contains("<html lang=\"en\">"));
+
+    // The request is listed, completed, with its due date; a fresh copy can be had from it.
+    browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
+    wait_for_path(browser, "/privacy-centre/requests");
     let rows = browser
         .js(
             "return document.querySelector('table.requests').innerText;",
@@ -113,7 +136,7 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
         )
         .to_string();
     assert!(
-        rows.contains("2026-01-15") && rows.contains("2026-01-29"),
+        rows.contains("2026-01-15") && rows.contains("Download my data"),
         "{rows}"
     );
     browser.screenshot(&shots.join("requests.png"));
@@ -143,6 +166,91 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     );
     assert!(browser.text().contains("Yêu cầu của tôi"));
     browser.screenshot(&shots.join("requests-vi.png"));
+
+    // Deletion, the warning acknowledged and the code entered: the report says what the law
+    // keeps, and then the customer cannot sign in and their data is unreadable.
+    browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
+    wait_for_path(browser, "/privacy-centre/requests");
+    browser.click("#deletion-confirm");
+    browser.click("#ask-deletion button");
+    wait_for_path(browser, "/privacy-centre/requests/verify");
+    let code = app.notifier.last_code().unwrap().to_string();
+    browser.type_into("#request-code", &code);
+    browser.click("main form button[type=\"submit\"]");
+    browser.wait_for(
+        "the deletion report",
+        "return document.body.innerText.includes('Your data has been deleted');",
+        10,
+    );
+    assert!(
+        browser
+            .find("#removed li[data-category=\"account_email\"]")
+            .len()
+            > 0
+    );
+    browser.screenshot(&shots.join("deleted.png"));
+    browser.goto(&format!("{base}/privacy-centre?lang=en"));
+    wait_for_path(browser, "/privacy-centre/sign-in");
+    let sent = app.notifier.count();
+    browser.type_into("#code-email", EMAIL);
+    browser.click("section[aria-labelledby=\"by-code\"] button");
+    browser.wait_for(
+        "the code form",
+        "return document.querySelector('#code') !== null;",
+        10,
+    );
+    assert_eq!(app.notifier.count(), sent, "no code for an erased customer");
+    browser.type_into("#code", &code);
+    browser.click("section[aria-labelledby=\"by-code\"] button");
+    browser.wait_for(
+        "the sign-in refused",
+        "return location.pathname === '/privacy-centre/sign-in' \
+         && document.readyState === 'complete';",
+        10,
+    );
+    assert!(!browser.text().contains("My data"));
+    let read = world.rt.block_on(async {
+        let response = app
+            .call("GET", &format!("/v1/customers/{id}?purpose=account"), None)
+            .await;
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+    });
+    assert_eq!(
+        read["fields"]["account_name.full_name"],
+        json!({ "withheld": "erased" })
+    );
+}
+
+/// The first whole ZIP file to appear in `dir` (Chromium writes `.crdownload` until done).
+fn wait_for_download(dir: &std::path::Path) -> std::path::PathBuf {
+    for _ in 0..100 {
+        let done = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "zip"));
+        if let Some(path) = done {
+            return path;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no download in {}", dir.display());
+}
+
+/// Every file of a ZIP, by name.
+fn read_zip(path: &std::path::Path) -> std::collections::HashMap<String, String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+            (file.name().unwrap().to_string(), text)
+        })
+        .collect()
 }
 
 /// Every text element's contrast with the background it is drawn on (WCAG 2 relative
