@@ -451,3 +451,66 @@ async fn a_verified_deletion_erases_the_customer_and_reports_what_the_law_keeps(
     .await;
     assert_eq!(kept["erased_at"], report["erased_at"]);
 }
+
+#[tokio::test]
+async fn a_correction_is_made_by_staff_once_verified_then_completed_by_the_dpo() {
+    let app = spawn_app().await;
+    let id = customer(&app, "Hà Thị Quyen", EMAIL).await;
+    let token = app.customer_session(EMAIL).await;
+    let response = post_as(
+        &app,
+        &token,
+        "/v1/account/requests",
+        json!({ "kind": "correction", "details": "Tên tôi là Quyên, có dấu." }),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let request = body_json(response).await["id"].as_str().unwrap().to_owned();
+    let code = app.notifier.last_code().unwrap().to_string();
+    let response = post_as(
+        &app,
+        &token,
+        &format!("/v1/account/requests/{request}/verify"),
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    // Verified, not carried out: the customer cannot complete their own correction.
+    assert!(body_json(response).await["fulfilment"].is_null());
+    // The correction itself, by staff whose purpose uses the name (here the shop's system).
+    let response = app
+        .call(
+            "PATCH",
+            &format!("/v1/customers/{id}?purpose=account"),
+            Some(json!({ "fields": { "account_name.full_name": "Hà Thị Quyên" } })),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let dpo = app.staff("dpo").await;
+    let fulfil = format!("/v1/requests/{request}/fulfil");
+    let response = post_as(&app, &token, &fulfil, json!({})).await;
+    assert_refused(
+        response,
+        403,
+        "operation_not_allowed",
+        Some("operation"),
+        EMAIL,
+    )
+    .await;
+    let response = post_as(&app, &dpo, &fulfil, json!({})).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the DPO completes it once corrected"
+    );
+    let mine = body_json(
+        app.call_as(Some(&token), "GET", "/v1/account/requests", None)
+            .await,
+    )
+    .await;
+    assert_eq!(mine["requests"][0]["state"], "completed");
+    assert_eq!(
+        name_for(&app, &id, "account").await,
+        json!({ "value": "Hà Thị Quyên" })
+    );
+}
