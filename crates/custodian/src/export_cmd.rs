@@ -51,7 +51,12 @@ pub fn run(
         .with_legal_store(opened.legal_store.clone())
         .with_request_store(opened.request_store.clone(), RequestRules::default())
         .with_export_store(opened.export_store.clone());
-        let file = std::fs::File::create(&partial).map_err(|e| {
+        // The archive holds the customer's data in the clear: readable by its owner only.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&partial).map_err(|e| {
             Failure::io(format!("error: cannot write `{}`: {e}", partial.display()))
         })?;
         let mut sink = ZipSink::new(WriteOut(BufWriter::new(file)));

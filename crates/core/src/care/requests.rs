@@ -2,8 +2,10 @@
 //! verification before anything is released or changed). Sent to the email on file — read by
 //! Custodian, never shown to whoever asks for the code — and read back by the customer in the
 //! privacy centre, or to the DPO entering a request made by email or letter. Stored and
-//! checked like every code here: an HMAC, compared in constant time, good once, for
-//! [`CODE_VALID`] and [`MAX_CODE_ATTEMPTS`] attempts.
+//! checked like every code here — an HMAC, compared in constant time, good once, for
+//! [`CODE_VALID`] — with [`MAX_REQUEST_CODE_ATTEMPTS`] attempts over the request's life: a new
+//! code carries the attempts already spent, and sending is rate-limited, so re-sending buys
+//! neither guesses nor a flood of email.
 
 use jiff::Timestamp;
 
@@ -11,8 +13,7 @@ use custodian_crypto::{OneTimeCode, verify_code};
 use custodian_policy::Lang;
 
 use super::{
-    CODE_DIGITS, CODE_VALID, Care, CareError, MAX_CODE_ATTEMPTS, deliverable, notifier_error,
-    notifier_reason, reject,
+    CODE_DIGITS, CODE_VALID, Care, CareError, deliverable, notifier_error, notifier_reason, reject,
 };
 use crate::access::SystemTask;
 use crate::audit::Decision;
@@ -21,6 +22,10 @@ use crate::ids::RequestId;
 use crate::notify::{Channel, CodeMessage, CodePurpose};
 use crate::rights::request::{RequestState, StoredRequestCode};
 use crate::vault::{Fulfilment, RequestContext};
+
+/// Wrong codes a request may receive, over all its codes; then only the DPO can verify it
+/// (moving it to verified and saying how).
+pub const MAX_REQUEST_CODE_ATTEMPTS: u32 = 10;
 
 /// The `action` of the audit events written here.
 pub mod action {
@@ -48,6 +53,17 @@ impl Care {
         lang: Lang,
     ) -> Result<RequestCodeSent, CareError> {
         let request = self.vault.request_for(ctx, id).await?;
+        // Each code starts its attempts afresh: sending is limited too, per request and per
+        // customer, so that new codes cannot buy unlimited guesses (nor flood an inbox).
+        self.limiter
+            .take(
+                &[
+                    format!("request:{id}"),
+                    format!("request-customer:{}", request.customer),
+                ],
+                self.clock.now(),
+            )
+            .map_err(|retry_after| CareError::RateLimited { retry_after })?;
         if request.state != RequestState::Acknowledged {
             return Err(reject(
                 ErrorCode::RequestTransitionNotAllowed,
@@ -98,12 +114,13 @@ impl Care {
         let now = self.clock.now();
         let code = OneTimeCode::generate(CODE_DIGITS)?;
         let code_expires_at = now.saturating_add(CODE_VALID).unwrap_or(now);
-        self.vault
-            .requests_port()?
+        let store = self.vault.requests_port()?;
+        let spent = store.request_code(id).await?.map_or(0, |c| c.attempts);
+        store
             .put_request_code(&StoredRequestCode {
                 request: id.clone(),
                 code_digest: code.digest(&self.code_key),
-                attempts: 0,
+                attempts: spent,
                 expires_at: code_expires_at,
             })
             .await?;
@@ -153,7 +170,8 @@ impl Care {
         let expired = || {
             reject(
                 ErrorCode::CodeExpired,
-                "the code expired, was used, or its attempts are spent: ask for a new one",
+                "the code expired, was used, or its attempts are spent: ask for a new one (after 10 \
+                 wrong codes, only the DPO can verify the request)",
                 "code",
             )
         };
@@ -169,20 +187,20 @@ impl Care {
         };
         // Counted before it is compared: concurrent guesses cannot get past the limit.
         let counted = store
-            .count_request_code_attempt(id, MAX_CODE_ATTEMPTS)
+            .count_request_code_attempt(id, MAX_REQUEST_CODE_ATTEMPTS)
             .await?;
         let right = verify_code(&self.code_key, code.trim(), &pending.code_digest);
         let refusal = match counted {
             None => Some(("attempts_spent", expired())),
             Some(_) if right => None,
-            Some(n) if n >= MAX_CODE_ATTEMPTS => Some(("wrong_code", expired())),
+            Some(n) if n >= MAX_REQUEST_CODE_ATTEMPTS => Some(("wrong_code", expired())),
             Some(n) => Some((
                 "wrong_code",
                 reject(
                     ErrorCode::InvalidCode,
                     format!(
                         "the code is not the one sent; {} attempts left",
-                        MAX_CODE_ATTEMPTS - n
+                        MAX_REQUEST_CODE_ATTEMPTS - n
                     ),
                     "code",
                 ),

@@ -260,7 +260,8 @@ pub trait RequestStore: Send + Sync {
         by: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Keeps a request's code, replacing any earlier one.
+    /// Keeps a request's code, replacing any earlier one; its `attempts` are those already
+    /// spent on the request, so that a new code does not start them afresh.
     async fn put_request_code(&self, code: &StoredRequestCode) -> Result<(), StoreError>;
 
     async fn request_code(&self, id: &RequestId) -> Result<Option<StoredRequestCode>, StoreError>;

@@ -553,6 +553,15 @@ impl Vault {
         if partners.is_empty() {
             return Ok(Vec::new());
         }
+        // A restriction (or an objection to a partner's purpose) stops the release, and so
+        // the move: nothing is opened or queued.
+        for partner in &partners {
+            if let Some(purpose) = self.policy.purpose(&partner.purpose)
+                && let Some(reason) = self.limit_stopping(&order.customer, purpose).await?
+            {
+                return Err(super::access_denied(reason, "purpose"));
+            }
+        }
         let system = super::system_context(
             crate::access::SystemTask::OutboxDelivery,
             ctx.request_id.clone(),

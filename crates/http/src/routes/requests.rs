@@ -104,6 +104,9 @@ pub struct Submitted {
     /// Where the code that verifies the request went (`email`), when one was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<RequestCodeSent>,
+    /// Why no code went out (`{code, message}`), when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification_error: Option<ApiError>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,22 +172,22 @@ pub async fn own_submit(
         .vault
         .submit_request(&ctx, &customer.session.customer, input)
         .await?;
-    let verification = if view.state == RequestState::Acknowledged {
-        Some(
-            state
-                .care
-                .send_request_code(&ctx, &view.id, lang)
-                .await
-                .map_err(care_error)?,
-        )
+    // The request stands whether or not its code could go out (no email on file, no relay):
+    // the customer is told which, and may ask for a code again.
+    let (verification, verification_error) = if view.state == RequestState::Acknowledged {
+        match state.care.send_request_code(&ctx, &view.id, lang).await {
+            Ok(sent) => (Some(sent), None),
+            Err(e) => (None, Some(care_error(e).0)),
+        }
     } else {
-        None
+        (None, None)
     };
     Ok(submitted(
         view.merged,
         Submitted {
             request: view,
             verification,
+            verification_error,
         },
     ))
 }

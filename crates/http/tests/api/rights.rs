@@ -514,3 +514,99 @@ async fn a_correction_is_made_by_staff_once_verified_then_completed_by_the_dpo()
         json!({ "value": "Hà Thị Quyên" })
     );
 }
+
+#[tokio::test]
+async fn a_restriction_stops_an_order_going_to_the_carrier_until_lifted() {
+    let app = spawn_app().await;
+    let id = customer(&app, "Hà Thị Quyên", EMAIL).await;
+    let token = app.customer_session(EMAIL).await;
+    let placed = app
+        .call(
+            "POST",
+            "/v1/orders?purpose=order_fulfilment",
+            Some(json!({
+                "customer": id,
+                "items": [{ "product_id": "sku-1", "product_name": "Ấm trà", "quantity": 1, "unit_price": 300000 }],
+                "fields": {
+                    "order_recipient.recipient_name": "Hà Thị Quyên",
+                    "order_shipping_address.address_line": "12 Phố Huế",
+                    "order_shipping_address.ward": "Hàng Bài",
+                    "order_shipping_address.province": "Hà Nội",
+                    "order_shipping_address.country": "VN",
+                    "order_payment.payment_token": "tok_test_Q1",
+                    "order_payment.card_brand": "visa",
+                    "order_payment.card_last4": "1111",
+                    "order_payment.card_expiry": "04/29",
+                },
+            })),
+        )
+        .await;
+    assert_eq!(placed.status(), 201);
+    let order = body_json(placed).await["id"].as_str().unwrap().to_owned();
+    let fulfilment = app.staff("fulfilment").await;
+    let moves = format!("/v1/orders/{order}/moves");
+    let response = post_as(&app, &fulfilment, &moves, json!({ "to": "paid" })).await;
+    assert_eq!(response.status(), 200);
+
+    ask_and_verify(&app, &token, "restriction").await;
+    let response = post_as(&app, &fulfilment, &moves, json!({ "to": "fulfilling" })).await;
+    let error = assert_refused(response, 403, "access_denied", Some("purpose"), EMAIL).await;
+    assert!(error["message"].as_str().unwrap().contains("restricted"));
+    let admin = app.staff("admin").await;
+    let pending = body_json(
+        app.call_as(Some(&admin), "GET", "/v1/outbox?status=pending", None)
+            .await,
+    )
+    .await;
+    assert_eq!(pending["messages"], json!([]), "nothing released");
+
+    let response = app
+        .call_as(
+            Some(&token),
+            "DELETE",
+            "/v1/account/limits/restriction",
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    let response = post_as(&app, &fulfilment, &moves, json!({ "to": "fulfilling" })).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_new_code_does_not_buy_new_guesses() {
+    let app = spawn_app().await;
+    customer(&app, "Hà Thị Quyên", EMAIL).await;
+    let token = app.customer_session(EMAIL).await;
+    let response = post_as(
+        &app,
+        &token,
+        "/v1/account/requests",
+        json!({ "kind": "restriction" }),
+    )
+    .await;
+    let request = body_json(response).await["id"].as_str().unwrap().to_owned();
+    let verify = format!("/v1/account/requests/{request}/verify");
+    let wrong = |app: &TestApp| wrong(app.notifier.last_code().unwrap().as_ref());
+    for _ in 0..3 {
+        let response = post_as(&app, &token, &verify, json!({ "code": wrong(&app) })).await;
+        assert_refused(response, 400, "invalid_code", Some("code"), EMAIL).await;
+    }
+    let response = post_as(
+        &app,
+        &token,
+        &format!("/v1/account/requests/{request}/code"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let response = post_as(&app, &token, &verify, json!({ "code": wrong(&app) })).await;
+    let error = assert_refused(response, 400, "invalid_code", Some("code"), EMAIL).await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("6 attempts left"),
+        "{error}"
+    );
+}

@@ -158,6 +158,7 @@ impl CareStore for PgCare {
                 &self.pool,
                 code.customer.as_str(),
                 &code.code_digest,
+                code.attempts,
                 code.expires_at,
             )
             .await

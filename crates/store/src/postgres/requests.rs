@@ -244,6 +244,7 @@ impl RequestStore for PgRequests {
                 &self.pool,
                 code.request.as_str(),
                 &code.code_digest,
+                code.attempts,
                 code.expires_at,
             )
             .await

@@ -28,22 +28,26 @@ pub(super) const REQUEST_CODES: CodeTable = CodeTable {
 };
 
 impl CodeTable {
-    /// Keeps a code for `key`, replacing any pending one (its attempts start afresh).
+    /// Keeps a code for `key`, replacing any pending one, with the attempts already counted
+    /// against `key` (0 for a fresh start).
     pub(super) async fn put(
         &self,
         pool: &SqlitePool,
         key: &str,
         digest: &[u8; 32],
+        attempts: u32,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
         let CodeTable { table, key: column } = self;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO {table} ({column}, code_digest, attempts, expires_at) \
-             VALUES (?, ?, 0, ?) ON CONFLICT ({column}) DO UPDATE SET \
-             code_digest = excluded.code_digest, attempts = 0, expires_at = excluded.expires_at"
+             VALUES (?, ?, ?, ?) ON CONFLICT ({column}) DO UPDATE SET \
+             code_digest = excluded.code_digest, attempts = excluded.attempts, \
+             expires_at = excluded.expires_at"
         )))
         .bind(key)
         .bind(digest.as_slice())
+        .bind(i64::from(attempts))
         .bind(expires_at.to_string())
         .execute(pool)
         .await
