@@ -968,3 +968,20 @@ pub(crate) fn payload_columns(payload: &Payload) -> (Vec<u8>, i64, i64) {
         Payload::Public(body) => (body.clone(), 0, 0),
     }
 }
+
+/// The limits in force as the customer's row carries them: `kind:purpose` pairs joined by
+/// commas (`restriction:`, `objection:security`), or nothing.
+pub(crate) fn limit_kinds(text: Option<String>) -> Result<Vec<LimitKind>, StoreError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|pair| match pair.split_once(':') {
+            Some(("restriction", "")) => Ok(LimitKind::Restriction),
+            Some(("objection", purpose)) if !purpose.is_empty() => {
+                Ok(LimitKind::Objection(purpose.to_owned()))
+            }
+            _ => Err(StoreError::Corrupt("bad limit".into())),
+        })
+        .collect()
+}

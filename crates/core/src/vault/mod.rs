@@ -51,6 +51,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ids::{CustomerId, HistoryId, UserId};
 use crate::notify::{Channel, Contact};
 use crate::personal::Personal;
+use crate::rights::request::LimitKind;
 use custodian_policy::Operation;
 
 /// Why a vault operation failed.
@@ -307,6 +308,19 @@ impl Vault {
         customer: Option<&CustomerId>,
         purpose: Option<&Purpose>,
     ) -> Result<AccessContext, VaultError> {
+        self.access_context_with(principal, customer, purpose, None)
+            .await
+    }
+
+    /// [`Self::access_context`], with the customer's limits when they were read with the
+    /// customer (`StoredCustomer::limits`), so that they are not asked for again.
+    async fn access_context_with(
+        &self,
+        principal: &Principal,
+        customer: Option<&CustomerId>,
+        purpose: Option<&Purpose>,
+        known_limits: Option<&[LimitKind]>,
+    ) -> Result<AccessContext, VaultError> {
         let consents = match (customer, purpose) {
             (Some(customer), Some(p)) if p.legal_basis == LegalBasis::Consent => {
                 self.consented_purposes(customer).await?
@@ -339,7 +353,10 @@ impl Vault {
             (Principal::Staff { .. } | Principal::Integration { .. }, Some(customer), Some(p))
                 if p.legal_basis != LegalBasis::LegalObligation =>
             {
-                self.limits_for_decision(customer).await?
+                match known_limits {
+                    Some(limits) => self.limit_sets(limits),
+                    None => self.limits_for_decision(customer).await?,
+                }
             }
             _ => (false, Purposes::default()),
         };
@@ -350,6 +367,28 @@ impl Vault {
             objections,
             ..AccessContext::default()
         })
+    }
+
+    /// The access decision for this request about a customer already loaded (their limits
+    /// came with them).
+    async fn decide_loaded(
+        &self,
+        ctx: &RequestContext,
+        purpose: &Purpose,
+        stored: &StoredCustomer,
+    ) -> Result<AccessDecision, VaultError> {
+        let customer = Some(&stored.id);
+        let context = self
+            .access_context_with(
+                &ctx.principal,
+                customer,
+                Some(purpose),
+                Some(&stored.limits),
+            )
+            .await?;
+        Ok(self
+            .engine
+            .decide(&ctx.principal, &purpose.id, customer, &context))
     }
 
     /// The access decision for this request about `customer`.
@@ -639,10 +678,11 @@ impl Vault {
     ) -> Result<CustomerView, VaultError> {
         self.check_operation(ctx, Operation::CustomersRead)?;
         let purpose = self.purpose(ctx)?;
-        let decision = self.decide(ctx, purpose, Some(id)).await?;
+        // Loaded first: the customer's limits come with their row, in the same query.
+        let stored = self.load(ctx, "customer.read", id).await?;
+        let decision = self.decide_loaded(ctx, purpose, &stored).await?;
         self.refuse_other_customers(ctx, "customer.read", id, &decision)
             .await?;
-        let stored = self.load(ctx, "customer.read", id).await?;
         let mut event = self.event(ctx, "customer.read", Some(id));
         let mut decisions = BTreeMap::new();
         for (category, field) in self.profile_fields() {

@@ -866,11 +866,21 @@ impl Vault {
         let Some((store, _)) = &self.requests else {
             return Ok((false, Purposes::default()));
         };
-        let limits = store.limits(customer).await?;
-        let restricted = limits.iter().any(|l| l.kind == LimitKind::Restriction);
+        let limits: Vec<LimitKind> = store
+            .limits(customer)
+            .await?
+            .into_iter()
+            .map(|l| l.kind)
+            .collect();
+        Ok(self.limit_sets(&limits))
+    }
+
+    /// The engine's view of limits: restricted or not, and the purposes objected to.
+    pub(super) fn limit_sets(&self, limits: &[LimitKind]) -> (bool, Purposes) {
+        let restricted = limits.contains(&LimitKind::Restriction);
         let objections = self
             .engine
-            .purposes(limits.iter().filter_map(|l| l.kind.purpose()));
-        Ok((restricted, objections))
+            .purposes(limits.iter().filter_map(LimitKind::purpose));
+        (restricted, objections)
     }
 }

@@ -32,6 +32,8 @@ pub struct StoredCustomer {
     /// Set once the customer was erased; their fields are then gone.
     pub erased: bool,
     pub fields: Vec<SealedField>,
+    /// The restriction and objections in force, read with the row (nothing personal).
+    pub limits: Vec<crate::rights::request::LimitKind>,
 }
 
 /// A customer's data key, wrapped by a master-key version.

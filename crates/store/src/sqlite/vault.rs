@@ -15,9 +15,9 @@ use custodian_core::vault::{
 
 use super::{SqliteStore, database, end_transaction};
 use crate::rows::{
-    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, list_text, order_id,
-    order_state, order_summary, payload_columns, sealed_field, seq_of, seq_param, stored_consent,
-    stored_order, timestamp,
+    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, limit_kinds, list_text,
+    order_id, order_state, order_summary, payload_columns, sealed_field, seq_of, seq_param,
+    stored_consent, stored_order, timestamp,
 };
 use crate::writer::{
     BatchBackend, BatchState, ChainHead, CustomerState, Writer, admit, customers_expected_in,
@@ -571,7 +571,9 @@ impl VaultStore for SqliteVault {
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
         // One query, so the customer and their fields are read from the same snapshot.
         let rows = sqlx::query(
-            "SELECT c.created_at, c.erased_at, f.field, f.sealed, f.key_version \
+            "SELECT c.created_at, c.erased_at, f.field, f.sealed, f.key_version, \
+             (SELECT group_concat(l.kind || ':' || l.purpose, ',') FROM processing_limits l \
+              WHERE l.customer_id = c.id AND l.lifted_at IS NULL) AS limits \
              FROM customers c LEFT JOIN customer_fields f ON f.customer_id = c.id \
              WHERE c.id = ? ORDER BY f.field",
         )
@@ -595,6 +597,7 @@ impl VaultStore for SqliteVault {
             created_at: timestamp(first, "created_at")?,
             erased: erased_at.is_some(),
             fields,
+            limits: limit_kinds(first.try_get("limits").map_err(database)?)?,
         }))
     }
 
