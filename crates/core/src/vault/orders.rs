@@ -555,12 +555,12 @@ impl Vault {
         }
         // A restriction (or an objection to a partner's purpose) stops the release, and so
         // the move: nothing is opened or queued.
-        for partner in &partners {
-            if let Some(purpose) = self.policy.purpose(&partner.purpose)
-                && let Some(reason) = self.limit_stopping(&order.customer, purpose).await?
-            {
-                return Err(super::access_denied(reason, "purpose"));
-            }
+        let purposes: Vec<&custodian_policy::Purpose> = partners
+            .iter()
+            .filter_map(|p| self.policy.purpose(&p.purpose))
+            .collect();
+        if let Some(reason) = self.limit_stopping(&order.customer, &purposes).await? {
+            return Err(super::access_denied(reason, "purpose"));
         }
         let system = super::system_context(
             crate::access::SystemTask::OutboxDelivery,

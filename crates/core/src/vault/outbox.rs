@@ -193,7 +193,7 @@ impl Vault {
         }
         // A restriction or an objection stops releases from now on; what was queued before
         // goes out (the limit is not retroactive).
-        if let Some(reason) = self.limit_stopping(&message.customer, purpose).await? {
+        if let Some(reason) = self.limit_stopping(&message.customer, &[purpose]).await? {
             return Err(super::access_denied(reason, "purpose"));
         }
         let ctx = system_context(SystemTask::OutboxDelivery, None);

@@ -830,17 +830,23 @@ impl Vault {
         Ok(())
     }
 
-    /// Whether the customer's restriction or an objection stops `purpose` now (for a release to
-    /// a partner, decided outside the engine). A legal obligation is never stopped.
+    /// Whether the customer's restriction or an objection stops any of `purposes` now (a
+    /// release to partners, decided outside the engine): the first reason found. A legal
+    /// obligation is never stopped. One query, whatever the number of purposes.
     pub(super) async fn limit_stopping(
         &self,
         customer: &CustomerId,
-        purpose: &custodian_policy::Purpose,
+        purposes: &[&custodian_policy::Purpose],
     ) -> Result<Option<Withheld>, VaultError> {
         let Some((store, _)) = &self.requests else {
             return Ok(None);
         };
-        if purpose.legal_basis == LegalBasis::LegalObligation {
+        let stoppable: Vec<&str> = purposes
+            .iter()
+            .filter(|p| p.legal_basis != LegalBasis::LegalObligation)
+            .map(|p| p.id.as_str())
+            .collect();
+        if stoppable.is_empty() {
             return Ok(None);
         }
         let limits = store.limits(customer).await?;
@@ -848,7 +854,7 @@ impl Vault {
             Some(Withheld::Restricted)
         } else if limits
             .iter()
-            .any(|l| l.kind.purpose() == Some(purpose.id.as_str()))
+            .any(|l| l.kind.purpose().is_some_and(|p| stoppable.contains(&p)))
         {
             Some(Withheld::Objected)
         } else {
