@@ -13,46 +13,16 @@
 
 mod common;
 
-use std::path::Path;
+use common::{SECRET_CARRIER, SECRET_PROCESSOR, call, everything_under, holds};
+use custodian_partners::fake_partner::FakePartner;
+
 use std::time::{Duration, Instant};
 
 use custodian_core::clock::{Clock, SystemClock};
-use custodian_partners::fake_partner::FakePartner;
 use serde_json::{Value, json};
 
-const SECRET_CARRIER: &str = "carrier-webhook-secret-0123456789";
-const SECRET_PROCESSOR: &str = "processor-webhook-secret-0123456789";
 const NAME: &str = "Canary-Erasure-E2E Lý";
 const ADDRESS: &str = "Số 5 ngõ Canary-Erasure-E2E";
-
-fn call(address: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let (status, _, text) = common::request_with(address, method, path, &[], &body).unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn everything_under(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            all.extend(everything_under(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            all.extend(bytes);
-        }
-    }
-    all
-}
-
-fn holds(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
 
 fn wait_for(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -64,31 +34,13 @@ fn wait_for(what: &str, done: impl Fn() -> bool) {
 
 #[test]
 fn partners_are_told_of_an_erasure_and_their_confirmations_are_in_the_report() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let carrier = runtime
-        .block_on(FakePartner::start(SECRET_CARRIER.as_bytes()))
-        .unwrap();
-    let processor = runtime
-        .block_on(FakePartner::start(SECRET_PROCESSOR.as_bytes()))
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (carrier_url, processor_url) = (carrier.url(), processor.url());
-    let server = common::start(
-        dir.path(),
-        &[
-            ("CUSTODIAN_PARTNERS__CARRIER__URL", carrier_url.as_str()),
-            ("CUSTODIAN_PARTNERS__CARRIER__SECRET", SECRET_CARRIER),
-            (
-                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__URL",
-                processor_url.as_str(),
-            ),
-            (
-                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__SECRET",
-                SECRET_PROCESSOR,
-            ),
-            ("CUSTODIAN_OUTBOX__POLL_MS", "50"),
-        ],
-    );
+    let common::Partnered {
+        server,
+        carrier,
+        processor,
+        runtime: _runtime,
+    } = common::start_with_partners(dir.path());
     let address = server.address.clone();
 
     let (status, created) = call(

@@ -13,37 +13,18 @@
 
 mod common;
 
+use common::{call, everything_under, holds};
+
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use custodian_partners::fake_partner::FakePartner;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const SECRET_CARRIER: &str = "carrier-webhook-secret-0123456789";
-const SECRET_PROCESSOR: &str = "processor-webhook-secret-0123456789";
 // Published by the card networks for testing: never a real card.
 const CARD: &str = "4111111111111111";
 const CVV: &str = "7371";
 const ADDRESS: &str = "Số 21 ngõ Canary-E2E, phố Lò Đúc";
-
-fn call(address: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    let (status, _, text) = common::request_with(
-        address,
-        method,
-        path,
-        &[("Authorization", &format!("Bearer {}", common::TOKEN))],
-        &body,
-    )
-    .unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn declared(partner: &str) -> BTreeSet<String> {
     let policy = custodian_policy::parse(custodian_policy::DEFAULT_POLICY).unwrap();
@@ -59,52 +40,16 @@ fn declared(partner: &str) -> BTreeSet<String> {
 }
 
 /// Every byte of every file under `dir`.
-fn everything_under(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            all.extend(everything_under(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            all.extend(bytes);
-        }
-    }
-    all
-}
-
-fn holds(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
 
 #[test]
 fn an_order_reaches_its_partners_with_exactly_their_fields_and_the_ledger_says_so() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let carrier = runtime
-        .block_on(FakePartner::start(SECRET_CARRIER.as_bytes()))
-        .unwrap();
-    let processor = runtime
-        .block_on(FakePartner::start(SECRET_PROCESSOR.as_bytes()))
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (carrier_url, processor_url) = (carrier.url(), processor.url());
-    let server = common::start(
-        dir.path(),
-        &[
-            ("CUSTODIAN_PARTNERS__CARRIER__URL", carrier_url.as_str()),
-            ("CUSTODIAN_PARTNERS__CARRIER__SECRET", SECRET_CARRIER),
-            (
-                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__URL",
-                processor_url.as_str(),
-            ),
-            (
-                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__SECRET",
-                SECRET_PROCESSOR,
-            ),
-            ("CUSTODIAN_OUTBOX__POLL_MS", "50"),
-        ],
-    );
+    let common::Partnered {
+        server,
+        carrier,
+        processor,
+        runtime: _runtime,
+    } = common::start_with_partners(dir.path());
     let address = server.address.clone();
 
     let (status, created) = call(

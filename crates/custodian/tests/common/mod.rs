@@ -111,3 +111,91 @@ pub fn request_with(
     let header_lines = head.lines().skip(1).map(str::to_owned).collect();
     Some((status, header_lines, body.to_owned()))
 }
+
+/// A JSON request with the integration token: the status and the body (`null` when empty or
+/// not JSON).
+pub fn call(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    let (status, _, text) = request_with(address, method, path, &[], &body).unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Every byte of every file under `dir`, for the canary searches.
+pub fn everything_under(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            all.extend(everything_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            all.extend(bytes);
+        }
+    }
+    all
+}
+
+pub fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+pub const SECRET_CARRIER: &str = "carrier-webhook-secret-0123456789";
+pub const SECRET_PROCESSOR: &str = "processor-webhook-secret-0123456789";
+
+/// The carrier and the payment processor on loopback, and a server that delivers to them
+/// (polling its outbox every 50 ms). Dropped in this order: the server, the partners, their
+/// runtime.
+pub struct Partnered {
+    pub server: Server,
+    pub carrier: custodian_partners::fake_partner::FakePartner,
+    pub processor: custodian_partners::fake_partner::FakePartner,
+    /// Runs the partners: keep it bound (not `..`) for as long as they must answer.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+pub fn start_with_partners(dir: &Path) -> Partnered {
+    use custodian_partners::fake_partner::FakePartner;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let carrier = runtime
+        .block_on(FakePartner::start(SECRET_CARRIER.as_bytes()))
+        .unwrap();
+    let processor = runtime
+        .block_on(FakePartner::start(SECRET_PROCESSOR.as_bytes()))
+        .unwrap();
+    let (carrier_url, processor_url) = (carrier.url(), processor.url());
+    let server = start(
+        dir,
+        &[
+            ("CUSTODIAN_PARTNERS__CARRIER__URL", carrier_url.as_str()),
+            ("CUSTODIAN_PARTNERS__CARRIER__SECRET", SECRET_CARRIER),
+            (
+                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__URL",
+                processor_url.as_str(),
+            ),
+            (
+                "CUSTODIAN_PARTNERS__PAYMENT_PROCESSOR__SECRET",
+                SECRET_PROCESSOR,
+            ),
+            ("CUSTODIAN_OUTBOX__POLL_MS", "50"),
+        ],
+    );
+    Partnered {
+        server,
+        carrier,
+        processor,
+        runtime,
+    }
+}
