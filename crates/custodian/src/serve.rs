@@ -140,7 +140,10 @@ async fn serve(
         tokens,
         clock,
     };
-    let state = AppState::new(policy, services, http);
+    // Derived from the identity key (kept apart from the database, the same on every
+    // instance): a form rendered by one instance, or before a restart, is accepted by another.
+    let state = AppState::new(policy, services, http)
+        .with_centre_key(keys.identity.derive("privacy centre forms"));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Failure::io(format!("error: cannot listen on {}: {e}", config.listen)))?;

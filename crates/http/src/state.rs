@@ -59,7 +59,8 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     pub clock: Arc<dyn Clock>,
     pub config: HttpConfig,
-    /// The privacy centre's key for its CSRF tokens, random for each process.
+    /// The privacy centre's key for its CSRF tokens: random for each process unless set with
+    /// [`AppState::with_centre_key`] (as `serve` does, from the identity key).
     pub centre: CentreKey,
 }
 
@@ -96,6 +97,15 @@ impl AppState {
             config,
             centre: CentreKey::generate(),
         }
+    }
+}
+
+impl AppState {
+    /// Keys the privacy centre's CSRF tokens with `key`: shared by every instance configured
+    /// with it, and stable across restarts.
+    pub fn with_centre_key(mut self, key: custodian_crypto::SecretKey) -> AppState {
+        self.centre = CentreKey::from_key(key);
+        self
     }
 }
 

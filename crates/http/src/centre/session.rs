@@ -39,9 +39,10 @@ pub const PRE_COOKIE: &str = "__Host-custodian_centre_pre";
 /// How long a sign-in form stays usable.
 const PRE_SESSION_SECONDS: i64 = 30 * 60;
 
-/// The key of the centre's CSRF tokens. Random for each process: a form rendered by one
-/// instance is refused by another (the customer reloads). Without randomness at start-up it
-/// is absent and every form is refused (fail closed).
+/// The key of the centre's CSRF tokens. `serve` derives it from the identity key, so every
+/// instance and restart accepts the others' forms; [`CentreKey::generate`] makes a random one
+/// (tests). Without randomness at start-up it is absent and every form is refused (fail
+/// closed).
 #[derive(Clone)]
 pub struct CentreKey(Option<Arc<MacKey>>);
 
@@ -52,6 +53,10 @@ impl fmt::Debug for CentreKey {
 }
 
 impl CentreKey {
+    pub fn from_key(key: SecretKey) -> CentreKey {
+        CentreKey(Some(Arc::new(MacKey::new(key, "custodian.centre.csrf.v1"))))
+    }
+
     pub fn generate() -> CentreKey {
         CentreKey(
             SecretKey::generate()
@@ -322,6 +327,16 @@ pub fn see_other(location: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instances_with_the_same_key_accept_each_others_forms() {
+        let one = CentreKey::from_key(SecretKey::from_bytes(&[5; 32]).unwrap());
+        let other = CentreKey::from_key(SecretKey::from_bytes(&[5; 32]).unwrap());
+        let t = one.session_token("css_a").unwrap();
+        assert!(other.verify(&session_binding("css_a"), &t));
+        let elsewhere = CentreKey::from_key(SecretKey::from_bytes(&[6; 32]).unwrap());
+        assert!(!elsewhere.verify(&session_binding("css_a"), &t));
+    }
 
     #[test]
     fn tokens_are_bound_to_their_session_and_key() {
