@@ -25,6 +25,23 @@ pub enum OrderState {
 }
 
 impl OrderState {
+    /// The state in words, as the customer reads it (the export's report).
+    pub fn label(self, lang: custodian_policy::Lang) -> &'static str {
+        let (vi, en) = match self {
+            OrderState::Placed => ("Đã đặt", "Placed"),
+            OrderState::Paid => ("Đã thanh toán", "Paid"),
+            OrderState::Fulfilling => ("Đang chuẩn bị giao", "Being prepared for delivery"),
+            OrderState::Shipped => ("Đang giao", "Shipped"),
+            OrderState::Delivered => ("Đã giao", "Delivered"),
+            OrderState::Cancelled => ("Đã hủy", "Cancelled"),
+            OrderState::Returned => ("Đã trả hàng", "Returned"),
+        };
+        match lang {
+            custodian_policy::Lang::Vi => vi,
+            custodian_policy::Lang::En => en,
+        }
+    }
+
     pub const ALL: [OrderState; 7] = [
         OrderState::Placed,
         OrderState::Paid,

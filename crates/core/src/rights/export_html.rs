@@ -287,7 +287,7 @@ pub fn head(doc: &ExportDocument) -> String {
             t(lang, "Nhận lúc", "Received"),
             escape(&r.received_at.to_string()),
             t(lang, "Trạng thái", "State"),
-            escape(r.state.as_str()),
+            escape(r.state.label(lang)),
             t(lang, "Hạn hoàn thành", "Due by"),
             escape(&r.complete_by.to_string()),
         );
@@ -308,7 +308,7 @@ pub fn head(doc: &ExportDocument) -> String {
                 format!(
                     "{} — {}{}",
                     e.at,
-                    e.to.as_str(),
+                    e.to.label(lang),
                     e.note
                         .as_deref()
                         .map(|n| format!(" ({n})"))
@@ -358,7 +358,7 @@ pub fn orders(lang: Lang, page: &[ExportOrder]) -> String {
             t(lang, "Đặt lúc", "Placed"),
             escape(&o.placed_at.to_string()),
             t(lang, "Trạng thái", "State"),
-            escape(o.state.as_str()),
+            escape(o.state.label(lang)),
         );
         values_table(&mut out, lang, &o.fields);
         for item in &o.items {
@@ -369,7 +369,7 @@ pub fn orders(lang: Lang, page: &[ExportOrder]) -> String {
                 &mut out,
                 o.moves
                     .iter()
-                    .map(|m| format!("{} — {} → {}", m.at, m.from.as_str(), m.to.as_str())),
+                    .map(|m| format!("{} — {} → {}", m.at, m.from.label(lang), m.to.label(lang))),
             );
         }
         out.push_str("</section>");

@@ -53,6 +53,23 @@ impl RequestState {
         RequestState::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// The state in words, as the customer reads it (the privacy centre, the export).
+    pub fn label(self, lang: custodian_policy::Lang) -> &'static str {
+        let (vi, en) = match self {
+            RequestState::Received => ("Đã nhận", "Received"),
+            RequestState::Acknowledged => ("Đã xác nhận tiếp nhận", "Acknowledged"),
+            RequestState::Verified => ("Đã xác minh danh tính", "Identity verified"),
+            RequestState::InProgress => ("Đang xử lý", "In progress"),
+            RequestState::Extended => ("Đã gia hạn", "Extended"),
+            RequestState::Completed => ("Đã hoàn thành", "Completed"),
+            RequestState::Rejected => ("Bị từ chối", "Rejected"),
+        };
+        match lang {
+            custodian_policy::Lang::Vi => vi,
+            custodian_policy::Lang::En => en,
+        }
+    }
+
     pub fn is_open(self) -> bool {
         !matches!(self, RequestState::Completed | RequestState::Rejected)
     }

@@ -23,7 +23,7 @@ use super::layout::{Page, form_open, moment, render};
 use super::paths;
 use super::request_id;
 use super::session::{Form, Signed, see_other};
-use super::texts::{self, T};
+use super::texts::T;
 
 fn context(signed: &Signed, headers: &HeaderMap) -> RequestContext {
     RequestContext {
@@ -55,11 +55,7 @@ pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: L
             kind_label(policy, &request.kind, lang),
             "</th>",
         )
-        .el(
-            "<td>",
-            texts::request_state(request.state.as_str(), lang),
-            "</td>",
-        )
+        .el("<td>", request.state.label(lang), "</td>")
         .el("<td>", &moment(request.received_at), "</td>")
         .el("<td>", &request.complete_by.to_string(), "</td>")
         .raw("<td>")

@@ -249,21 +249,6 @@ pub fn anchor(anchor: Anchor, lang: Lang) -> &'static str {
     pick(lang, vi, en)
 }
 
-/// A request's state, in words.
-pub fn request_state(state: &str, lang: Lang) -> &'static str {
-    let (vi, en) = match state {
-        "received" => ("Đã nhận", "Received"),
-        "acknowledged" => ("Đã xác nhận tiếp nhận", "Acknowledged"),
-        "verified" => ("Đã xác minh danh tính", "Identity verified"),
-        "in_progress" => ("Đang xử lý", "In progress"),
-        "extended" => ("Đã gia hạn", "Extended"),
-        "completed" => ("Đã hoàn thành", "Completed"),
-        "rejected" => ("Bị từ chối", "Rejected"),
-        _ => ("Khác", "Other"),
-    };
-    pick(lang, vi, en)
-}
-
 /// A consent history entry's channel, in words.
 pub fn channel(channel: &str, lang: Lang) -> &'static str {
     let (vi, en) = match channel {

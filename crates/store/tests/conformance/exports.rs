@@ -431,6 +431,8 @@ pub async fn export_holds_everything_in_pages_and_zips(b: Backend) {
     assert!(html.contains("Consent history") && html.contains("Disclosure ledger"));
     assert!(html.contains("Nón lá &lt;Huế&gt;"), "values are escaped");
     assert!(!html.contains("<script"));
+    // States in words, not codes.
+    assert!(html.contains("State Paid") && html.contains("Placed → Paid"));
     assert!(files["README.txt"].contains("export.json"));
 
     // In Vietnamese, by the operator's export task.
@@ -448,6 +450,10 @@ pub async fn export_holds_everything_in_pages_and_zips(b: Backend) {
     let files = unzip(sink.into_out().0);
     assert!(files["report.html"].contains("<html lang=\"vi\">"));
     assert!(files["report.html"].contains("Địa chỉ email"));
+    assert!(
+        files["report.html"].contains("Đã thanh toán"),
+        "an order's state in Vietnamese"
+    );
     let doc: Value = serde_json::from_str(&files["export.json"]).unwrap();
     assert_eq!(doc["language"], "vi");
 
