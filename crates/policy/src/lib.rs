@@ -13,7 +13,7 @@ pub mod consent;
 mod diagnostic;
 mod doc;
 mod duration;
-mod labels;
+pub mod labels;
 mod model;
 pub mod notice;
 mod raw;

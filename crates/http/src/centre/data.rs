@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use custodian_core::access::Disclosure;
 use custodian_core::vault::RequestContext;
+use custodian_policy::labels;
 use custodian_policy::records::{Activity, records};
 use custodian_policy::{Category, Lang, Policy};
 
@@ -18,7 +19,7 @@ use super::layout::{Page, render};
 use super::paths;
 use super::request_id;
 use super::session::Signed;
-use super::texts::{self, T};
+use super::texts::T;
 
 /// The purpose a customer's own read is audited under: the data subject sees their whole
 /// record whatever the purpose, and `account` is the purpose their account is held for.
@@ -104,7 +105,7 @@ fn category_section(
             .el("<dt>", T::LegalBasisLabel.get(lang), "</dt>")
             .el(
                 "<dd>",
-                texts::legal_basis(activity.legal_basis, lang),
+                labels::legal_basis(activity.legal_basis).get(lang),
                 "</dd>",
             );
         for retention in activity
@@ -117,7 +118,7 @@ fn category_section(
                 .text(&format!(
                     "{} {}",
                     retention.duration.describe(lang),
-                    texts::anchor(retention.from, lang)
+                    labels::anchor(retention.from).get(lang)
                 ));
             h.raw("</dd>");
         }

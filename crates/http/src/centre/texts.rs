@@ -1,7 +1,7 @@
 //! Every word the privacy centre shows, in Vietnamese and English, kept together so that a
 //! text cannot exist in one language only (the macro takes both or does not compile).
 
-use custodian_policy::{Anchor, Lang, LegalBasis};
+use custodian_policy::Lang;
 
 macro_rules! texts {
     ($($key:ident => ($vi:expr, $en:expr),)*) => {
@@ -214,39 +214,6 @@ texts! {
     ),
     ErrorCode => ("Mã lỗi", "Error code"),
     BackToCentre => ("Quay lại trung tâm quyền riêng tư", "Back to the privacy centre"),
-}
-
-/// A legal basis, in words (the policy's fixed vocabulary).
-pub fn legal_basis(basis: LegalBasis, lang: Lang) -> &'static str {
-    let (vi, en) = match basis {
-        LegalBasis::Consent => ("Sự đồng ý của bạn", "Your consent"),
-        LegalBasis::Contract => (
-            "Thực hiện hợp đồng với bạn",
-            "Performing our contract with you",
-        ),
-        LegalBasis::LegalObligation => ("Nghĩa vụ pháp lý", "Legal obligation"),
-        LegalBasis::LegitimateInterest => ("Lợi ích hợp pháp", "Legitimate interest"),
-    };
-    pick(lang, vi, en)
-}
-
-/// From when a retention period runs.
-pub fn anchor(anchor: Anchor, lang: Lang) -> &'static str {
-    let (vi, en) = match anchor {
-        Anchor::Collected => ("từ khi thu thập", "from collection"),
-        Anchor::LastActivity => ("từ lần hoạt động cuối", "from your last activity"),
-        Anchor::AccountClosed => ("sau khi đóng tài khoản", "after the account is closed"),
-        Anchor::OrderCompleted => ("sau khi đơn hàng hoàn tất", "after the order is completed"),
-        Anchor::CaseClosed => (
-            "sau khi yêu cầu hỗ trợ kết thúc",
-            "after the care case is closed",
-        ),
-        Anchor::ConsentWithdrawn => (
-            "sau khi bạn rút lại sự đồng ý",
-            "after you withdraw consent",
-        ),
-    };
-    pick(lang, vi, en)
 }
 
 /// A consent history entry's channel, in words.
