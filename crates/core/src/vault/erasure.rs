@@ -99,6 +99,8 @@ fn category_id(field: &str) -> &str {
     field.split('.').next().unwrap_or(field)
 }
 
+/// Orders read per query while an erasure gathers them.
+const ERASURE_ORDERS_PAGE: u32 = 1000;
 impl Vault {
     /// Keeps legal holds, reports and partners' confirmations in `store`.
     pub fn with_erasure_store(mut self, store: Arc<dyn ErasureStore>) -> Vault {
@@ -206,10 +208,18 @@ impl Vault {
     ) -> Result<ErasureReport, VaultError> {
         let id = &stored.id;
         let now = self.clock.now();
-        let mut orders = Vec::new();
-        for summary in self.store.orders_of(id).await? {
-            if let Some(order) = self.store.order(&summary.id).await? {
-                orders.push(order);
+        // In pages, each one query (not one query per order).
+        let mut orders: Vec<crate::vault::StoredOrder> = Vec::new();
+        loop {
+            let after = orders.last().map(|o| o.id.clone());
+            let page = self
+                .store
+                .orders_page(id, after.as_ref(), ERASURE_ORDERS_PAGE)
+                .await?;
+            let last = page.len() < ERASURE_ORDERS_PAGE as usize;
+            orders.extend(page);
+            if last {
+                break;
             }
         }
         let history = self.store.history(id).await?;
