@@ -216,6 +216,40 @@ impl fmt::Debug for CodeMessage {
     }
 }
 
+/// A message that tells a customer something about their request — an extension and its
+/// reason, a rejection — by email. It carries no code. Written in Vietnamese and then in
+/// English: a request keeps no language.
+pub struct NoticeMessage {
+    /// The subject line: it says what the message is about, never a personal detail.
+    pub subject: &'static str,
+    text: Zeroizing<String>,
+    /// When it was written, by the service's clock.
+    pub sent_at: Timestamp,
+}
+
+impl NoticeMessage {
+    pub fn new(subject: &'static str, text: String, sent_at: Timestamp) -> NoticeMessage {
+        NoticeMessage {
+            subject,
+            text: Zeroizing::new(text),
+            sent_at,
+        }
+    }
+
+    /// The text, for the notifier to put in the message and nowhere else.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for NoticeMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoticeMessage")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a code could not be sent. Never names the contact.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -247,6 +281,12 @@ pub trait Notifier: Send + Sync {
     }
 
     async fn send_code(&self, to: &Contact, message: &CodeMessage) -> Result<(), NotifyError>;
+
+    /// Sends a notice about a request (email only). A notifier that cannot says so.
+    async fn send_notice(&self, to: &Contact, message: &NoticeMessage) -> Result<(), NotifyError> {
+        let _ = (to, message);
+        Err(NotifyError::Unavailable)
+    }
 }
 
 /// The default until the outbox brings real delivery: every send fails, so nothing that
@@ -294,10 +334,19 @@ impl fmt::Debug for SentCode {
     }
 }
 
+/// A notice a [`RecordingNotifier`] kept.
+#[derive(Debug, Clone)]
+pub struct SentNotice {
+    pub to_masked: String,
+    pub subject: &'static str,
+    pub text: String,
+}
+
 /// Keeps every message in memory instead of sending it: for tests, in this crate and others.
 #[derive(Debug, Default)]
 pub struct RecordingNotifier {
     sent: Mutex<Vec<SentCode>>,
+    notices: Mutex<Vec<SentNotice>>,
 }
 
 impl RecordingNotifier {
@@ -326,6 +375,14 @@ impl RecordingNotifier {
     pub fn with_sent<T>(&self, f: impl FnOnce(&[SentCode]) -> T) -> T {
         f(&self.sent_lock())
     }
+
+    /// The notices sent so far.
+    pub fn notices(&self) -> Vec<SentNotice> {
+        self.notices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 #[async_trait]
@@ -341,6 +398,18 @@ impl Notifier for RecordingNotifier {
             text: message.render(),
             expires_at: message.expires_at,
         });
+        Ok(())
+    }
+
+    async fn send_notice(&self, to: &Contact, message: &NoticeMessage) -> Result<(), NotifyError> {
+        self.notices
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(SentNotice {
+                to_masked: to.masked(),
+                subject: message.subject,
+                text: message.text().to_owned(),
+            });
         Ok(())
     }
 }

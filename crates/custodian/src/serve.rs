@@ -107,7 +107,8 @@ async fn serve(
         opened.request_store.clone(),
         RequestRules::new(jurisdiction, calendar),
     )
-    .with_export_store(opened.export_store.clone());
+    .with_export_store(opened.export_store.clone())
+    .with_notifier(notifier.clone());
     log_keys(keys, &tokens);
     let identity = Identity::new(
         policy.clone(),

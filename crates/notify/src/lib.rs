@@ -20,7 +20,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use url::Url;
 
-use custodian_core::notify::{Channel, CodeMessage, Contact, Notifier, NotifyError};
+use custodian_core::notify::{Channel, CodeMessage, Contact, NoticeMessage, Notifier, NotifyError};
 
 /// How long one delivery may take, connection to `QUIT`, unless configured otherwise: a dead
 /// relay must not hold a request until the HTTP timeout.
@@ -169,20 +169,46 @@ impl SmtpNotifier {
 
     /// The message for `to`, as it is sent.
     pub fn compose(&self, to: &str, message: &CodeMessage) -> Result<Message, NotifyError> {
-        let to: Address = to
-            .parse()
-            .map_err(|_| failed("the contact is not a deliverable email address"))?;
-        let mut id = [0u8; 16];
-        getrandom::fill(&mut id).map_err(|_| failed("no randomness for a Message-ID"))?;
         // The Date is when the code was made, by the service's clock.
         let sent_at = message
             .expires_at
             .checked_sub(message.valid_for)
             .unwrap_or(message.expires_at);
+        self.plain_text(to, message.subject(), sent_at, message.render().to_string())
+    }
+
+    /// A notice about a request as an email.
+    pub fn compose_notice(
+        &self,
+        to: &str,
+        message: &NoticeMessage,
+    ) -> Result<Message, NotifyError> {
+        self.plain_text(
+            to,
+            message.subject,
+            message.sent_at,
+            message.text().to_owned(),
+        )
+    }
+
+    /// One plain-text UTF-8 message from the configured sender, with a random Message-ID at
+    /// its domain.
+    fn plain_text(
+        &self,
+        to: &str,
+        subject: &str,
+        sent_at: jiff::Timestamp,
+        text: String,
+    ) -> Result<Message, NotifyError> {
+        let to: Address = to
+            .parse()
+            .map_err(|_| failed("the contact is not a deliverable email address"))?;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|_| failed("no randomness for a Message-ID"))?;
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
-            .subject(message.subject())
+            .subject(subject)
             .date(SystemTime::try_from(sent_at).unwrap_or(SystemTime::UNIX_EPOCH))
             .message_id(Some(format!("<{}@{}>", hex::encode(id), self.domain)))
             .header(ContentType::TEXT_PLAIN);
@@ -190,8 +216,19 @@ impl SmtpNotifier {
             builder = builder.reply_to(reply_to.clone());
         }
         builder
-            .body(Body::new(message.render().to_string()))
+            .body(Body::new(text))
             .map_err(|_| failed("the message cannot be built"))
+    }
+
+    async fn deliver(&self, email: Message) -> Result<(), NotifyError> {
+        match tokio::time::timeout(self.timeout, self.transport.send(email)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(smtp_failure(&e)),
+            Err(_) => Err(failed(format!(
+                "the relay did not answer within {} s",
+                self.timeout.as_secs_f32()
+            ))),
+        }
     }
 }
 
@@ -206,14 +243,15 @@ impl Notifier for SmtpNotifier {
             return Err(NotifyError::ChannelUnavailable(to.channel()));
         }
         let email = self.compose(to.address_for_delivery(), message)?;
-        match tokio::time::timeout(self.timeout, self.transport.send(email)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(smtp_failure(&e)),
-            Err(_) => Err(failed(format!(
-                "the relay did not answer within {} s",
-                self.timeout.as_secs_f32()
-            ))),
+        self.deliver(email).await
+    }
+
+    async fn send_notice(&self, to: &Contact, message: &NoticeMessage) -> Result<(), NotifyError> {
+        if to.channel() != Channel::Email {
+            return Err(NotifyError::ChannelUnavailable(to.channel()));
         }
+        let email = self.compose_notice(to.address_for_delivery(), message)?;
+        self.deliver(email).await
     }
 }
 

@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use custodian_core::notify::{Channel, CodeMessage, CodePurpose, Contact, Notifier, NotifyError};
+use custodian_core::notify::{
+    Channel, CodeMessage, CodePurpose, Contact, NoticeMessage, Notifier, NotifyError,
+};
 use custodian_crypto::OneTimeCode;
 use custodian_notify::fake_relay::{Behaviour, FakeRelay};
 use custodian_notify::{SmtpConfigError, SmtpNotifier, SmtpSettings};
@@ -95,6 +97,33 @@ async fn codes_go_to_the_address_with_subject_body_and_headers_in_both_languages
     let ids: std::collections::HashSet<_> =
         received.iter().map(|r| r.header("Message-ID")).collect();
     assert_eq!(ids.len(), received.len(), "every Message-ID differs");
+}
+
+#[tokio::test]
+async fn a_notice_about_a_request_goes_out_as_plain_text() {
+    let relay = FakeRelay::start(Behaviour::Accept).await.unwrap();
+    let notifier = SmtpNotifier::new(&settings(&relay.url())).unwrap();
+    let text = "Yêu cầu của bạn cần thêm thời gian.\n\nYour request needs more time.\n";
+    let notice = NoticeMessage::new(
+        "Về yêu cầu dữ liệu cá nhân của bạn / About your personal-data request",
+        text.to_owned(),
+        Timestamp::from_second(1_800_000_000).unwrap(),
+    );
+    notifier.send_notice(&contact(TO), &notice).await.unwrap();
+    let received = relay.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, vec![format!("<{TO}>")]);
+    assert_eq!(received[0].header("Subject").unwrap(), notice.subject);
+    // SMTP carries lines ended by CRLF.
+    assert_eq!(
+        received[0].body().unwrap().replace("\r\n", "\n").trim_end(),
+        text.trim_end()
+    );
+    let phone = Contact::new(Channel::Phone, "+84901234567".to_owned());
+    assert!(matches!(
+        notifier.send_notice(&phone, &notice).await,
+        Err(NotifyError::ChannelUnavailable(Channel::Phone))
+    ));
 }
 
 #[tokio::test]

@@ -88,6 +88,9 @@ pub enum SystemTask {
     /// Reads a customer's email on file to send the code that verifies a request about their
     /// data: the value goes to the notifier, never to whoever asked.
     RequestVerification,
+    /// Reads a customer's email on file to tell them their request was extended or rejected,
+    /// and why: the value goes to the notifier, never to staff.
+    RequestNotice,
     /// Exports a customer's data for the operator (`custodian export`), to hand to the
     /// customer who asked for it.
     RightsExport,
@@ -102,6 +105,7 @@ impl SystemTask {
             SystemTask::ConsentAgeCheck => "consent_age_check",
             SystemTask::OutboxDelivery => "outbox_delivery",
             SystemTask::RequestVerification => "request_verification",
+            SystemTask::RequestNotice => "request_notice",
             SystemTask::RightsExport => "rights_export",
         }
     }

@@ -159,6 +159,8 @@ pub struct Vault {
     outbox: Option<Arc<dyn crate::outbox::OutboxStore>>,
     /// Where legal requests and releases are kept.
     legal: Option<Arc<dyn crate::legal::LegalStore>>,
+    /// Tells customers of their requests' extensions and rejections (email).
+    notifier: Option<Arc<dyn crate::notify::Notifier>>,
     /// Where data subjects' requests are kept, and how their deadlines are counted.
     requests: Option<(
         Arc<dyn crate::rights::request::RequestStore>,
@@ -181,6 +183,12 @@ impl std::fmt::Debug for dyn crate::rights::export::ExportLinkStore {
 impl std::fmt::Debug for dyn crate::rights::request::RequestStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RequestStore")
+    }
+}
+
+impl std::fmt::Debug for dyn crate::notify::Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Notifier")
     }
 }
 
@@ -238,6 +246,7 @@ impl Vault {
             consent_terms,
             outbox: None,
             legal: None,
+            notifier: None,
             requests: None,
             exports: None,
             erasure: None,

@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use custodian_policy::{LegalBasis, NeedToKnow, Operation};
+use custodian_policy::{Lang, LegalBasis, NeedToKnow, Operation};
+
+use crate::notify::{Channel, NoticeMessage};
 
 use super::{ExportLink, RequestContext, ShownNotice, Vault, VaultError, not_found, reject};
 use crate::access::{Principal, Purposes, Withheld};
@@ -125,6 +127,12 @@ pub struct RequestMove {
 }
 
 impl Vault {
+    /// Tells customers of their requests' extensions and rejections through `notifier`.
+    pub fn with_notifier(mut self, notifier: Arc<dyn crate::notify::Notifier>) -> Vault {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Keeps requests in `store`, with deadlines by `rules`.
     pub fn with_request_store(
         mut self,
@@ -401,8 +409,94 @@ impl Vault {
                 complete_by,
             )
             .await?;
+        if let (RequestState::Extended | RequestState::Rejected, Some(reason)) = (change.to, reason)
+        {
+            self.tell_customer(ctx, &moved, reason).await?;
+        }
         Ok(self.view(rules, moved, None))
     }
+
+    /// Tells the customer by email that their request was extended (and until when) or
+    /// rejected, and why. A notice that cannot go out does not undo the move: it is audited
+    /// as refused, and the customer still sees the reason in the privacy centre.
+    async fn tell_customer(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+        reason: &str,
+    ) -> Result<(), VaultError> {
+        let mut event = self.event(ctx, "request.told", Some(&request.customer));
+        event.actor = crate::access::Principal::System {
+            task: crate::access::SystemTask::RequestNotice,
+        }
+        .audit_name();
+        event.purpose = None;
+        event.withheld.push(format!("request:{}", request.id));
+        let Some(notifier) = self.notifier.clone().filter(|n| n.delivers(Channel::Email)) else {
+            event.decision = crate::audit::Decision::Denied;
+            event.withheld.push("reason:notifier_unavailable".into());
+            return self.audit_only(event).await;
+        };
+        let contact = self
+            .contact_on_file(
+                &request.customer,
+                Channel::Email,
+                crate::access::SystemTask::RequestNotice,
+                ctx.request_id.clone(),
+            )
+            .await?;
+        let Some(contact) = contact else {
+            event.decision = crate::audit::Decision::Denied;
+            event.withheld.push("reason:no_contact_on_file".into());
+            return self.audit_only(event).await;
+        };
+        let message = request_notice(&self.policy, request, reason, self.clock.now());
+        if notifier.send_notice(&contact, &message).await.is_err() {
+            event.decision = crate::audit::Decision::Denied;
+            event.withheld.push("reason:not_delivered".into());
+        }
+        self.audit_only(event).await
+    }
+}
+
+/// The notice of an extension or a rejection, in Vietnamese then English.
+fn request_notice(
+    policy: &custodian_policy::Policy,
+    request: &StoredRequest,
+    reason: &str,
+    now: Timestamp,
+) -> NoticeMessage {
+    let kind = |lang| {
+        policy
+            .rights
+            .iter()
+            .find(|r| r.kind.as_str() == request.kind)
+            .map_or(request.kind.as_str(), |r| r.label.get(lang))
+            .to_owned()
+    };
+    let (vi, en) = (kind(Lang::Vi), kind(Lang::En));
+    let due = request.complete_by;
+    let text = if request.state == RequestState::Extended {
+        format!(
+            "Yêu cầu \"{vi}\" của bạn cần thêm thời gian. Hạn hoàn thành mới: {due}. Lý do: \
+             {reason}\nBạn có thể xem yêu cầu trong trung tâm quyền riêng tư.\n\n\
+             Your request \"{en}\" needs more time. It will be completed by {due}. Why: \
+             {reason}\nYou can follow it in the privacy centre.\n"
+        )
+    } else {
+        format!(
+            "Yêu cầu \"{vi}\" của bạn đã bị từ chối. Lý do: {reason}\nNếu bạn không đồng ý, \
+             bạn có thể liên hệ người phụ trách bảo vệ dữ liệu hoặc khiếu nại đến cơ quan có \
+             thẩm quyền.\n\n\
+             Your request \"{en}\" was declined. Why: {reason}\nIf you disagree, you can \
+             contact our data protection officer or complain to the authority.\n"
+        )
+    };
+    NoticeMessage::new(
+        "Về yêu cầu dữ liệu cá nhân của bạn / About your personal-data request",
+        text,
+        now,
+    )
 }
 
 /// Who acknowledges a request on receipt.

@@ -101,6 +101,7 @@ pub async fn spawn_app_with(config: HttpConfig) -> TestApp {
     .with_request_store(Arc::new(store.requests()), RequestRules::default())
     .with_export_store(Arc::new(store.exports()));
     let notifier = Arc::new(RecordingNotifier::new());
+    let vault = vault.with_notifier(notifier.clone());
     let care = Care::new(
         policy.clone(),
         vault.clone(),

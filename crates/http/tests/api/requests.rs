@@ -134,6 +134,13 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     let extended = body_json(response).await;
     assert_eq!(extended["complete_by"], "2026-01-29");
     assert_eq!(extended["reason"], "Đối tác vận chuyển phải trả lời");
+    // The customer is told by email: the new date and why, in both languages.
+    let told = app.notifier.notices();
+    let notice = told.last().unwrap();
+    assert!(notice.to_masked.starts_with('l'), "to the email on file");
+    assert!(notice.text.contains("2026-01-29") && notice.text.contains("Đối tác vận chuyển"));
+    assert!(notice.text.contains("needs more time") && notice.text.contains("cần thêm thời gian"));
+    assert!(!notice.subject.contains('@'));
     let response = post_as(
         &app,
         &dpo,
