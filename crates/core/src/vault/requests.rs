@@ -409,9 +409,12 @@ impl Vault {
                 complete_by,
             )
             .await?;
+        // The move is committed: telling the customer can fail without undoing it (the
+        // reason stays in the privacy centre).
         if let (RequestState::Extended | RequestState::Rejected, Some(reason)) = (change.to, reason)
+            && let Err(e) = self.tell_customer(ctx, &moved, reason).await
         {
-            self.tell_customer(ctx, &moved, reason).await?;
+            tracing::warn!(error = %e, "a request's notice could not be sent or recorded");
         }
         Ok(self.view(rules, moved, None))
     }
