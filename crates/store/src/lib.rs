@@ -3,6 +3,7 @@
 //! One module per database, each with its own migrations under `migrations/<database>/`.
 //! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
 
+mod blind_index;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

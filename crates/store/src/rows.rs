@@ -366,7 +366,7 @@ where
 }
 
 /// A 32-byte digest column.
-fn digest32<R>(row: &R, column: &str) -> Result<[u8; 32], StoreError>
+pub(crate) fn digest32<R>(row: &R, column: &str) -> Result<[u8; 32], StoreError>
 where
     R: Row,
     for<'c> &'c str: ColumnIndex<R>,

@@ -215,7 +215,6 @@ fn write_customer(write: &Write) -> &CustomerId {
         Write::ExpectField { customer, .. }
         | Write::PutField { customer, .. }
         | Write::PutHistory { customer, .. }
-        | Write::SetIndex { customer, .. }
         | Write::PurgeCustomer { customer, .. }
         | Write::HoldRecords { customer, .. } => customer,
         Write::RecordErasure { erasure, .. } => &erasure.customer,
@@ -342,7 +341,7 @@ fn stage<'a>(state: &BatchState, tx: &'a Transaction) -> Result<Vec<Change<'a>>,
                 live(customer, &changes)?;
                 changes.push(Change::Field(customer, &value.field, &value.sealed));
             }
-            Write::PutHistory { customer, .. } | Write::SetIndex { customer, .. } => {
+            Write::PutHistory { customer, .. } => {
                 live(customer, &changes)?;
             }
             Write::RecordConsent { consent } => live(&consent.customer, &changes)?,
@@ -410,19 +409,19 @@ mod tests {
             customer: id(n),
             at,
         };
-        let index = |n| Write::SetIndex {
+        let touch = |n| Write::ExpectField {
             customer: id(n),
-            kind: "k".into(),
-            hash: None,
+            field: "k".into(),
+            sealed: None,
         };
         let batch = vec![
-            tx(vec![create(1), index(1)]), // new customer, then a write to it: ok
-            tx(vec![index(2)]),            // unknown customer
+            tx(vec![create(1), touch(1)]), // new customer, then a write to it: ok
+            tx(vec![touch(2)]),            // unknown customer
             tx(vec![create(3)]),           // exists already
             tx(vec![purge(4)]),            // live: ok
-            tx(vec![index(4)]),            // erased by the previous transaction
-            tx(vec![index(5), purge(6)]),  // the second write fails: the whole tx is refused
-            tx(vec![index(5)]),            // and 5 is still live for the next one
+            tx(vec![touch(4)]),            // erased by the previous transaction
+            tx(vec![touch(5), purge(6)]),  // the second write fails: the whole tx is refused
+            tx(vec![touch(5)]),            // and 5 is still live for the next one
         ];
         let state = HashMap::from([
             (id(3), CustomerState::Live),

@@ -600,6 +600,83 @@ impl Vault {
             .then(|| self.index.index(reference, value.expose()))
     }
 
+    /// The blind index row of a profile field's new value, sealed as `sealed`, for the fields
+    /// that have one.
+    fn index_row(
+        &self,
+        customer: &CustomerId,
+        field: &Field,
+        value: &Personal,
+        sealed: &SealedField,
+    ) -> Option<BlindIndex> {
+        self.index_of(field, &sealed.field, value)
+            .map(|hash| BlindIndex {
+                customer: customer.clone(),
+                kind: sealed.field.clone(),
+                hash,
+                sealed_digest: sealed_digest(&sealed.sealed),
+            })
+    }
+
+    /// The customers whose current value of field `kind` has this blind index. The key store
+    /// gives the candidates; each is kept only if the customer exists, is not erased, and the
+    /// ciphertext they hold now is the one the row was written for — so the answer is exactly
+    /// the customers whose value this is, whatever a crash left between the two stores (a row
+    /// added before a commit that never happened, a replaced value's row not yet pruned).
+    async fn find_indexed(
+        &self,
+        kind: &str,
+        hash: &[u8; 32],
+    ) -> Result<Vec<CustomerId>, VaultError> {
+        let mut candidates: BTreeMap<CustomerId, Vec<[u8; 32]>> = BTreeMap::new();
+        for (customer, digest) in self.key_store.find_index(kind, hash).await? {
+            candidates.entry(customer).or_default().push(digest);
+        }
+        let mut found = Vec::new();
+        for (customer, digests) in candidates {
+            let Some(stored) = self.store.customer(&customer).await? else {
+                continue;
+            };
+            let current = stored
+                .fields
+                .iter()
+                .find(|f| f.field == kind)
+                .map(|f| sealed_digest(&f.sealed));
+            if !stored.erased && current.is_some_and(|d| digests.contains(&d)) {
+                found.push(customer);
+            }
+        }
+        Ok(found)
+    }
+
+    /// After a committed write: each field's rows of older values go. Should this fail, the
+    /// write stands, and the rows left are ignored by lookups until the next write of the
+    /// field, or the customer's erasure, removes them.
+    async fn prune_replaced(&self, written: &[BlindIndex]) {
+        for row in written {
+            let pruned = self
+                .key_store
+                .prune_indexes(&row.customer, &row.kind, Some(&row.sealed_digest))
+                .await;
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "blind indexes of replaced values not pruned yet");
+            }
+        }
+    }
+
+    /// After a refused write: the rows it added go (a row left would be ignored anyway).
+    async fn remove_refused(&self, written: &[BlindIndex]) {
+        for row in written {
+            let removed = self
+                .key_store
+                .remove_index(&row.customer, &row.kind, &row.sealed_digest)
+                .await;
+            if let Err(e) = removed {
+                tracing::warn!(error = %e, "blind index of a refused write not removed");
+            }
+        }
+    }
+
     async fn unwrap_key(&self, key: &StoredKey) -> Result<OpenKey, VaultError> {
         let context = key_context(&key.customer, key.key_version);
         Ok(OpenKey {
@@ -644,33 +721,34 @@ impl Vault {
             }
         }
         let now = self.clock.now();
-        let (id, key) = self.new_subject(now).await?;
+        let (id, key, stored_key) = self.subject_key(now).await?;
         let mut writes = vec![Write::CreateCustomer {
             id: id.clone(),
             created_at: now,
         }];
+        let mut indexes = Vec::new();
         let mut event = self.event(ctx, "customer.create", Some(&id));
         for (category, field, value) in &values {
             let name = format!("{}.{}", category.id, field.name);
+            let sealed =
+                self.seal_field(&key, &id, id.as_str(), &name, value.expose().as_bytes())?;
+            indexes.extend(self.index_row(&id, field, value, &sealed));
             writes.push(Write::PutField {
                 customer: id.clone(),
-                value: self.seal_field(&key, &id, id.as_str(), &name, value.expose().as_bytes())?,
+                value: sealed,
                 at: now,
             });
-            if let Some(hash) = self.index_of(field, &name, value) {
-                writes.push(Write::SetIndex {
-                    customer: id.clone(),
-                    kind: name.clone(),
-                    hash: Some(hash),
-                });
-            }
             note(&mut event, category, &name);
         }
+        // The key and the blind indexes first, in one key-store transaction; then the data.
+        // A crash in between leaves a key and indexes of nobody, which lookups ignore. A new
+        // customer has no older rows to prune.
+        self.key_store.put(&stored_key, &indexes).await?;
         match self.try_commit(writes, vec![event.clone()]).await? {
             Ok(()) => Ok(id),
             Err(c) => {
-                // Certainly not stored: the key must not outlive the customer. (On a store
-                // error the outcome is unknown, and the key is kept.)
+                // Certainly not stored: the key and the indexes must not outlive the customer.
+                // (On a store error the outcome is unknown, and they are kept.)
                 let _ = self.key_store.destroy(&id).await;
                 self.record_refusal(vec![event]).await?;
                 Err(conflict(c))
@@ -811,11 +889,21 @@ impl Vault {
             ));
         }
         for _ in 0..CORRECTION_ATTEMPTS {
-            let (writes, event) = self.correction(ctx, id, &values).await?;
+            let (writes, event, indexes) = self.correction(ctx, id, &values).await?;
+            // The new values' blind indexes go in before the data (add-only: the old values'
+            // rows stay until the commit is done), so a value is never committed unfindable.
+            if !indexes.is_empty() {
+                self.key_store.put_indexes(&indexes).await?;
+            }
+            // On a store error the outcome is unknown: the rows stay (ignored if stale).
             match self.try_commit(writes, vec![event.clone()]).await? {
-                Ok(()) => return Ok(()),
-                Err(Conflict::FieldChanged { .. }) => continue,
+                Ok(()) => {
+                    self.prune_replaced(&indexes).await;
+                    return Ok(());
+                }
+                Err(Conflict::FieldChanged { .. }) => self.remove_refused(&indexes).await,
                 Err(c) => {
+                    self.remove_refused(&indexes).await;
                     self.record_refusal(vec![event]).await?;
                     return Err(conflict(c));
                 }
@@ -824,16 +912,18 @@ impl Vault {
         Err(VaultError::Rejected(ApiError::unavailable()))
     }
 
-    /// The writes of one correction attempt, from the customer as they are now.
+    /// The writes of one correction attempt, from the customer as they are now, and the
+    /// blind indexes of the new values.
     async fn correction(
         &self,
         ctx: &RequestContext,
         id: &CustomerId,
         values: &[(&Category, &Field, Personal)],
-    ) -> Result<(Vec<Write>, AuditEvent), VaultError> {
+    ) -> Result<(Vec<Write>, AuditEvent, Vec<BlindIndex>), VaultError> {
         let (stored, key) = self.load_live(ctx, "customer.correct", id).await?;
         let now = self.clock.now();
         let mut writes = Vec::new();
+        let mut indexes = Vec::new();
         let mut event = self.event(ctx, "customer.correct", Some(id));
         for (category, field, value) in values {
             let name = format!("{}.{}", category.id, field.name);
@@ -865,24 +955,21 @@ impl Vault {
                     },
                 });
             }
+            let sealed =
+                self.seal_field(&key, id, id.as_str(), &name, value.expose().as_bytes())?;
+            indexes.extend(self.index_row(id, field, value, &sealed));
             writes.push(Write::PutField {
                 customer: id.clone(),
-                value: self.seal_field(&key, id, id.as_str(), &name, value.expose().as_bytes())?,
+                value: sealed,
                 at: now,
             });
-            if let Some(hash) = self.index_of(field, &name, value) {
-                writes.push(Write::SetIndex {
-                    customer: id.clone(),
-                    kind: name.clone(),
-                    hash: Some(hash),
-                });
-            }
             note(&mut event, category, &name);
         }
-        Ok((writes, event))
+        Ok((writes, event, indexes))
     }
 
-    /// Finds customers by exact email or phone through the blind index, without decrypting.
+    /// Finds customers by exact email or phone through the blind index (in the key store),
+    /// without decrypting.
     pub async fn lookup(
         &self,
         ctx: &RequestContext,
@@ -928,13 +1015,7 @@ impl Vault {
                 )
             })?;
         let hash = self.index.index(&name, value.expose());
-        let found = self
-            .store
-            .find_by_index(&BlindIndex {
-                kind: name.clone(),
-                hash,
-            })
-            .await?;
+        let found = self.find_indexed(&name, &hash).await?;
         let mut events: Vec<AuditEvent> = found
             .iter()
             .map(|id| {
@@ -1096,13 +1177,7 @@ impl Vault {
             return Ok(None);
         };
         let hash = self.index.index(&name, value.expose());
-        let found = self
-            .store
-            .find_by_index(&BlindIndex {
-                kind: name.clone(),
-                hash,
-            })
-            .await?;
+        let found = self.find_indexed(&name, &hash).await?;
         let one = match found.as_slice() {
             [one] => Some(one.clone()),
             _ => None,

@@ -310,6 +310,16 @@ impl Vault {
         &self,
         now: Timestamp,
     ) -> Result<(CustomerId, OpenKey), VaultError> {
+        let (id, key, stored) = self.subject_key(now).await?;
+        self.key_store.put(&stored, &[]).await?;
+        Ok((id, key))
+    }
+
+    /// A new data subject's id and data key, in the clear and wrapped, not stored yet.
+    pub(super) async fn subject_key(
+        &self,
+        now: Timestamp,
+    ) -> Result<(CustomerId, OpenKey, StoredKey), VaultError> {
         let id = CustomerId::generate(now)?;
         let key = OpenKey {
             key: DataKey::generate()?,
@@ -319,14 +329,12 @@ impl Vault {
             .keys
             .wrap(&key.key, key_context(&id, key.version).as_bytes())
             .await?;
-        self.key_store
-            .put(&StoredKey {
-                customer: id.clone(),
-                key_version: key.version,
-                wrapped,
-            })
-            .await?;
-        Ok((id, key))
+        let stored = StoredKey {
+            customer: id.clone(),
+            key_version: key.version,
+            wrapped,
+        };
+        Ok((id, key, stored))
     }
 
     fn order_not_found() -> VaultError {

@@ -53,11 +53,36 @@ pub struct StoredHistory {
     pub value: SealedField,
 }
 
-/// A blind index of one kind (`email`, `phone`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A blind index, kept in the [`KeyStore`] beside the customer's key: the customer's field
+/// `kind` (`category.field` of an email or phone) held, when the row was written, the value
+/// whose keyed hash is `hash`, sealed as the ciphertext whose SHA-256 is `sealed_digest`
+/// ([`sealed_digest`]). A lookup trusts a row only while the customer's current ciphertext
+/// of that field still has this digest, so a row left behind by a crash (written before a
+/// commit that never happened, or not yet pruned after a correction) never finds anyone.
+/// Its `Debug` shows the customer and the kind, never the hashes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BlindIndex {
+    pub customer: CustomerId,
     pub kind: String,
     pub hash: [u8; 32],
+    pub sealed_digest: [u8; 32],
+}
+
+impl std::fmt::Debug for BlindIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlindIndex")
+            .field("customer", &self.customer)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The digest a [`BlindIndex`] row names the value it was written for by: SHA-256 of the
+/// sealed ciphertext (which reveals nothing of the value; a new seal of the same value has a
+/// new nonce, hence a new digest).
+pub fn sealed_digest(sealed: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(sealed).into()
 }
 
 /// One entry of a customer's consent history, as stored. Append-only: an entry is never
@@ -147,12 +172,6 @@ pub enum Write {
         customer: CustomerId,
         entry: StoredHistory,
     },
-    /// Replaces the customer's index of this kind (`None` removes it).
-    SetIndex {
-        customer: CustomerId,
-        kind: String,
-        hash: Option<[u8; 32]>,
-    },
     /// A new order. Its customer must exist and not be erased.
     CreateOrder { order: StoredOrder },
     /// Moves an order from `from` to `to`, and records the move. If the order is no longer
@@ -175,8 +194,8 @@ pub enum Write {
     /// per message (a second delivery of the same message adds nothing). Holds also for a
     /// customer erased meanwhile: what was released stays on record.
     MessageDelivered { disclosure: DisclosureRecord },
-    /// Purges every field, history entry and index of a customer whose data key was
-    /// destroyed, and marks the customer erased. Applied after every other write of its
+    /// Purges every field and history entry of a customer whose data key was destroyed (their
+    /// blind indexes went with the key, in the [`KeyStore`]), and marks the customer erased. Applied after every other write of its
     /// batch. Messages still to go out are dropped — except those whose payload is not
     /// personal ([`crate::outbox::Payload::Public`]: erasure notices), which survive it.
     PurgeCustomer { customer: CustomerId, at: Timestamp },
@@ -224,8 +243,10 @@ pub enum Conflict {
 ///   write checkpoints signed by the configured signer regularly (every 64 entries, and
 ///   whenever activity follows a quiet spell of a few seconds).
 ///
-/// It holds no key material: customers' data keys live in a [`KeyStore`], kept apart so that
-/// a backup of the data holds nothing that could ever decrypt an erased customer.
+/// It holds no key material and no blind index: customers' data keys and the blind indexes
+/// of their emails and phones live in a [`KeyStore`], kept apart so that a backup of the data
+/// holds nothing that could ever decrypt an erased customer, nor confirm, even with the index
+/// key, that an email or phone was theirs.
 #[async_trait]
 pub trait VaultStore: Send + Sync {
     /// Commits the transaction. `Ok(Err(conflict))` means a precondition failed and nothing
@@ -233,9 +254,6 @@ pub trait VaultStore: Send + Sync {
     async fn commit(&self, tx: Transaction) -> Result<Result<(), Conflict>, StoreError>;
 
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError>;
-
-    /// Customers whose current index of this kind equals `index`.
-    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError>;
 
     /// How many customers are not erased.
     async fn live_customers(&self) -> Result<u64, StoreError>;
@@ -281,19 +299,57 @@ pub trait VaultStore: Send + Sync {
 }
 
 /// Where customers' data keys live, wrapped by the master key — apart from the data they
-/// protect. Destroying a key here is the moment of erasure: every ciphertext of that customer,
-/// in the live database or in any backup of it, becomes unreadable at once. Implementations
-/// must make every change durable before returning, and must not leave a destroyed key's
-/// bytes readable in their files.
+/// protect —, with the blind indexes of their emails and phones. Destroying a key here is the
+/// moment of erasure: every ciphertext of that customer, in the live database or in any
+/// backup of it, becomes unreadable at once, and their blind indexes go in the same
+/// transaction, so that nothing left anywhere can confirm an email or phone was theirs.
+/// Implementations must make every change durable before returning, and must not leave a
+/// destroyed key's bytes, nor a destroyed index's, readable in their files.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    /// Stores a new customer's key.
-    async fn put(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Stores a new customer's key, with the blind indexes of the values about to be
+    /// committed for them, in one transaction.
+    async fn put(&self, key: &StoredKey, indexes: &[BlindIndex]) -> Result<(), StoreError>;
 
     async fn get(&self, customer: &CustomerId) -> Result<Option<StoredKey>, StoreError>;
 
-    /// Destroys the customer's key. Returns whether there was one.
+    /// Destroys the customer's key and every blind index of theirs, in one transaction.
+    /// Returns whether there was a key.
     async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError>;
+
+    /// Adds blind indexes, in one transaction; a row already there (same customer, kind and
+    /// digest) is kept, so adding again is harmless. A row of a customer who has no key (never
+    /// had one, or was erased) is not added: an index never outlives the key it goes with.
+    async fn put_indexes(&self, indexes: &[BlindIndex]) -> Result<(), StoreError>;
+
+    /// Every row of this kind with this hash: the customer and the digest of the sealed value
+    /// the row was written for, by customer. Rows may be stale: the caller checks each against
+    /// the customer's current value.
+    async fn find_index(
+        &self,
+        kind: &str,
+        hash: &[u8; 32],
+    ) -> Result<Vec<(CustomerId, [u8; 32])>, StoreError>;
+
+    /// Removes the customer's rows of this kind other than `keep` (the digest of the value
+    /// now committed) that were added before it: a row added after it belongs to a later
+    /// write, which prunes for itself. `None` removes every row of this kind (the field is
+    /// gone).
+    async fn prune_indexes(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the one row of the customer and kind written for this digest (a write that
+    /// was refused takes back the row it added).
+    async fn remove_index(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        sealed_digest: &[u8; 32],
+    ) -> Result<(), StoreError>;
 
     /// Replaces a wrapped key, only if it is still wrapped under `from_kek_version` (another
     /// rotation pass, or an erasure, may have got there first). Returns whether it did.

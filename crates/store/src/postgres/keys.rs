@@ -1,25 +1,28 @@
-//! Customers' data keys on PostgreSQL, for several service instances that must all reach
-//! every key (a key directory on one machine cannot serve them). Give it a database of its
-//! own, apart from the data: a backup of the data then holds no key.
+//! Customers' data keys, and the blind indexes of their emails and phones, on PostgreSQL, for
+//! several service instances that must all reach every key (a key directory on one machine
+//! cannot serve them). Give it a database of its own, apart from the data: a backup of the
+//! data then holds no key and no index.
 //!
-//! Erasure deletes the row. PostgreSQL has no `secure_delete`: the deleted row's bytes stay
-//! in the table's pages until vacuumed and in the write-ahead log until it is recycled, so
-//! `destroy` vacuums the table at once; WAL archives and backups of this database keep the
-//! wrapped key, which stays unusable only while its master-key version is retired.
+//! Erasure deletes the key's row and the customer's indexes in one transaction. PostgreSQL
+//! has no `secure_delete`: the deleted rows' bytes stay in the tables' pages until vacuumed
+//! and in the write-ahead log until it is recycled, so `destroy` vacuums both tables at once;
+//! WAL archives and backups of this database keep the wrapped key, which stays unusable only
+//! while its master-key version is retired, and the indexes.
 
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
 use custodian_core::rights::erasure::StoredHoldKey;
-use custodian_core::vault::{KeyStore, StoredKey};
+use custodian_core::vault::{BlindIndex, KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
 use super::{ACQUIRE_TIMEOUT, MAX_CONNECTIONS, database, migration};
+use crate::blind_index::{DESTROY, FIND, PRUNE, PRUNE_ALL, PUT, REMOVE, found_row};
 use crate::rows::{stored_hold_key, stored_key, version};
 
 /// The schema the key tables (and their migration history) live in.
@@ -68,6 +71,11 @@ impl PgKeyStore {
                 "hold keys",
                 include_str!("../../migrations/postgres-keys/0002_hold_keys.sql"),
             ),
+            migration(
+                3,
+                "blind indexes",
+                include_str!("../../migrations/postgres-keys/0003_blind_indexes.sql"),
+            ),
         ])
         .run(&pool)
         .await
@@ -80,9 +88,37 @@ impl PgKeyStore {
     }
 }
 
+/// Adds blind indexes to the transaction `conn` is in. Each customer's key is locked first
+/// (`FOR SHARE`), so that a destruction running at the same time either comes after, and
+/// deletes the rows with the key, or came before, and the rows are not added.
+async fn put_indexes(conn: &mut PgConnection, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+    let mut customers: Vec<&str> = indexes.iter().map(|i| i.customer.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    for customer in customers {
+        sqlx::query("SELECT customer_id FROM data_keys WHERE customer_id = $1 FOR SHARE")
+            .bind(customer)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    for index in indexes {
+        sqlx::query(PUT)
+            .bind(index.customer.as_str())
+            .bind(&index.kind)
+            .bind(index.hash.to_vec())
+            .bind(index.sealed_digest.to_vec())
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl KeyStore for PgKeyStore {
-    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
+    async fn put(&self, key: &StoredKey, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(database)?;
         sqlx::query(
             "INSERT INTO data_keys (customer_id, key_version, kek_version, wrapped_key) \
              VALUES ($1, $2, $3, $4)",
@@ -91,9 +127,11 @@ impl KeyStore for PgKeyStore {
         .bind(i64::from(key.key_version))
         .bind(i64::from(key.wrapped.kek_version))
         .bind(&key.wrapped.bytes)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(database)?;
+        put_indexes(&mut tx, indexes).await?;
+        tx.commit().await.map_err(database)?;
         Ok(())
     }
 
@@ -112,18 +150,84 @@ impl KeyStore for PgKeyStore {
     }
 
     async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        // The key first: its row lock makes a concurrent `put_indexes` wait, then add nothing.
         let done = sqlx::query("DELETE FROM data_keys WHERE customer_id = $1")
             .bind(customer.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(database)?;
-        // Removes the dead row version from the table now rather than whenever autovacuum
+        sqlx::query(DESTROY)
+            .bind(customer.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+        // Removes the dead row versions from the tables now rather than whenever autovacuum
         // comes by (see the module's note on what PostgreSQL still keeps).
-        sqlx::query("VACUUM data_keys")
+        sqlx::query("VACUUM data_keys, blind_indexes")
             .execute(&self.pool)
             .await
             .map_err(database)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_indexes(&self, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        put_indexes(&mut tx, indexes).await?;
+        tx.commit().await.map_err(database)
+    }
+
+    async fn find_index(
+        &self,
+        kind: &str,
+        hash: &[u8; 32],
+    ) -> Result<Vec<(CustomerId, [u8; 32])>, StoreError> {
+        sqlx::query(FIND)
+            .bind(kind)
+            .bind(hash.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(found_row)
+            .collect()
+    }
+
+    async fn prune_indexes(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let query = match keep {
+            Some(keep) => sqlx::query(PRUNE)
+                .bind(customer.as_str())
+                .bind(kind)
+                .bind(keep.to_vec()),
+            None => sqlx::query(PRUNE_ALL).bind(customer.as_str()).bind(kind),
+        };
+        query.execute(&self.pool).await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn remove_index(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        sealed_digest: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        sqlx::query(REMOVE)
+            .bind(customer.as_str())
+            .bind(kind)
+            .bind(sealed_digest.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(())
     }
 
     async fn rewrap(

@@ -11,15 +11,14 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder,
-    Transaction, VaultStore, Write,
+    Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder, Transaction,
+    VaultStore, Write,
 };
 
 use super::{PgStore, database};
 use crate::rows::{
-    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, customer_id, limit_kinds, list_text,
-    order_summary, payload_columns, sealed_field, seq_of, seq_param, stored_consent, stored_order,
-    timestamp,
+    CONSENT_COLUMNS, DISCLOSURE_COLUMNS, OUTBOX_COLUMNS, limit_kinds, list_text, order_summary,
+    payload_columns, sealed_field, seq_of, seq_param, stored_consent, stored_order, timestamp,
 };
 use crate::writer::{BatchBackend, ChainHead, Writer};
 
@@ -289,30 +288,6 @@ async fn apply_writes(
                 .await
                 .map_err(database)?;
             }
-            Write::SetIndex {
-                customer,
-                kind,
-                hash,
-            } => {
-                if !live(conn, customer).await? {
-                    return Ok(Err(Conflict::NoSuchCustomer(customer.clone())));
-                }
-                let query = match hash {
-                    Some(hash) => sqlx::query(
-                        "INSERT INTO blind_indexes (customer_id, kind, hash) VALUES ($1, $2, $3) \
-                         ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash",
-                    )
-                    .bind(customer.as_str())
-                    .bind(kind)
-                    .bind(hash.to_vec()),
-                    None => sqlx::query(
-                        "DELETE FROM blind_indexes WHERE customer_id = $1 AND kind = $2",
-                    )
-                    .bind(customer.as_str())
-                    .bind(kind),
-                };
-                query.execute(&mut *conn).await.map_err(database)?;
-            }
             Write::PurgeCustomer { customer, at } => {
                 let done = sqlx::query(
                     "UPDATE customers SET erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
@@ -336,12 +311,7 @@ async fn apply_writes(
                 .execute(&mut *conn)
                 .await
                 .map_err(database)?;
-                for table in [
-                    "customer_fields",
-                    "field_history",
-                    "blind_indexes",
-                    "export_links",
-                ] {
+                for table in ["customer_fields", "field_history", "export_links"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE customer_id = $1"
                     )))
@@ -608,22 +578,6 @@ impl VaultStore for PgVault {
             fields,
             limits: limit_kinds(first.try_get("limits").map_err(database)?)?,
         }))
-    }
-
-    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
-        sqlx::query(
-            "SELECT b.customer_id FROM blind_indexes b JOIN customers c ON c.id = b.customer_id \
-             WHERE b.kind = $1 AND b.hash = $2 AND c.erased_at IS NULL \
-             ORDER BY b.customer_id",
-        )
-        .bind(&index.kind)
-        .bind(index.hash.to_vec())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?
-        .iter()
-        .map(|row| customer_id(row, "customer_id"))
-        .collect()
     }
 
     async fn live_customers(&self) -> Result<u64, StoreError> {

@@ -1,6 +1,7 @@
-//! Customers' data keys in a SQLite database of their own, kept in the key directory and
-//! never in the data database: a backup of the data then holds no key, and destroying a key
-//! here erases its customer everywhere at once.
+//! Customers' data keys, and the blind indexes of their emails and phones, in a SQLite
+//! database of their own, kept in the key directory and never in the data database: a backup
+//! of the data then holds no key and no index, and destroying a key here (its indexes with
+//! it) erases its customer everywhere at once.
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteConnection;
@@ -9,10 +10,11 @@ use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqlitePool};
 use custodian_core::StoreError;
 use custodian_core::ids::CustomerId;
 use custodian_core::rights::erasure::StoredHoldKey;
-use custodian_core::vault::{KeyStore, StoredKey};
+use custodian_core::vault::{BlindIndex, KeyStore, StoredKey};
 use custodian_crypto::WrappedKey;
 
-use super::{connect_options, database, end_transaction, migration, open_pool};
+use super::{connect_options, database, end_transaction, migration, open_pool, truncate_wal};
+use crate::blind_index::{DESTROY, FIND, PRUNE, PRUNE_ALL, PUT, REMOVE, found_row};
 use crate::rows::{stored_hold_key, stored_key, version};
 use crate::writer::{BatchBackend, BatchWriter};
 
@@ -26,8 +28,21 @@ pub struct SqliteKeyStore {
 /// A change to the key store. Each reports whether it changed a row.
 #[derive(Debug)]
 enum KeyOp {
-    Put(StoredKey),
+    /// A new key, with the blind indexes of its customer's first values.
+    Put(StoredKey, Vec<BlindIndex>),
+    /// A key and every blind index of its customer.
     Destroy(CustomerId),
+    PutIndexes(Vec<BlindIndex>),
+    PruneIndexes {
+        customer: CustomerId,
+        kind: String,
+        keep: Option<[u8; 32]>,
+    },
+    RemoveIndex {
+        customer: CustomerId,
+        kind: String,
+        sealed_digest: [u8; 32],
+    },
     Rewrap {
         customer: CustomerId,
         from_kek_version: u32,
@@ -59,6 +74,11 @@ impl SqliteKeyStore {
                 "hold keys",
                 include_str!("../../migrations/sqlite-keys/0002_hold_keys.sql"),
             ),
+            migration(
+                3,
+                "blind indexes",
+                include_str!("../../migrations/sqlite-keys/0003_blind_indexes.sql"),
+            ),
         ]);
         let pool = open_pool(&options, &migrator).await?;
         let conn = SqliteConnection::connect_with(&options)
@@ -89,19 +109,19 @@ impl BatchBackend for KeyWriter {
             .map_err(database)?;
         let outcome = apply_key_ops(&mut self.conn, batch).await;
         let changed = end_transaction(&mut self.conn, outcome).await?;
+        // Also when the key was already gone: its customer's indexes may have gone now.
         let destroyed = batch
             .iter()
-            .zip(&changed)
-            .any(|(op, c)| *c && matches!(op, KeyOp::Destroy(_) | KeyOp::DestroyHold(..)));
+            .any(|op| matches!(op, KeyOp::Destroy(_) | KeyOp::DestroyHold(..)));
         if destroyed {
-            truncate_wal(&mut self.conn).await?;
+            truncate_key_wal(&mut self.conn).await?;
         }
         Ok(changed)
     }
 }
 
-/// New keys go in with one statement per batch (a burst of sign-ups is the common case);
-/// the rare destroys and re-wraps follow one by one, in order.
+/// New keys go in with one statement per batch (a burst of sign-ups is the common case), then
+/// the indexes of those inserted; the other changes follow one by one, in order.
 async fn apply_key_ops(
     conn: &mut SqliteConnection,
     batch: &[KeyOp],
@@ -109,7 +129,7 @@ async fn apply_key_ops(
     let puts: Vec<&StoredKey> = batch
         .iter()
         .filter_map(|op| match op {
-            KeyOp::Put(key) => Some(key),
+            KeyOp::Put(key, _) => Some(key),
             _ => None,
         })
         .collect();
@@ -132,42 +152,100 @@ async fn apply_key_ops(
     let mut changed = Vec::with_capacity(batch.len());
     for op in batch {
         changed.push(match op {
-            KeyOp::Put(key) => inserted.iter().any(|id| id == key.customer.as_str()),
+            KeyOp::Put(key, indexes) => {
+                let new = inserted.iter().any(|id| id == key.customer.as_str());
+                // Not under a key that was there before: that would be someone else's.
+                if new {
+                    put_indexes(conn, indexes).await?;
+                }
+                new
+            }
             other => apply_key_op(conn, other).await?,
         });
     }
     Ok(changed)
 }
 
-/// Folds the write-ahead log into the database (where `secure_delete` zeroed the destroyed
-/// keys) and truncates it: until then the log still holds the pages as they were before the
-/// delete. A reader can keep the checkpoint from finishing, so it is retried; if it still
-/// cannot finish, the next destruction (or the next start) will.
-async fn truncate_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    for _ in 0..20 {
-        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .fetch_one(&mut *conn)
+async fn put_indexes(
+    conn: &mut SqliteConnection,
+    indexes: &[BlindIndex],
+) -> Result<(), StoreError> {
+    for index in indexes {
+        sqlx::query(PUT)
+            .bind(index.customer.as_str())
+            .bind(&index.kind)
+            .bind(index.hash.to_vec())
+            .bind(index.sealed_digest.to_vec())
+            .execute(&mut *conn)
             .await
             .map_err(database)?;
-        let busy: i64 = row.try_get(0).map_err(database)?;
-        if busy == 0 {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    tracing::warn!(
-        "the key store's write-ahead log could not be truncated yet; destroyed keys linger in it until the next checkpoint"
-    );
+    Ok(())
+}
+
+/// Folds the write-ahead log into the database (where `secure_delete` zeroed the destroyed
+/// keys and indexes) and truncates it: until then the log still holds the pages as they were
+/// before the delete. If a reader keeps it from finishing, the next destruction will.
+async fn truncate_key_wal(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    if !truncate_wal(conn).await? {
+        tracing::warn!(
+            "the key store's write-ahead log could not be truncated yet; destroyed keys linger in it until the next checkpoint"
+        );
+    }
     Ok(())
 }
 
 async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, StoreError> {
     let done = match op {
         // New keys go in together, in `apply_key_ops`.
-        KeyOp::Put(_) => return Ok(false),
+        KeyOp::Put(..) => return Ok(false),
         KeyOp::Destroy(customer) => {
+            sqlx::query(DESTROY)
+                .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
             sqlx::query("DELETE FROM data_keys WHERE customer_id = ?")
                 .bind(customer.as_str())
+                .execute(&mut *conn)
+                .await
+        }
+        KeyOp::PutIndexes(indexes) => {
+            put_indexes(conn, indexes).await?;
+            return Ok(true);
+        }
+        KeyOp::PruneIndexes {
+            customer,
+            kind,
+            keep: Some(keep),
+        } => {
+            sqlx::query(PRUNE)
+                .bind(customer.as_str())
+                .bind(kind)
+                .bind(keep.to_vec())
+                .execute(&mut *conn)
+                .await
+        }
+        KeyOp::PruneIndexes {
+            customer,
+            kind,
+            keep: None,
+        } => {
+            sqlx::query(PRUNE_ALL)
+                .bind(customer.as_str())
+                .bind(kind)
+                .execute(&mut *conn)
+                .await
+        }
+        KeyOp::RemoveIndex {
+            customer,
+            kind,
+            sealed_digest,
+        } => {
+            sqlx::query(REMOVE)
+                .bind(customer.as_str())
+                .bind(kind)
+                .bind(sealed_digest.to_vec())
                 .execute(&mut *conn)
                 .await
         }
@@ -231,8 +309,12 @@ async fn apply_key_op(conn: &mut SqliteConnection, op: &KeyOp) -> Result<bool, S
 
 #[async_trait]
 impl KeyStore for SqliteKeyStore {
-    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
-        if self.writer.submit(KeyOp::Put(key.clone())).await? {
+    async fn put(&self, key: &StoredKey, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        if self
+            .writer
+            .submit(KeyOp::Put(key.clone(), indexes.to_vec()))
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::Corrupt(
@@ -254,6 +336,60 @@ impl KeyStore for SqliteKeyStore {
 
     async fn destroy(&self, customer: &CustomerId) -> Result<bool, StoreError> {
         self.writer.submit(KeyOp::Destroy(customer.clone())).await
+    }
+
+    async fn put_indexes(&self, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .submit(KeyOp::PutIndexes(indexes.to_vec()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn find_index(
+        &self,
+        kind: &str,
+        hash: &[u8; 32],
+    ) -> Result<Vec<(CustomerId, [u8; 32])>, StoreError> {
+        sqlx::query(FIND)
+            .bind(kind)
+            .bind(hash.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?
+            .iter()
+            .map(found_row)
+            .collect()
+    }
+
+    async fn prune_indexes(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let op = KeyOp::PruneIndexes {
+            customer: customer.clone(),
+            kind: kind.to_owned(),
+            keep: keep.copied(),
+        };
+        self.writer.submit(op).await.map(|_| ())
+    }
+
+    async fn remove_index(
+        &self,
+        customer: &CustomerId,
+        kind: &str,
+        sealed_digest: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        let op = KeyOp::RemoveIndex {
+            customer: customer.clone(),
+            kind: kind.to_owned(),
+            sealed_digest: *sealed_digest,
+        };
+        self.writer.submit(op).await.map(|_| ())
     }
 
     async fn rewrap(

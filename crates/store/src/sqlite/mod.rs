@@ -205,5 +205,23 @@ async fn end_transaction<T>(
     outcome
 }
 
+/// Folds the write-ahead log into the database and truncates it, so that the log no longer
+/// holds pages as they were before a delete. A reader can keep the checkpoint from finishing,
+/// so it is retried for half a second; returns whether it finished.
+async fn truncate_wal(conn: &mut sqlx::SqliteConnection) -> Result<bool, StoreError> {
+    for _ in 0..20 {
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(database)?;
+        let busy: i64 = sqlx::Row::try_get(&row, 0).map_err(database)?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests;

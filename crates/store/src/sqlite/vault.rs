@@ -9,8 +9,8 @@ use custodian_core::StoreError;
 use custodian_core::audit::{AuditEntry, AuditEvent, Checkpoint, CheckpointSigner};
 use custodian_core::ids::{CustomerId, HistoryId, OrderId};
 use custodian_core::vault::{
-    BlindIndex, Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder,
-    Transaction, VaultStore, Write,
+    Conflict, OrderSummary, StoredConsent, StoredCustomer, StoredHistory, StoredOrder, Transaction,
+    VaultStore, Write,
 };
 
 use super::{SqliteStore, database, end_transaction};
@@ -94,8 +94,6 @@ async fn apply_batch(
     let mut creates = Vec::new();
     let mut fields = Vec::new();
     let mut history = Vec::new();
-    // Only the last index write per (customer, kind) matters: nothing reads in between.
-    let mut indexes: Vec<(&CustomerId, &str, Option<&[u8; 32]>)> = Vec::new();
     let mut purges = Vec::new();
     let mut consents = Vec::new();
     let mut orders = Vec::new();
@@ -114,14 +112,6 @@ async fn apply_batch(
                 at,
             } => fields.push((customer, value, at)),
             Write::PutHistory { customer, entry } => history.push((customer, entry)),
-            Write::SetIndex {
-                customer,
-                kind,
-                hash,
-            } => {
-                indexes.retain(|(c, k, _)| !(*c == customer && *k == kind.as_str()));
-                indexes.push((customer, kind, hash.as_ref()));
-            }
             Write::PurgeCustomer { customer, at } => purges.push((customer, at)),
             Write::RecordConsent { consent } => consents.push(consent),
             Write::CreateOrder { order } => orders.push(order),
@@ -177,34 +167,6 @@ async fn apply_batch(
                 .push_bind(entry.replaced_at.to_string());
         });
         q.build().execute(&mut *conn).await.map_err(database)?;
-    }
-    let set: Vec<(&CustomerId, &str, &[u8; 32])> = indexes
-        .iter()
-        .filter_map(|(c, k, h)| h.map(|h| (*c, *k, h)))
-        .collect();
-    let removed: Vec<(&CustomerId, &str)> = indexes
-        .iter()
-        .filter(|(_, _, h)| h.is_none())
-        .map(|(c, k, _)| (*c, *k))
-        .collect();
-    for chunk in set.chunks(ROWS_PER_STATEMENT) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT INTO blind_indexes (customer_id, kind, hash) ");
-        q.push_values(chunk, |mut row, (customer, kind, hash)| {
-            row.push_bind(customer.as_str().to_owned())
-                .push_bind((*kind).to_owned())
-                .push_bind(hash.to_vec());
-        });
-        q.push(" ON CONFLICT (customer_id, kind) DO UPDATE SET hash = excluded.hash");
-        q.build().execute(&mut *conn).await.map_err(database)?;
-    }
-    for (customer, kind) in removed {
-        sqlx::query("DELETE FROM blind_indexes WHERE customer_id = ? AND kind = ?")
-            .bind(customer.as_str())
-            .bind(kind)
-            .execute(&mut *conn)
-            .await
-            .map_err(database)?;
     }
     for chunk in orders.chunks(ROWS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -403,12 +365,7 @@ async fn apply_batch(
         .execute(&mut *conn)
         .await
         .map_err(database)?;
-        for table in [
-            "customer_fields",
-            "field_history",
-            "blind_indexes",
-            "export_links",
-        ] {
+        for table in ["customer_fields", "field_history", "export_links"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE customer_id = ?"
             )))
@@ -599,21 +556,6 @@ impl VaultStore for SqliteVault {
             fields,
             limits: limit_kinds(first.try_get("limits").map_err(database)?)?,
         }))
-    }
-
-    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
-        sqlx::query(
-            "SELECT b.customer_id FROM blind_indexes b JOIN customers c ON c.id = b.customer_id \
-             WHERE b.kind = ? AND b.hash = ? AND c.erased_at IS NULL ORDER BY b.customer_id",
-        )
-        .bind(&index.kind)
-        .bind(index.hash.to_vec())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(database)?
-        .iter()
-        .map(|row| customer_id(row, "customer_id"))
-        .collect()
     }
 
     async fn live_customers(&self) -> Result<u64, StoreError> {

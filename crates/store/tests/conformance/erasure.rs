@@ -566,8 +566,8 @@ struct FailingKeys {
 
 #[async_trait]
 impl KeyStore for FailingKeys {
-    async fn put(&self, key: &StoredKey) -> Result<(), StoreError> {
-        self.inner.put(key).await
+    async fn put(&self, key: &StoredKey, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        self.inner.put(key, indexes).await
     }
     async fn get(&self, customer: &CustomerId) -> Result<Option<StoredKey>, StoreError> {
         self.inner.get(customer).await
@@ -577,6 +577,32 @@ impl KeyStore for FailingKeys {
             return Err(StoreError::Corrupt("simulated crash".into()));
         }
         self.inner.destroy(customer).await
+    }
+    async fn put_indexes(&self, indexes: &[BlindIndex]) -> Result<(), StoreError> {
+        self.inner.put_indexes(indexes).await
+    }
+    async fn find_index(
+        &self,
+        kind: &str,
+        hash: &[u8; 32],
+    ) -> Result<Vec<(CustomerId, [u8; 32])>, StoreError> {
+        self.inner.find_index(kind, hash).await
+    }
+    async fn prune_indexes(
+        &self,
+        c: &CustomerId,
+        kind: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        self.inner.prune_indexes(c, kind, keep).await
+    }
+    async fn remove_index(
+        &self,
+        c: &CustomerId,
+        kind: &str,
+        digest: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        self.inner.remove_index(c, kind, digest).await
     }
     async fn rewrap(
         &self,
@@ -620,10 +646,12 @@ impl KeyStore for FailingKeys {
 }
 
 /// A vault store whose commit of a purge fails while `fail` is set, as if the process died
-/// after the key was destroyed.
-struct FailingPurge {
-    inner: Arc<dyn VaultStore>,
-    fail: AtomicBool,
+/// after the key was destroyed; and whose next commit, whatever it holds, fails while
+/// `fail_any` is set, as if the process died before committing.
+pub struct FailingPurge {
+    pub inner: Arc<dyn VaultStore>,
+    pub fail: AtomicBool,
+    pub fail_any: AtomicBool,
 }
 
 #[async_trait]
@@ -633,16 +661,15 @@ impl VaultStore for FailingPurge {
             .writes
             .iter()
             .any(|w| matches!(w, Write::PurgeCustomer { .. }));
-        if purge && self.fail.swap(false, Ordering::SeqCst) {
+        if purge && self.fail.swap(false, Ordering::SeqCst)
+            || self.fail_any.swap(false, Ordering::SeqCst)
+        {
             return Err(StoreError::Corrupt("simulated crash".into()));
         }
         self.inner.commit(tx).await
     }
     async fn customer(&self, id: &CustomerId) -> Result<Option<StoredCustomer>, StoreError> {
         self.inner.customer(id).await
-    }
-    async fn find_by_index(&self, index: &BlindIndex) -> Result<Vec<CustomerId>, StoreError> {
-        self.inner.find_by_index(index).await
     }
     async fn live_customers(&self) -> Result<u64, StoreError> {
         self.inner.live_customers().await
@@ -702,6 +729,7 @@ pub async fn erasure_survives_a_crash_between_its_steps(b: Backend) {
     let store = Arc::new(FailingPurge {
         inner: b.store.clone(),
         fail: AtomicBool::new(false),
+        fail_any: AtomicBool::new(false),
     });
     let vault = Vault::new(
         Arc::new(parse(DEFAULT_POLICY).unwrap()),
@@ -786,14 +814,17 @@ pub async fn hold_keys_keep_one_per_customer_and_hold(keys: &dyn KeyStore) {
             bytes: bytes.to_vec(),
         },
     };
-    keys.put(&StoredKey {
-        customer: customer.clone(),
-        key_version: 1,
-        wrapped: WrappedKey {
-            kek_version: 1,
-            bytes: b"own".to_vec(),
+    keys.put(
+        &StoredKey {
+            customer: customer.clone(),
+            key_version: 1,
+            wrapped: WrappedKey {
+                kek_version: 1,
+                bytes: b"own".to_vec(),
+            },
         },
-    })
+        &[],
+    )
     .await
     .unwrap();
     assert_eq!(

@@ -17,6 +17,7 @@ mod care;
 mod consent;
 mod erasure;
 mod exports;
+mod indexes;
 mod legal;
 mod matrix;
 mod orders;

@@ -681,9 +681,9 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
         CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
         CustomerId::generate(jiff::Timestamp::UNIX_EPOCH).unwrap(),
     );
-    keys.put(&key(&one, 1, b"one")).await.unwrap();
-    keys.put(&key(&two, 1, b"two")).await.unwrap();
-    assert!(keys.put(&key(&one, 1, b"again")).await.is_err());
+    keys.put(&key(&one, 1, b"one"), &[]).await.unwrap();
+    keys.put(&key(&two, 1, b"two"), &[]).await.unwrap();
+    assert!(keys.put(&key(&one, 1, b"again"), &[]).await.is_err());
     assert_eq!(again.get(&one).await.unwrap(), Some(key(&one, 1, b"one")));
     assert_eq!(keys.key_versions().await.unwrap(), vec![(1, 2)]);
 
@@ -706,6 +706,16 @@ async fn the_postgres_key_store_keeps_rewraps_and_destroys_keys() {
     assert_eq!(keys.key_versions().await.unwrap(), vec![(2, 1)]);
     keys.close().await;
     again.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_key_store_keeps_blind_indexes_with_the_keys() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let keys = PgKeyStore::open(&db.url).await.unwrap();
+    crate::indexes::blind_indexes_live_and_die_with_the_key(&keys).await;
+    keys.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

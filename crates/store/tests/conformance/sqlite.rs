@@ -41,6 +41,135 @@ async fn the_sqlite_key_store_keeps_hold_keys_apart() {
     crate::erasure::hold_keys_keep_one_per_customer_and_hold(&keys).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_key_store_keeps_blind_indexes_with_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SqliteKeyStore::open(dir.path().join("keys.db").to_str().unwrap())
+        .await
+        .unwrap();
+    crate::indexes::blind_indexes_live_and_die_with_the_key(&keys).await;
+}
+
+/// Issue 13's property. An old backup of the data directory, with the index key, used to
+/// confirm that an email or phone belonged to a customer erased since (compute the HMAC, find
+/// the row). The indexes now live with the keys: the data's files never hold one, and the
+/// erasure destroys them with the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_erasure_backup_of_the_data_with_the_index_key_cannot_confirm_an_erased_customers_email()
+ {
+    use crate::indexes::{files_contain, hash};
+    use custodian_core::vault::Lookup;
+
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("vault.db");
+    let store = SqliteStore::open(live.to_str().unwrap()).await.unwrap();
+    let data: Arc<dyn VaultStore> = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
+    let f = Fixture::new(data.clone()).await;
+    let account = crate::suite::ctx("account");
+    let (email, phone) = ("xac.nhan@example.com", "+84909400001");
+    let input = crate::suite::fields(serde_json::json!({
+        "account_name.full_name": "Xác Nhận",
+        "account_email.email": email,
+        "account_phone.phone": phone,
+    }));
+    let id = f.vault.create(&account, &input).await.unwrap();
+    let email_hash = hash("account_email.email", email);
+    let phone_hash = hash("account_phone.phone", phone);
+    let by_email = Lookup::Email(email.to_owned());
+    let by_phone = Lookup::Phone(phone.to_owned());
+
+    // Before the erasure: found by email and by phone, through the key store, whose files
+    // hold the hashes (so the searches below would find them where they are).
+    for by in [&by_email, &by_phone] {
+        assert_eq!(
+            f.vault.lookup(&account, by).await.unwrap(),
+            vec![id.clone()]
+        );
+    }
+    let keys_dir = f.keys_dir.path().to_owned();
+    assert!(files_contain(&keys_dir, "data-keys.db", &email_hash));
+
+    // Two backups of the data directory: its files copied as they are (the write-ahead log
+    // not checkpointed), and a checkpointed copy by `VACUUM INTO`.
+    let copied = dir.path().join("copied");
+    std::fs::create_dir(&copied).unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("vault.db") {
+            std::fs::copy(&path, copied.join(&name)).unwrap();
+        }
+    }
+    let vacuumed = dir.path().join("vacuumed");
+    std::fs::create_dir(&vacuumed).unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", live.display()))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "VACUUM INTO '{}'",
+        vacuumed.join("vault.db").display()
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    // Both hold the customer's row (their sealed email, found by the same search).
+    let stored = data.customer(&id).await.unwrap().unwrap();
+    let sealed = &stored
+        .fields
+        .iter()
+        .find(|f| f.field == "account_email.email")
+        .unwrap()
+        .sealed;
+    for backup in [&copied, &vacuumed] {
+        assert!(files_contain(backup, "vault.db", sealed));
+    }
+
+    f.vault.erase(&account, &id).await.unwrap();
+
+    // No backup, and not the live data either, holds a row derivable from HMAC(index key,
+    // email or phone): there is nothing to confirm against.
+    for data_dir in [copied.as_path(), vacuumed.as_path(), dir.path()] {
+        for needle in [&email_hash, &phone_hash] {
+            assert!(
+                !files_contain(data_dir, "vault.db", needle),
+                "a blind index is in {}",
+                data_dir.display()
+            );
+        }
+    }
+    // The live system finds nothing, and neither does a restored backup beside it.
+    for by in [&by_email, &by_phone] {
+        assert!(f.vault.lookup(&account, by).await.unwrap().is_empty());
+    }
+    // The key store's files keep no trace of the destroyed indexes.
+    for needle in [&email_hash, &phone_hash] {
+        assert!(!files_contain(&keys_dir, "data-keys.db", needle));
+    }
+    let restored = SqliteStore::open(vacuumed.join("vault.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let restored: Arc<dyn VaultStore> =
+        Arc::new(restored.vault(crate::suite::signer()).await.unwrap());
+    assert!(!restored.customer(&id).await.unwrap().unwrap().erased);
+    let Fixture {
+        keys_dir,
+        key_store,
+        ..
+    } = f;
+    let from_backup = Fixture::with_keys(restored, keys_dir, key_store);
+    for by in [&by_email, &by_phone] {
+        assert!(
+            from_backup
+                .vault
+                .lookup(&account, by)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
 /// The canary: every field of many customers holds a unique marker; after creating,
 /// reading, correcting and looking them up, no marker may appear in the database file or
 /// its write-ahead log.
@@ -157,7 +286,7 @@ async fn a_destroyed_key_leaves_no_bytes_behind() {
         key_version: 1,
         wrapped,
     };
-    keys.put(&key).await.unwrap();
+    keys.put(&key, &[]).await.unwrap();
     assert!(keys.destroy(&id).await.unwrap());
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {

@@ -12,8 +12,8 @@ use custodian_core::ids::{CustomerId, HistoryId};
 use custodian_core::notice::NoticeArchive;
 use custodian_core::vault::KeyStore;
 use custodian_core::vault::{
-    BlindIndex, Lookup, RequestContext, SealedField, StoredHistory, Transaction, Vault, VaultError,
-    VaultStore, Write,
+    Lookup, RequestContext, SealedField, StoredHistory, Transaction, Vault, VaultError, VaultStore,
+    Write,
 };
 use custodian_crypto::{BlindIndexKey, KeyWrapper, LocalKeyring, SecretKey};
 use custodian_policy::{DEFAULT_POLICY, parse};
@@ -68,6 +68,10 @@ pub use crate::erasure::{
 pub use crate::exports::{
     export_holds_everything_in_pages_and_zips, export_links_are_single_use_own_and_expire,
 };
+pub use crate::indexes::{
+    concurrent_email_corrections_leave_exactly_the_current_index,
+    index_rows_left_by_a_crash_never_find_anyone,
+};
 pub use crate::legal::legal_requests_move_forward_once;
 pub use crate::orders::{
     erasure_takes_the_orders_with_it, order_moves_race_and_only_one_wins,
@@ -90,6 +94,8 @@ macro_rules! conformance_tests {
             ciphertext_moved_between_customers_does_not_open,
             ciphertext_moved_between_fields_does_not_open,
             lookups_use_the_blind_index,
+            concurrent_email_corrections_leave_exactly_the_current_index,
+            index_rows_left_by_a_crash_never_find_anyone,
             corrections_keep_an_encrypted_history,
             erasure_destroys_the_key_and_purges,
             conflicts_write_nothing_not_even_audit,
@@ -150,6 +156,11 @@ macro_rules! conformance_tests {
     };
 }
 
+/// The blind-index key of every fixture.
+pub fn index_key() -> BlindIndexKey {
+    BlindIndexKey::new(SecretKey::from_bytes(&[7; 32]).unwrap())
+}
+
 pub fn signer() -> CheckpointSigner {
     CheckpointSigner::new(SecretKey::from_bytes(&[42; 32]).unwrap())
 }
@@ -179,7 +190,7 @@ impl Fixture {
     ) -> Fixture {
         let keyring = Arc::new(LocalKeyring::open_dir(keys_dir.path()).unwrap());
         let policy = Arc::new(parse(DEFAULT_POLICY).unwrap());
-        let index = BlindIndexKey::new(SecretKey::from_bytes(&[7; 32]).unwrap());
+        let index = index_key();
         let clock = Arc::new(SystemClock);
         let vault = Vault::new(
             policy,
@@ -753,15 +764,10 @@ const EMAIL: &str = "account_email.email";
 const PHONE: &str = "account_phone.phone";
 const NAME: &str = "account_name.full_name";
 
-/// The index hash of step `step` in the run `run` (runs must not share hashes).
-fn hash(run: u8, step: u8) -> [u8; 32] {
-    [run.wrapping_mul(16).wrapping_add(step); 32]
-}
-
-/// Customer `a` is created, written to, indexed and purged, then written to again (refused
-/// three ways); customer `b` is created and has its email corrected twice, each time with
-/// its history and index, and survives a refused transaction that also named `a`.
-fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
+/// Customer `a` is created, written to and purged, then written to again (refused three
+/// ways); customer `b` is created, has its email corrected twice, each time with its history,
+/// survives a refused transaction that also named `a`, and gets a phone.
+fn script(a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
     let at = jiff::Timestamp::UNIX_EPOCH;
     let history = |customer: &CustomerId, field: &str, value: &str| Write::PutHistory {
         customer: customer.clone(),
@@ -775,11 +781,6 @@ fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
         customer: customer.clone(),
         value: sealed(field, value),
         at,
-    };
-    let index = |customer: &CustomerId, kind: &str, step: u8| Write::SetIndex {
-        customer: customer.clone(),
-        kind: kind.to_owned(),
-        hash: Some(hash(run, step)),
     };
     vec![
         tx(
@@ -796,35 +797,22 @@ fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
                     created_at: at,
                 },
                 put(b, EMAIL, "b0"),
-                index(b, EMAIL, 0),
             ],
         ),
         tx(
             "t1.correct",
             b,
-            vec![
-                history(b, EMAIL, "b0"),
-                put(b, EMAIL, "b1"),
-                index(b, EMAIL, 1),
-            ],
+            vec![history(b, EMAIL, "b0"), put(b, EMAIL, "b1")],
         ),
         tx(
             "t2.correct",
             b,
-            vec![
-                history(b, EMAIL, "b1"),
-                put(b, EMAIL, "b2"),
-                index(b, EMAIL, 2),
-            ],
+            vec![history(b, EMAIL, "b1"), put(b, EMAIL, "b2")],
         ),
         tx(
-            "t3.index",
+            "t3.correct",
             a,
-            vec![
-                index(a, EMAIL, 9),
-                history(a, NAME, "a0"),
-                put(a, NAME, "a1"),
-            ],
+            vec![history(a, NAME, "a0"), put(a, NAME, "a1")],
         ),
         tx(
             "t4.purge",
@@ -838,11 +826,7 @@ fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
         tx(
             "t6.mixed",
             b,
-            vec![
-                put(b, EMAIL, "b-lost"),
-                index(b, EMAIL, 7),
-                index(a, EMAIL, 8),
-            ],
+            vec![put(b, EMAIL, "b-lost"), put(a, EMAIL, "a-lost")],
         ),
         tx(
             "t7.recreate",
@@ -860,7 +844,7 @@ fn script(run: u8, a: &CustomerId, b: &CustomerId) -> Vec<Transaction> {
                 at,
             }],
         ),
-        tx("t9.index", b, vec![index(b, PHONE, 5)]),
+        tx("t9.phone", b, vec![put(b, PHONE, "b-phone")]),
     ]
 }
 
@@ -894,38 +878,6 @@ async fn rows(store: &dyn VaultStore, id: &CustomerId) -> Rows {
     }
 }
 
-/// Who each index hash of a run finds: `a`, `b`, or nobody.
-async fn indexes(store: &dyn VaultStore, run: u8, a: &CustomerId, b: &CustomerId) -> Vec<String> {
-    let mut found = Vec::new();
-    for (kind, step) in [
-        (EMAIL, 0),
-        (EMAIL, 1),
-        (EMAIL, 2),
-        (EMAIL, 7),
-        (EMAIL, 8),
-        (EMAIL, 9),
-        (PHONE, 5),
-    ] {
-        let ids = store
-            .find_by_index(&BlindIndex {
-                kind: kind.to_owned(),
-                hash: hash(run, step),
-            })
-            .await
-            .unwrap();
-        let names: Vec<&str> = ids
-            .iter()
-            .map(|id| match id {
-                id if id == a => "a",
-                id if id == b => "b",
-                _ => "someone else",
-            })
-            .collect();
-        found.push(format!("{kind}#{step}:{}", names.join(",")));
-    }
-    found
-}
-
 /// A conflict, without the ids that differ from run to run.
 fn outcome(result: &Result<(), custodian_core::vault::Conflict>) -> String {
     match result {
@@ -953,7 +905,7 @@ pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
     // All at once. `join!` first polls each future in turn, and a commit joins the writer's
     // queue on its first poll: they are submitted in the script's order.
     let [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9]: [Transaction; 10] =
-        script(1, &a1, &b1).try_into().unwrap();
+        script(&a1, &b1).try_into().unwrap();
     let r = tokio::join!(
         store.commit(t0),
         store.commit(t1),
@@ -977,7 +929,7 @@ pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
 
     // One by one.
     let mut one_by_one = Vec::new();
-    for t in script(2, &a2, &b2) {
+    for t in script(&a2, &b2) {
         one_by_one.push(outcome(&store.commit(t).await.unwrap()));
     }
 
@@ -1003,19 +955,15 @@ pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
             "t0.create",
             "t1.correct",
             "t2.correct",
-            "t3.index",
+            "t3.correct",
             "t4.purge",
-            "t9.index"
+            "t9.phone"
         ],
         "the chain holds the admitted transactions, in order, and nothing of the refused"
     );
     let (ra, rb) = (rows(store, &a1).await, rows(store, &b1).await);
     assert_eq!(ra, rows(store, &a2).await);
     assert_eq!(rb, rows(store, &b2).await);
-    assert_eq!(
-        indexes(store, 1, &a1, &b1).await,
-        indexes(store, 2, &a2, &b2).await
-    );
     // And what one by one means, spelled out.
     assert_eq!(
         ra,
@@ -1024,30 +972,21 @@ pub async fn concurrent_transactions_apply_as_if_one_by_one(b: Backend) {
             fields: vec![],
             history: vec![]
         },
-        "a purged customer keeps no field, history or index"
+        "a purged customer keeps no field or history"
     );
     assert_eq!(
         rb,
         Rows {
             erased: false,
-            fields: vec![(EMAIL.to_owned(), b"b2".to_vec())],
+            fields: vec![
+                (EMAIL.to_owned(), b"b2".to_vec()),
+                (PHONE.to_owned(), b"b-phone".to_vec())
+            ],
             history: vec![
                 (EMAIL.to_owned(), b"b0".to_vec()),
                 (EMAIL.to_owned(), b"b1".to_vec())
             ],
         }
-    );
-    assert_eq!(
-        indexes(store, 1, &a1, &b1).await,
-        [
-            "account_email.email#0:",
-            "account_email.email#1:",
-            "account_email.email#2:b",
-            "account_email.email#7:",
-            "account_email.email#8:",
-            "account_email.email#9:",
-            "account_phone.phone#5:b",
-        ]
     );
     verify_chain(store).await;
 
