@@ -215,6 +215,18 @@ pub async fn open(config: &Config) -> Result<Opened, Failure> {
             keys_dir.display()
         )));
     }
+    // Blind indexes an older version kept with the data go to the key store, before anything
+    // is served (a no-op once done). Only once the key store is known to be the right one: a
+    // row is copied only for a customer whose key it holds.
+    match &data {
+        Data::Postgres(s) => s.move_blind_indexes(key_store.as_ref()).await,
+        Data::Sqlite(s) => s.move_blind_indexes(key_store.as_ref()).await,
+    }
+    .map_err(|e| {
+        Failure::invalid(format!(
+            "error: cannot move the blind indexes to the data-key store: {e}"
+        ))
+    })?;
     let (legal_store, request_store): (Arc<dyn LegalStore>, Arc<dyn RequestStore>) = match &data {
         Data::Postgres(s) => (Arc::new(s.legal()), Arc::new(s.requests())),
         Data::Sqlite(s) => (Arc::new(s.legal()), Arc::new(s.requests())),

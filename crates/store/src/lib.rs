@@ -2,6 +2,10 @@
 //!
 //! One module per database, each with its own migrations under `migrations/<database>/`.
 //! SQLite is the default; a `postgres` module will sit beside it and pass the same tests.
+//!
+//! Opening a deployment: the data store, then the key store, then
+//! `move_blind_indexes` on the data store (`SqliteStore`, `PgStore`), which moves the blind
+//! indexes older versions kept with the data into the key store, before anything is served.
 
 mod blind_index;
 pub mod postgres;

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use custodian_core::StoreError;
+use custodian_core::vault::KeyStore;
 
 use crate::rows::database;
 use custodian_core::health::Health;
@@ -86,6 +87,47 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Moves the blind indexes that versions before the key store held them kept in this
+    /// database (table `blind_indexes`) into `keys`, each with the digest of its customer's
+    /// current sealed value (none for an erased customer), then drops the table: from then on
+    /// the data database holds no blind index. Call it once the key store is open and before
+    /// serving. Idempotent, safe to repeat after a crash, and nearly free once done (the table
+    /// is gone); instances starting at once take turns under an advisory lock. The dropped
+    /// table's files are removed; its rows stay in the write-ahead log and in its archives
+    /// until they age out. Returns how many rows the table held.
+    pub async fn move_blind_indexes(&self, keys: &dyn KeyStore) -> Result<u64, StoreError> {
+        if !has_legacy_indexes(&self.pool).await? {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await.map_err(database)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7370212469083510002)")
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        // Again under the lock: another instance may have moved them meanwhile.
+        let moved = if has_legacy_indexes(&mut *tx).await? {
+            crate::blind_index::move_legacy::<sqlx::Postgres>(&mut *tx, keys).await?
+        } else {
+            0
+        };
+        tx.commit().await.map_err(database)?;
+        if moved > 0 {
+            tracing::info!(rows = moved, "blind indexes moved to the key store");
+        }
+        Ok(moved)
+    }
+}
+
+/// Whether the data database still has the table of blind indexes older versions kept there.
+async fn has_legacy_indexes<'c, E>(executor: E) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    sqlx::query_scalar("SELECT to_regclass('blind_indexes') IS NOT NULL")
+        .fetch_one(executor)
+        .await
+        .map_err(database)
 }
 
 #[async_trait]

@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use custodian_core::StoreError;
+use custodian_core::vault::KeyStore;
+use sqlx::Connection;
 
 use crate::rows::database;
 use custodian_core::health::Health;
@@ -60,6 +62,59 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Moves the blind indexes that versions before the key store held them kept in this
+    /// database (table `blind_indexes`) into `keys`, each with the digest of its customer's
+    /// current sealed value (none for an erased customer), then drops the table: from then on
+    /// the data database holds no blind index. Call it once the key store is open and before
+    /// serving. Idempotent, safe to repeat after a crash, and nearly free once done (the table
+    /// is gone). The deleting connection has `secure_delete` on and the write-ahead log is
+    /// truncated afterwards, so the hashes do not linger in free pages. Returns how many rows
+    /// the table held.
+    pub async fn move_blind_indexes(&self, keys: &dyn KeyStore) -> Result<u64, StoreError> {
+        if !has_legacy_indexes(&self.pool).await? {
+            return Ok(0);
+        }
+        let options = self.options.clone().pragma("secure_delete", "ON");
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(database)?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .map_err(database)?;
+        // Again under the write lock: another process may have moved them meanwhile.
+        let outcome = match has_legacy_indexes(&mut conn).await {
+            Ok(true) => crate::blind_index::move_legacy::<sqlx::Sqlite>(&mut conn, keys).await,
+            Ok(false) => Ok(0),
+            Err(e) => Err(e),
+        };
+        let moved = end_transaction(&mut conn, outcome).await?;
+        if !truncate_wal(&mut conn).await? {
+            tracing::warn!(
+                "the data database's write-ahead log could not be truncated yet; the moved blind indexes linger in it until the next checkpoint"
+            );
+        }
+        conn.close().await.map_err(database)?;
+        if moved > 0 {
+            tracing::info!(rows = moved, "blind indexes moved to the key store");
+        }
+        Ok(moved)
+    }
+}
+
+/// Whether the data database still has the table of blind indexes older versions kept there.
+async fn has_legacy_indexes<'c, E>(executor: E) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blind_indexes'",
+    )
+    .fetch_optional(executor)
+    .await
+    .map_err(database)?;
+    Ok(found.is_some())
 }
 
 #[async_trait]

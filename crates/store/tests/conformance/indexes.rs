@@ -1,6 +1,7 @@
 //! Blind indexes live with the keys (issue 13): in the key store, added before the data is
 //! committed and pruned after, destroyed with the key in one transaction; lookups trust a row
-//! only while the customer's current ciphertext is the one it was written for.
+//! only while the customer's current ciphertext is the one it was written for; and the rows
+//! older versions kept in the data database move to the key store when it is opened.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,7 +16,7 @@ use custodian_crypto::WrappedKey;
 use jiff::Timestamp;
 
 use crate::erasure::FailingPurge;
-use crate::suite::{Backend, Fixture, ctx, fields, index_key};
+use crate::suite::{Backend, Fixture, RawDatabase, ctx, fields, index_key};
 
 const EMAIL: &str = "account_email.email";
 const PHONE: &str = "account_phone.phone";
@@ -282,6 +283,176 @@ pub async fn index_rows_left_by_a_crash_never_find_anyone(b: Backend) {
             "{email}"
         );
         assert!(by_email(&f, email).await.is_empty(), "{email}");
+    }
+}
+
+/// A deployment as an older version left it: blind indexes in the data database's
+/// `blind_indexes` table (written with the data), none in the key store.
+pub struct Legacy {
+    pub fixture: Fixture,
+    /// A customer with an email and a phone.
+    pub live: CustomerId,
+    /// A customer with an email and no phone (a row is left for a phone all the same).
+    pub no_phone: CustomerId,
+    /// An erased customer (whose row an interrupted purge would have left).
+    pub gone: CustomerId,
+    /// How many rows the data database holds.
+    pub rows: u64,
+}
+
+const LIVE_EMAIL: &str = "cu.song@example.com";
+const LIVE_PHONE: &str = "+84909300001";
+const NO_PHONE_EMAIL: &str = "cu.khong.so@example.com";
+const STRAY_PHONE: &str = "+84909300002";
+const GONE_EMAIL: &str = "cu.da.xoa@example.com";
+
+/// Builds a [`Legacy`] deployment on `store` (whose database `raw` reaches).
+pub async fn legacy_deployment(store: Arc<dyn VaultStore>, raw: &RawDatabase) -> Legacy {
+    let f = Fixture::new(store.clone()).await;
+    let account = ctx("account");
+    let create = |input: serde_json::Value| {
+        let vault = f.vault.clone();
+        let account = account.clone();
+        async move { vault.create(&account, &fields(input)).await.unwrap() }
+    };
+    let live = create(json!({
+        "account_name.full_name": "Cũ Sống",
+        EMAIL: LIVE_EMAIL,
+        PHONE: LIVE_PHONE,
+    }))
+    .await;
+    let no_phone = create(json!({
+        "account_name.full_name": "Cũ Không Số",
+        EMAIL: NO_PHONE_EMAIL,
+    }))
+    .await;
+    let gone = create(json!({"account_name.full_name": "Cũ Đã Xoá", EMAIL: GONE_EMAIL})).await;
+    f.vault.erase(&account, &gone).await.unwrap();
+    // The older version kept no index in the key store.
+    for (customer, kind) in [(&live, EMAIL), (&live, PHONE), (&no_phone, EMAIL)] {
+        f.key_store
+            .prune_indexes(customer, kind, None)
+            .await
+            .unwrap();
+    }
+    assert!(by_email(&f, LIVE_EMAIL).await.is_empty());
+    // As if a move had copied one row and died before deleting it.
+    f.key_store
+        .put_indexes(&[BlindIndex {
+            customer: live.clone(),
+            kind: EMAIL.to_owned(),
+            hash: hash(EMAIL, LIVE_EMAIL),
+            sealed_digest: current_digest(store.as_ref(), &live, EMAIL).await,
+        }])
+        .await
+        .unwrap();
+    let legacy = [
+        (&live, EMAIL, LIVE_EMAIL),
+        (&live, PHONE, LIVE_PHONE),
+        (&no_phone, EMAIL, NO_PHONE_EMAIL),
+        (&no_phone, PHONE, STRAY_PHONE),
+        (&gone, EMAIL, GONE_EMAIL),
+    ];
+    for (customer, kind, value) in legacy {
+        raw_execute(
+            raw,
+            "INSERT INTO blind_indexes (customer_id, kind, hash) VALUES ($1, $2, $3)",
+            customer.as_str(),
+            kind,
+            &hash(kind, value),
+        )
+        .await;
+    }
+    let rows = legacy.len() as u64;
+    Legacy {
+        fixture: f,
+        live,
+        no_phone,
+        gone,
+        rows,
+    }
+}
+
+/// After the move (`moved`: how many rows each run reported): every row of a live customer's
+/// current value is in the key store, once, and finds them; nothing of the erased customer
+/// nor of a value no longer held was copied; the data database has no `blind_indexes` table.
+pub async fn legacy_moved(legacy: &Legacy, raw: &RawDatabase, moved: &[u64]) {
+    let f = &legacy.fixture;
+    let keys = f.key_store.as_ref();
+    assert_eq!(moved.iter().sum::<u64>(), legacy.rows, "{moved:?}");
+    assert!(!legacy_table_exists(raw).await, "the legacy table is gone");
+    assert_eq!(by_email(f, LIVE_EMAIL).await, vec![legacy.live.clone()]);
+    assert_eq!(
+        lookup(f, Lookup::Phone(LIVE_PHONE.to_owned())).await,
+        vec![legacy.live.clone()]
+    );
+    assert_eq!(rows(keys, EMAIL, LIVE_EMAIL).await.len(), 1, "copied once");
+    assert_eq!(rows(keys, PHONE, LIVE_PHONE).await.len(), 1);
+    assert_eq!(
+        by_email(f, NO_PHONE_EMAIL).await,
+        vec![legacy.no_phone.clone()]
+    );
+    assert!(rows(keys, PHONE, STRAY_PHONE).await.is_empty());
+    assert!(keys.get(&legacy.gone).await.unwrap().is_none());
+    assert!(rows(keys, EMAIL, GONE_EMAIL).await.is_empty());
+    assert!(by_email(f, GONE_EMAIL).await.is_empty());
+}
+
+/// Runs one statement with three arguments on the backend's database, past the store.
+async fn raw_execute(raw: &RawDatabase, sql: &'static str, a: &str, b: &str, c: &[u8]) {
+    match raw {
+        RawDatabase::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query(sql)
+                .bind(a)
+                .bind(b)
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        RawDatabase::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(sql)
+                .bind(a)
+                .bind(b)
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// Whether the data database still has the table older versions kept blind indexes in.
+pub async fn legacy_table_exists(raw: &RawDatabase) -> bool {
+    match raw {
+        RawDatabase::Sqlite(path) => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let found: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blind_indexes'",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            found.is_some()
+        }
+        RawDatabase::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let found: bool = sqlx::query_scalar("SELECT to_regclass('blind_indexes') IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            found
+        }
     }
 }
 

@@ -718,6 +718,29 @@ async fn the_postgres_key_store_keeps_blind_indexes_with_the_keys() {
     keys.close().await;
 }
 
+/// An older version's blind indexes, in the data database, move to the key store when it is
+/// opened (by two instances at once here), and the table goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blind_indexes_kept_with_the_data_by_older_versions_move_to_the_key_store() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = PgStore::open(&db.url).await.unwrap();
+    let other = PgStore::open(&db.url).await.unwrap();
+    let data: Arc<dyn VaultStore> = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
+    let raw = RawDatabase::Postgres(db.url.clone());
+    let legacy = crate::indexes::legacy_deployment(data, &raw).await;
+    let keys = legacy.fixture.key_store.as_ref();
+    let (one, two) = tokio::join!(
+        store.move_blind_indexes(keys),
+        other.move_blind_indexes(keys)
+    );
+    let again = store.move_blind_indexes(keys).await.unwrap();
+    crate::indexes::legacy_moved(&legacy, &raw, &[one.unwrap(), two.unwrap(), again]).await;
+    store.close().await;
+    other.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_postgres_key_store_keeps_hold_keys_apart() {
     let Some(db) = TestDatabase::create().await else {

@@ -170,6 +170,34 @@ async fn a_pre_erasure_backup_of_the_data_with_the_index_key_cannot_confirm_an_e
     }
 }
 
+/// An older version's blind indexes, in the data database, move to the key store when it is
+/// opened (twice at once here, as two processes would), and the table goes; the hashes do
+/// not linger in the data's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blind_indexes_kept_with_the_data_by_older_versions_move_to_the_key_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    let other = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+    let data: Arc<dyn VaultStore> = Arc::new(store.vault(crate::suite::signer()).await.unwrap());
+    let raw = RawDatabase::Sqlite(path.clone());
+    let legacy = crate::indexes::legacy_deployment(data, &raw).await;
+    let hash = crate::indexes::hash("account_email.email", "cu.song@example.com");
+    assert!(crate::indexes::files_contain(dir.path(), "vault.db", &hash));
+    let keys = legacy.fixture.key_store.as_ref();
+    let (one, two) = tokio::join!(
+        store.move_blind_indexes(keys),
+        other.move_blind_indexes(keys)
+    );
+    let again = store.move_blind_indexes(keys).await.unwrap();
+    crate::indexes::legacy_moved(&legacy, &raw, &[one.unwrap(), two.unwrap(), again]).await;
+    assert!(!crate::indexes::files_contain(
+        dir.path(),
+        "vault.db",
+        &hash
+    ));
+}
+
 /// The canary: every field of many customers holds a unique marker; after creating,
 /// reading, correcting and looking them up, no marker may appear in the database file or
 /// its write-ahead log.
