@@ -10,8 +10,9 @@
 //!
 //! What keeps other numbers out (measured on a generated corpus, `tests/card_corpus.rs`):
 //! - a run glued to letters (`cus_0197ab…`, `DH123…`) belongs to an identifier, not a card;
-//! - a number right after `+` with at most 15 digits is a phone number in international form
-//!   (E.164 allows no more); a card is never written with a `+`;
+//! - a number right after `+` with at most 15 digits, or starting with the `00` that dials
+//!   out with at most 17, is a phone number in international form (E.164 allows no more);
+//!   a card number is never written with a `+`, and never starts with 0 (ISO/IEC 7812);
 //! - the digits of different JSON values, form fields or keys are never joined;
 //! - only a run whose digits end where a group ends is tried, and never a run inside a
 //!   longer run of digits.
@@ -19,6 +20,11 @@
 use serde_json::Value;
 
 use crate::text::fold_for_search;
+
+#[cfg(test)]
+mod corpus;
+#[cfg(any(test, feature = "test-support"))]
+pub mod spelling;
 
 /// What was found, and where (a path of keys and indexes: no value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,10 +248,20 @@ fn starts_run(chars: &[char], start: usize) -> bool {
 /// characters that are neither letters nor digits, and checks every count of 13 to 19 digits
 /// that ends where a group ends and stands alone (is not followed by a letter).
 fn run_holds_card_number(chars: &[char], start: usize) -> bool {
+    // A phone number in international form: after `+`, or after the `00` that dials out,
+    // at most E.164's digits. (No card number starts with 0: ISO/IEC 7812 gives 0 no issuer.)
     let after_plus = start
         .checked_sub(1)
         .and_then(|i| chars.get(i))
         .is_some_and(|c| *c == '+');
+    let dials_out = chars.get(start..start + 2) == Some(&['0', '0']);
+    let phone_digits = if after_plus {
+        MAX_PHONE_DIGITS
+    } else if dials_out {
+        MAX_PHONE_DIGITS + 2
+    } else {
+        0
+    };
     let mut digits: Vec<u8> = Vec::with_capacity(*CARD_DIGITS.end());
     let mut i = start;
     loop {
@@ -259,7 +275,7 @@ fn run_holds_card_number(chars: &[char], start: usize) -> bool {
         }
         let next = chars.get(i);
         let stands_alone = !next.is_some_and(|c| c.is_alphanumeric());
-        let phone = after_plus && digits.len() <= MAX_PHONE_DIGITS;
+        let phone = digits.len() <= phone_digits;
         if stands_alone && !phone && CARD_DIGITS.contains(&digits.len()) && luhn(&digits) {
             return true;
         }
@@ -304,9 +320,41 @@ fn luhn(digits: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
+    use super::spelling::{PREFIXES, Rng, SUFFIXES, spelled_card_number};
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Any Luhn-valid number, in any mix of scripts, separators and format characters,
+        /// in any text, value, key or pair, is found.
+        #[test]
+        fn every_spelling_is_found_wherever_it_stands(seed: u64) {
+            let spelled = spelled_card_number(seed);
+            let mut rng = Rng::new(seed.rotate_left(17));
+            let prefix = rng.pick(&PREFIXES).copied().unwrap_or("");
+            let suffix = rng.pick(&SUFFIXES).copied().unwrap_or("");
+            let text = format!("{prefix}{}{suffix}", spelled.text);
+            prop_assert!(contains_card_number(&text), "{:?} ({})", text, spelled.digits);
+
+            let bodies = [
+                json!({ "fields": { "account_name.full_name": text } }),
+                json!({ "items": [{ "product_name": "Áo", "note": [1, text] }] }),
+                json!({ "fields": { text.clone(): "x" } }),
+                json!([{ "details": { "nested": { "deeper": text } } }]),
+            ];
+            for body in &bodies {
+                let found = find_in_json(body);
+                prop_assert!(matches!(found, Some(CardData::CardNumber { .. })), "{body}");
+                prop_assert!(!found.map(|f| f.at().to_owned()).unwrap_or_default().contains(&spelled.text));
+            }
+            prop_assert!(find_in_pairs("$form", [("details", text.as_str())]).is_some());
+            prop_assert!(find_in_pairs("$form", [(text.as_str(), "x")]).is_some());
+        }
+    }
 
     // Test card numbers published by the card networks for testing: never real cards.
     const VISA: &str = "4111111111111111";
@@ -337,8 +385,9 @@ mod tests {
             "pay with 4111111111111111 please",
             "ship to 12 Lê Lợi, card 5555-5555-5555-4444",
             "(4111)(1111)(1111)(1111)",
-            "04111111111111111", // a leading zero changes no Luhn sum
-            "+4111111111111111", // too long for a phone number
+            "04111111111111111",  // a leading zero changes no Luhn sum
+            "004111111111111111", // nor two: too long for 00 and a phone number
+            "+4111111111111111",  // too long for a phone number
         ] {
             assert!(contains_card_number(text), "{text:?}");
         }
@@ -354,6 +403,8 @@ mod tests {
             "0912 345 678",           // a phone, grouped
             "+86 138 0013 8000",      // a foreign mobile, 13 digits
             "+8613800138000",         // the same, written together
+            "0086 138 0013 8000",     // the same, dialled out with 00
+            "0084912345678",          // a Vietnamese mobile, dialled out
             "4242",                   // last four
             "2028-07",                // an expiry
             "tok_1N3fKx2eZvKYlo2C",   // a processor token
