@@ -211,6 +211,25 @@ mod tests {
     }
 
     #[test]
+    fn text_is_stored_composed_and_refuses_reordering_controls() {
+        let name = field(FieldType::String, Some(50), &[]);
+        assert_eq!(ok(&name, json!("Nguye\u{0302}\u{0303}n")), "Nguyễn");
+        let email = field(FieldType::Email, Some(254), &[]);
+        assert_eq!(
+            ok(&email, json!("Le\u{0302}@Example.com")),
+            "lê@example.com"
+        );
+        for control in ["\u{202E}", "\u{2066}", "\u{202A}"] {
+            let refused = normalise(&name, &json!(format!("An{control}nA")), "84").unwrap_err();
+            assert_eq!(refused.code, ErrorCode::TextDirectionControl);
+            assert!(!refused.message.contains("An"));
+        }
+        // Still the general code for other refusals.
+        let refused = normalise(&name, &json!("a\nb"), "84").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidField);
+    }
+
+    #[test]
     fn normalises_each_type() {
         assert_eq!(
             ok(&field(FieldType::String, Some(10), &[]), json!("  Lan  ")),
