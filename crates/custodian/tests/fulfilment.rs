@@ -7,9 +7,10 @@
 )]
 //! End to end (P4, P6, P15): `custodian serve` with two partners on loopback. A customer
 //! orders (after attempts with a card number in several spellings and places, refused);
-//! the order is paid and enters fulfilment; the carrier and the payment processor each receive exactly their declared
-//! fields, signed; the customer's ledger shows both releases with the digests of what was
-//! sent; and nothing on disk or in the logs holds the card number or the security code.
+//! the order is paid and enters fulfilment; the carrier and the payment processor each
+//! receive exactly their declared fields, signed; the customer's ledger shows both releases
+//! with the digests of what was sent; and nothing on disk or in the logs holds the card
+//! number or the security code.
 
 mod common;
 
