@@ -105,6 +105,6 @@ fn too_large_or_unreadable(error: &axum::Error) -> Response {
     let too_large = std::iter::successors(Some(error as &(dyn std::error::Error + 'static)), |e| {
         e.source()
     })
-    .any(|e| e.to_string().contains("length limit exceeded"));
+    .any(|e| e.is::<http_body_util::LengthLimitError>());
     HttpError(ApiError::for_status(if too_large { 413 } else { 400 })).into_response()
 }
