@@ -64,24 +64,31 @@ fn in_uri(uri: &Uri) -> Option<CardData> {
     })
 }
 
-/// Card data in a body: a form's fields by name and value, JSON by its structure (so escapes
-/// are read as what they stand for), anything else as text.
+/// Card data in a body: a form's fields by name and value (percent-decoded), JSON by its
+/// structure (so escapes are read as what they stand for). A body that is not JSON is read
+/// both as a form and as text, whatever its `Content-Type` says: a handler may read a form
+/// without asking (the privacy centre's do).
 fn in_body(headers: &HeaderMap, bytes: &Bytes) -> Option<CardData> {
     if bytes.is_empty() {
         return None;
     }
+    let as_form = || {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
+        card::find_in_pairs("$form", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    };
     let essence = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
     if essence.as_deref() == Some("application/x-www-form-urlencoded") {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
-        return card::find_in_pairs("$form", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        return as_form();
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(json) => card::find_in_json(&json),
-        Err(_) => card::find_in_text("$body", &String::from_utf8_lossy(bytes)),
+        Err(_) => {
+            as_form().or_else(|| card::find_in_text("$body", &String::from_utf8_lossy(bytes)))
+        }
     }
 }
 

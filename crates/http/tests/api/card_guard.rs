@@ -180,6 +180,23 @@ async fn every_route_refuses_card_data_in_its_query_and_body_before_any_handler(
 }
 
 #[tokio::test]
+async fn a_form_is_read_as_a_form_whatever_its_content_type_says() {
+    let app = spawn_app().await;
+    let form = "csrf=t&details=4111%201111%201111%201111";
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let mut request = Request::post("/privacy-centre/requests");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = app.send(request.body(Body::from(form)).unwrap()).await;
+        assert!(
+            is_refusal(response, "/privacy-centre/requests", VISA_SPACED).await,
+            "{content_type:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_refused_customer_order_or_request_writes_nothing() {
     let app = spawn_app().await;
     let card = "٤١١١\u{200B}١١١١.١١١١/١١١١";
