@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod card;
 pub mod care;
 pub mod clock;
 pub mod consent;
@@ -22,6 +23,7 @@ pub mod outbox;
 mod personal;
 pub mod rights;
 mod store_error;
+pub mod text;
 pub mod vault;
 
 pub use store_error::StoreError;

@@ -6,10 +6,11 @@
     reason = "tests fail loudly"
 )]
 //! End to end (P4, P6, P15): `custodian serve` with two partners on loopback. A customer
-//! orders (after an attempt with a card number, refused); the order is paid and enters
-//! fulfilment; the carrier and the payment processor each receive exactly their declared
-//! fields, signed; the customer's ledger shows both releases with the digests of what was
-//! sent; and nothing on disk or in the logs holds the card number or the security code.
+//! orders (after attempts with a card number in several spellings and places, refused);
+//! the order is paid and enters fulfilment; the carrier and the payment processor each
+//! receive exactly their declared fields, signed; the customer's ledger shows both releases
+//! with the digests of what was sent; and nothing on disk or in the logs holds the card
+//! number or the security code.
 
 mod common;
 
@@ -23,6 +24,13 @@ use sha2::{Digest, Sha256};
 
 // Published by the card networks for testing: never a real card.
 const CARD: &str = "4111111111111111";
+/// The same card as it passed the guard once: Arabic-Indic digits, zero-width separators,
+/// punctuation between groups.
+const SPELLED: [&str; 3] = [
+    "٤١١١ ١١١١ ١١١١ ١١١١",
+    "4111\u{200B}1111\u{2060}1111\u{200B}1111",
+    "4111.1111/1111.1111",
+];
 const CVV: &str = "7371";
 const ADDRESS: &str = "Số 21 ngõ Canary-E2E, phố Lò Đúc";
 
@@ -94,6 +102,27 @@ fn an_order_reaches_its_partners_with_exactly_their_fields_and_the_ledger_says_s
     );
     assert_eq!(status, 400);
     assert_eq!(refused["error"]["code"], "card_data_refused");
+    // The spellings a new user found passing the order guard, each where it was stored:
+    // digits of another script in the address, invisible separators in a customer's name,
+    // punctuation between the groups in a request's free text.
+    let mut in_address = order.clone();
+    in_address["fields"]["order_shipping_address.address_line"] = json!(SPELLED[0]);
+    let attempts = [
+        ("/v1/orders?purpose=order_fulfilment", in_address),
+        (
+            "/v1/customers?purpose=account",
+            json!({ "fields": { "account_name.full_name": SPELLED[1] } }),
+        ),
+        (
+            "/v1/account/requests",
+            json!({ "kind": "access", "details": SPELLED[2] }),
+        ),
+    ];
+    for (path, body) in attempts {
+        let (status, refused) = call(&address, "POST", path, body);
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(refused["error"]["code"], "card_data_refused", "{path}");
+    }
 
     let (status, placed) = call(
         &address,
@@ -185,13 +214,16 @@ fn an_order_reaches_its_partners_with_exactly_their_fields_and_the_ledger_says_s
     // the address only as ciphertext.
     let log = server.log.lock().unwrap().join("\n");
     drop(server);
-    for secret in [CARD, CVV, "Canary-E2E", "Bà Triệu"] {
+    for secret in [CARD, CVV, "Canary-E2E", "Bà Triệu"].iter().chain(&SPELLED) {
         assert!(!log.contains(secret), "the logs hold `{secret}`");
     }
     assert!(log.contains("/v1/orders"), "the log was read: {log}");
     let disk = everything_under(dir.path());
     assert!(!holds(&disk, CARD), "the card number reached the disk");
     assert!(!holds(&disk, CVV), "the security code reached the disk");
+    for spelled in SPELLED {
+        assert!(!holds(&disk, spelled), "`{spelled}` reached the disk");
+    }
     assert!(
         !holds(&disk, "Canary-E2E"),
         "the address is on disk in the clear"

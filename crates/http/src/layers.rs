@@ -27,7 +27,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps `app` in every layer, outermost first: request id (a client's own only if it is
 /// safe to log), trace, id propagation, security
-/// headers, JSON error bodies, panic catching, timeout, body limit.
+/// headers, JSON error bodies, panic catching, timeout, body limit, and innermost the card
+/// guard (`guard.rs`), which reads the body within the limit.
 pub fn apply(app: Router, config: &HttpConfig) -> Router {
     let set =
         |name: HeaderName, value: HeaderValue| SetResponseHeaderLayer::if_not_present(name, value);
@@ -73,7 +74,8 @@ pub fn apply(app: Router, config: &HttpConfig) -> Router {
             config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
-    app.layer(stack)
+    app.layer(middleware::from_fn(crate::guard::refuse_card_data))
+        .layer(stack)
 }
 
 /// A client may send its own request id to correlate logs, but it is logged and echoed, so

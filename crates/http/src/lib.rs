@@ -7,9 +7,11 @@
 mod auth;
 mod centre;
 mod error;
+mod guard;
 mod layers;
 mod negotiate;
 mod request;
+mod route_list;
 mod routes;
 mod state;
 
@@ -17,13 +19,35 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{delete, get, patch, post};
 
+use route_list::Routes;
+
 pub use auth::TokenTable;
 pub use state::{AppState, HttpConfig, Services};
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
-    let v1 = Router::new()
+    let storefront_cors = routes::storefront::StorefrontCors::new(&config.storefront_origins);
+    let app = routes()
+        .into_router()
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(
+            storefront_cors,
+            routes::storefront::cors,
+        ))
+        .with_state(state);
+    layers::apply(app, &config)
+}
+
+/// Every path the router routes (as written in it, `{id}` for a parameter), in the order
+/// they were added: for tests that must go through every route.
+pub fn route_paths() -> Vec<String> {
+    routes().paths().to_vec()
+}
+
+/// The routes, without the state and the outer layers.
+fn routes() -> Routes<AppState> {
+    let v1 = Routes::new()
         .route("/policy", get(routes::policy::current))
         .route("/policy/versions", get(routes::policy::versions))
         .route("/policy/records", get(routes::policy::records))
@@ -152,9 +176,8 @@ pub fn router(state: AppState) -> Router {
             get(routes::staff::tokens).post(routes::staff::issue_token),
         )
         .route("/tokens/{id}", delete(routes::staff::revoke_token))
-        .layer(layers::no_store());
-    let storefront_cors = routes::storefront::StorefrontCors::new(&config.storefront_origins);
-    let app = Router::new()
+        .map(|v1| v1.layer(layers::no_store()));
+    Routes::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/privacy", get(routes::privacy::notice))
         // Public and cacheable, so outside the `/v1` router and its `no-store` layer.
@@ -164,11 +187,4 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         // The privacy centre's pages: HTML, cookie sessions, their own headers.
         .merge(centre::routes())
-        .fallback(routes::not_found)
-        .layer(middleware::from_fn_with_state(
-            storefront_cors,
-            routes::storefront::cors,
-        ))
-        .with_state(state);
-    layers::apply(app, &config)
 }

@@ -4,10 +4,8 @@
 //! An order's fields are personal data of its data subject, sealed under their key like a
 //! profile's; only its state is in the clear, since need-to-know depends on it (fulfilment
 //! sees an order's categories only while it is being fulfilled). The use cases are on
-//! [`crate::vault::Vault`] (`vault/orders.rs`); this module holds the states and the guard
-//! against card data.
-
-pub mod card;
+//! [`crate::vault::Vault`] (`vault/orders.rs`); this module holds the states (the guard against
+//! card data, which runs on every request, is [`crate::card`]).
 
 use serde::{Deserialize, Serialize};
 

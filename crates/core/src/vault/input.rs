@@ -8,17 +8,21 @@ use serde_json::Value;
 use custodian_crypto::{normalise_email, normalise_phone};
 use custodian_policy::{Country, Field, FieldType};
 
+use crate::error::ErrorCode;
 use crate::personal::Personal;
+use crate::text::{is_bidi_control, nfc};
 
-/// Why a value was refused.
+/// Why a value was refused, and the stable code it is refused with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct InvalidValue {
+    pub code: ErrorCode,
     pub message: String,
 }
 
 fn invalid(message: impl Into<String>) -> InvalidValue {
     InvalidValue {
+        code: ErrorCode::InvalidField,
         message: message.into(),
     }
 }
@@ -34,7 +38,10 @@ pub fn calling_code(jurisdiction: &Country) -> &'static str {
     }
 }
 
-/// Validates `value` for `field` and returns it normalised, ready to seal.
+/// Validates `value` for `field` and returns it normalised, ready to seal. Text is stored in
+/// NFC, so a value typed with combining marks is the same value as typed precomposed (and is
+/// found by the same lookups). Every field is one line: control characters and the
+/// bidirectional controls that reorder what is shown are refused.
 pub fn normalise(
     field: &Field,
     value: &Value,
@@ -51,12 +58,19 @@ pub fn normalise(
         FieldType::Blob => return Err(invalid("is binary and cannot be sent as JSON")),
         _ => value.as_str().ok_or_else(|| invalid("must be a string"))?,
     };
-    let text = text.trim();
+    let composed = nfc(text);
+    let text = composed.trim();
     if text.is_empty() {
         return Err(invalid("must not be empty"));
     }
     if text.chars().any(char::is_control) {
         return Err(invalid("must not contain control characters"));
+    }
+    if text.chars().any(is_bidi_control) {
+        return Err(InvalidValue {
+            code: ErrorCode::TextDirectionControl,
+            message: "must not contain bidirectional embeddings, overrides or isolates".into(),
+        });
     }
     let normalised = match field.ty {
         FieldType::String => text.to_owned(),
@@ -194,6 +208,25 @@ mod tests {
 
     fn ok(f: &Field, v: Value) -> String {
         normalise(f, &v, "84").unwrap().expose().to_owned()
+    }
+
+    #[test]
+    fn text_is_stored_composed_and_refuses_reordering_controls() {
+        let name = field(FieldType::String, Some(50), &[]);
+        assert_eq!(ok(&name, json!("Nguye\u{0302}\u{0303}n")), "Nguyễn");
+        let email = field(FieldType::Email, Some(254), &[]);
+        assert_eq!(
+            ok(&email, json!("Le\u{0302}@Example.com")),
+            "lê@example.com"
+        );
+        for control in ["\u{202E}", "\u{2066}", "\u{202A}"] {
+            let refused = normalise(&name, &json!(format!("An{control}nA")), "84").unwrap_err();
+            assert_eq!(refused.code, ErrorCode::TextDirectionControl);
+            assert!(!refused.message.contains("An"));
+        }
+        // Still the general code for other refusals.
+        let refused = normalise(&name, &json!("a\nb"), "84").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidField);
     }
 
     #[test]

@@ -548,9 +548,8 @@ impl Vault {
                 }
                 FieldOutcome::Withheld(reason) => return Err(access_denied(reason, name)),
             }
-            let value = input::normalise(field, value, self.calling_code).map_err(|e| {
-                reject(ErrorCode::InvalidField, format!("field `{name}` {e}"), name)
-            })?;
+            let value = input::normalise(field, value, self.calling_code)
+                .map_err(|e| reject(e.code, format!("field `{name}` {e}"), name))?;
             accepted.push((category, field, value));
         }
         Ok(accepted)
@@ -1007,13 +1006,7 @@ impl Vault {
             ));
         }
         let value = input::normalise(field, &Value::String(given.clone()), self.calling_code)
-            .map_err(|e| {
-                reject(
-                    ErrorCode::InvalidField,
-                    format!("field `{name}` {e}"),
-                    &name,
-                )
-            })?;
+            .map_err(|e| reject(e.code, format!("field `{name}` {e}"), &name))?;
         let hash = self.index.index(&name, value.expose());
         let found = self.find_indexed(&name, &hash).await?;
         let mut events: Vec<AuditEvent> = found

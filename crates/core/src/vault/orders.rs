@@ -132,9 +132,8 @@ impl Vault {
                 ));
             }
             writable(category, name)?;
-            let value = super::input::normalise(field, value, self.calling_code).map_err(|e| {
-                reject(ErrorCode::InvalidField, format!("field `{name}` {e}"), name)
-            })?;
+            let value = super::input::normalise(field, value, self.calling_code)
+                .map_err(|e| reject(e.code, format!("field `{name}` {e}"), name))?;
             values.push((category, field, value));
         }
         if fields.contains_key(AMOUNT) {
@@ -293,10 +292,8 @@ impl Vault {
                             &at,
                         ));
                     };
-                    let value =
-                        super::input::normalise(field, value, self.calling_code).map_err(|e| {
-                            reject(ErrorCode::InvalidField, format!("field `{at}` {e}"), &at)
-                        })?;
+                    let value = super::input::normalise(field, value, self.calling_code)
+                        .map_err(|e| reject(e.code, format!("field `{at}` {e}"), &at))?;
                     checked.insert(field.name.clone(), Value::String(value.expose().to_owned()));
                 }
                 Ok(checked)

@@ -277,13 +277,8 @@ impl Vault {
             // A value, or a list of them (an order's items): each checked against the field's
             // schema, then put in the partner's form.
             let one = |v: &Value| -> Result<Value, VaultError> {
-                let normal = super::input::normalise(field, v, self.calling_code).map_err(|e| {
-                    reject(
-                        ErrorCode::InvalidField,
-                        format!("field `{name}` {}", e.message),
-                        name,
-                    )
-                })?;
+                let normal = super::input::normalise(field, v, self.calling_code)
+                    .map_err(|e| reject(e.code, format!("field `{name}` {}", e.message), name))?;
                 Ok(match partner.data_form {
                     DataForm::Hashed => {
                         Value::String(hashed(field.ty, normal.expose(), self.calling_code))

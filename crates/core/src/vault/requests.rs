@@ -225,7 +225,8 @@ impl Vault {
         .map_err(|_| VaultError::Rejected(crate::error::ApiError::internal()))?;
         let details = match &input.details {
             Some(text) => {
-                let cut: String = text.chars().take(4000).collect();
+                // Stored in NFC, like every value (free text: several lines, any direction).
+                let cut: String = crate::text::nfc(text).chars().take(4000).collect();
                 Some(self.seal_field(&key, customer, id.as_str(), DETAILS_FIELD, cut.as_bytes())?)
             }
             None => None,

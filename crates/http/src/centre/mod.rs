@@ -28,16 +28,17 @@ mod session;
 mod sign_in;
 mod texts;
 
-use axum::Router;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderName, HeaderValue};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use custodian_core::error::ErrorCode;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::route_list::Routes;
 
 pub use session::CentreKey;
 
@@ -73,12 +74,17 @@ pub const CENTRE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'sel
 
 const STYLE_CSS: &str = include_str!("../../assets/centre.css");
 
+/// The headers of every response under `/privacy-centre`.
+const CENTRE_HEADERS: [(HeaderName, &str); 4] = [
+    (CONTENT_SECURITY_POLICY, CENTRE_CSP),
+    (CACHE_CONTROL, "no-store"),
+    (REFERRER_POLICY, "no-referrer"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
 /// The centre's routes, each answered with the centre's headers.
-pub fn routes() -> Router<AppState> {
-    let set = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    Router::new()
+pub fn routes() -> Routes<AppState> {
+    Routes::new()
         .route(paths::DATA, get(data::page))
         .route(paths::STYLE, get(style))
         .route(paths::SIGN_IN, get(sign_in::page).post(sign_in::submit))
@@ -96,10 +102,31 @@ pub fn routes() -> Router<AppState> {
         .route(paths::REQUEST_DOWNLOAD, post(follow_up::download))
         .route("/privacy-centre/exports/{token}", get(follow_up::export))
         .route("/privacy-centre/{*rest}", any(not_found))
-        .layer(set(CONTENT_SECURITY_POLICY, CENTRE_CSP))
-        .layer(set(CACHE_CONTROL, "no-store"))
-        .layer(set(REFERRER_POLICY, "no-referrer"))
-        .layer(set(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .map(|router| {
+            CENTRE_HEADERS.iter().fold(router, |router, (name, value)| {
+                router.layer(SetResponseHeaderLayer::overriding(
+                    name.clone(),
+                    HeaderValue::from_static(value),
+                ))
+            })
+        })
+}
+
+/// The page refusing card data (the guard's answer under `/privacy-centre`, given before
+/// any route is reached): in the visitor's language, with the centre's headers.
+pub fn card_data_page(uri: &Uri, headers: &HeaderMap) -> Response {
+    let lang = session::lang_of(uri.query(), headers);
+    let mut response = error::failure_page(
+        lang,
+        error::Failure::Invalid,
+        Some(ErrorCode::CardDataRefused),
+    );
+    for (name, value) in &CENTRE_HEADERS {
+        response
+            .headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Any other path under the centre: a page, not the API's JSON.

@@ -1,10 +1,8 @@
 //! `/v1/orders` (P6, P14): placing an order, reading it as the access decision allows, moving
 //! it along its states; a customer's list of orders.
 //!
-//! Card data is refused before anything else: the body is read as JSON and searched for a
-//! full card number or a security code anywhere in it; if one is found the request is
-//! answered `card_data_refused`, naming where, and the body is dropped — never parsed
-//! further, stored or logged (PCI DSS 3.3.1).
+//! Card data never reaches these handlers: the guard every request passes (`guard.rs`)
+//! refuses it first.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use custodian_core::error::{ApiError, ErrorCode};
 use custodian_core::ids::{CustomerId, OrderId};
 use custodian_core::orders::OrderState;
-use custodian_core::orders::card::find_card_data;
 use custodian_core::vault::{OrderLine, OrderView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,22 +43,6 @@ impl BodyShape for OrderBody {
         \"fields\": {\"<category>.<field>\": <value>}}`";
 }
 
-/// Any JSON body, read whole so it can be searched for card data before it is parsed into
-/// its shape. Its `Debug` shows nothing.
-#[derive(Deserialize)]
-#[serde(transparent)]
-pub struct RawBody(Value);
-
-impl std::fmt::Debug for RawBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RawBody(<redacted>)")
-    }
-}
-
-impl BodyShape for RawBody {
-    const SHAPE: &'static str = OrderBody::SHAPE;
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
@@ -89,36 +70,14 @@ fn order_path(raw: &str) -> Result<OrderId, HttpError> {
     })
 }
 
-/// Refuses a body holding card data, naming where it is (never what).
-fn refuse_card_data(body: &Value) -> Result<(), HttpError> {
-    match find_card_data(body) {
-        None => Ok(()),
-        Some(found) => Err(HttpError(
-            ApiError::new(
-                ErrorCode::CardDataRefused,
-                "a full card number or a card security code is never accepted: send the \
-                 payment processor's token, the card's brand, last 4 digits and expiry",
-            )
-            .with_field(found.at()),
-        )),
-    }
-}
-
 /// `POST /v1/orders?purpose=order_fulfilment` → 201 `{"id", "customer", "guest", "state"}`.
 pub async fn place(
     State(state): State<AppState>,
     caller: Caller,
     purpose: Purpose,
     headers: HeaderMap,
-    JsonBody(RawBody(raw)): JsonBody<RawBody>,
+    JsonBody(body): JsonBody<OrderBody>,
 ) -> Result<Response, HttpError> {
-    refuse_card_data(&raw)?;
-    let body: OrderBody = serde_json::from_value(raw).map_err(|_| {
-        HttpError(ApiError::new(
-            ErrorCode::InvalidBody,
-            format!("the body must be {}", OrderBody::SHAPE),
-        ))
-    })?;
     let customer = match body.customer.as_deref() {
         None => None,
         Some(raw) => Some(CustomerId::parse(raw).ok_or_else(|| {

@@ -244,3 +244,62 @@ async fn an_erased_customer_is_gone_for_good() {
         assert_eq!(disclosure, &json!({ "withheld": "erased" }), "{name}");
     }
 }
+
+#[tokio::test]
+async fn values_are_stored_composed_and_found_however_they_were_typed() {
+    let app = spawn_app().await;
+    // "Nguyễn Lê" and an email with a Vietnamese local part, typed with combining marks.
+    let decomposed_name = "Nguye\u{0302}\u{0303}n Le\u{0302}";
+    let decomposed_email = "le\u{0302}.an@example.com";
+    let id = app
+        .create(json!({
+            "account_name.full_name": decomposed_name,
+            "account_email.email": decomposed_email,
+        }))
+        .await;
+    let view = read(&app, &id, "account").await;
+    assert_eq!(
+        view["fields"]["account_name.full_name"]["value"],
+        "Nguyễn Lê"
+    );
+    assert_eq!(
+        view["fields"]["account_email.email"]["value"],
+        "lê.an@example.com"
+    );
+    // Found by the composed spelling and by the decomposed one alike.
+    assert_eq!(
+        lookup(&app, json!({ "email": "lê.an@example.com" })).await,
+        [json!(id)]
+    );
+    assert_eq!(
+        lookup(&app, json!({ "email": decomposed_email })).await,
+        [json!(id)]
+    );
+}
+
+#[tokio::test]
+async fn bidirectional_controls_are_refused_in_single_line_values() {
+    let app = spawn_app().await;
+    for control in [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}',
+    ] {
+        let name = format!("An{control}gnự Văn");
+        let response = app
+            .call(
+                "POST",
+                "/v1/customers?purpose=account",
+                Some(json!({ "fields": { "account_name.full_name": name } })),
+            )
+            .await;
+        assert_refused(
+            response,
+            400,
+            "text_direction_control",
+            Some("account_name.full_name"),
+            &name,
+        )
+        .await;
+    }
+    app.assert_nothing_written().await;
+}

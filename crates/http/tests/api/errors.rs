@@ -36,4 +36,10 @@ async fn oversized_bodies_are_refused() {
         .body(Body::from(vec![b'x'; 1000]))
         .unwrap();
     assert_error(app.send(request).await, 413, "payload_too_large").await;
+    // Without a length, the limit stops the reading (the card guard's).
+    let chunks = (0..100).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 10]));
+    let request = Request::post("/v1/customers?purpose=account")
+        .body(Body::from_stream(tokio_stream::iter(chunks)))
+        .unwrap();
+    assert_error(app.send(request).await, 413, "payload_too_large").await;
 }

@@ -8,6 +8,7 @@
 )]
 
 mod access_explain;
+mod card_guard;
 mod care;
 mod centre;
 mod choices;

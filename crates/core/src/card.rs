@@ -1,0 +1,545 @@
+//! The guard against card data (P6, PCI DSS 3.3.1, 3.4.1): a full card number or a card
+//! security code anywhere in what a request sends refuses the whole request, before anything
+//! is stored or logged. It runs on every body, form and query string the service accepts
+//! (the HTTP front applies it where requests enter); a finding names where, never what.
+//!
+//! Text is read in the folded form of [`crate::text::fold_for_search`] first (NFKC, format
+//! characters removed, digits of every script made ASCII), so a number is found however it
+//! is spelled; then a card number is 13–19 digits passing the Luhn check, written in groups
+//! separated by short runs of anything that is not a letter or a digit.
+//!
+//! What keeps other numbers out (measured on a generated corpus, `tests/card_corpus.rs`):
+//! - a run glued to letters (`cus_0197ab…`, `DH123…`) belongs to an identifier, not a card;
+//! - a number right after `+` with at most 15 digits, or starting with the `00` that dials
+//!   out with at most 17, is a phone number in international form (E.164 allows no more);
+//!   a card number is never written with a `+`, and never starts with 0 (ISO/IEC 7812);
+//! - the digits of different JSON values, form fields or keys are never joined;
+//! - only a run whose digits end where a group ends is tried, and never a run inside a
+//!   longer run of digits.
+
+use serde_json::Value;
+
+use crate::text::fold_for_search;
+
+#[cfg(test)]
+mod corpus;
+#[cfg(any(test, feature = "test-support"))]
+pub mod spelling;
+
+/// What was found, and where (a path of keys and indexes: no value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardData {
+    /// A primary account number, however written.
+    CardNumber { at: String },
+    /// A key that names a card's security code, PIN, track data or full number, whatever
+    /// its value.
+    CardField { at: String },
+}
+
+impl CardData {
+    pub fn at(&self) -> &str {
+        match self {
+            CardData::CardNumber { at } | CardData::CardField { at } => at,
+        }
+    }
+}
+
+/// The fewest and most digits of a card number (ISO/IEC 7812).
+const CARD_DIGITS: std::ops::RangeInclusive<usize> = 13..=19;
+
+/// The most characters between two groups of a card number's digits that still read as one
+/// separator (`4111 - 1111`, `4111 / 1111`); more, and they are two numbers.
+const MAX_SEPARATOR: usize = 3;
+
+/// The most digits of a phone number in international form (ITU-T E.164).
+const MAX_PHONE_DIGITS: usize = 15;
+
+/// The first card number or card field in a JSON value, depth first. `$` is the root.
+pub fn find_in_json(value: &Value) -> Option<CardData> {
+    find(value, &mut String::from("$"))
+}
+
+/// The first card number or card field among name–value pairs (a form body, a query
+/// string), each located as `<place>.<name>`.
+pub fn find_in_pairs<'a>(
+    place: &str,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<CardData> {
+    pairs.into_iter().find_map(|(name, value)| {
+        let at = || format!("{place}.{}", shown_key(name));
+        if is_card_key(name) {
+            Some(CardData::CardField { at: at() })
+        } else if contains_card_number(name) || contains_card_number(value) {
+            Some(CardData::CardNumber { at: at() })
+        } else {
+            None
+        }
+    })
+}
+
+/// A card number in one piece of text, located at `place`.
+pub fn find_in_text(place: &str, text: &str) -> Option<CardData> {
+    contains_card_number(text).then(|| CardData::CardNumber {
+        at: place.to_owned(),
+    })
+}
+
+fn find(value: &Value, path: &mut String) -> Option<CardData> {
+    match value {
+        Value::String(s) => {
+            contains_card_number(s).then(|| CardData::CardNumber { at: path.clone() })
+        }
+        Value::Number(n) => {
+            contains_card_number(&n.to_string()).then(|| CardData::CardNumber { at: path.clone() })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = find(item, path);
+            path.truncate(len);
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let len = path.len();
+            path.push('.');
+            path.push_str(&shown_key(key));
+            let found = if is_card_key(key) {
+                Some(CardData::CardField { at: path.clone() })
+            } else if contains_card_number(key) {
+                Some(CardData::CardNumber { at: path.clone() })
+            } else {
+                find(item, path)
+            };
+            path.truncate(len);
+            found
+        }),
+        Value::Null | Value::Bool(_) => None,
+    }
+}
+
+/// A key as it may appear in an error: itself when it looks like an identifier and holds no
+/// card number, else `<key>`.
+fn shown_key(key: &str) -> String {
+    let id_like = key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if id_like && !contains_card_number(key) {
+        key.to_owned()
+    } else {
+        "<key>".to_owned()
+    }
+}
+
+/// Words that name, on their own, what must never be stored: a card's security code under
+/// each network's name (CVV, CVC, CID, CSC, CAV, CVN, CVD, CVE), a PIN, or the primary
+/// account number.
+const SECRET_WORDS: [&str; 16] = [
+    "cvv", "cvv2", "ccv", "cvc", "cvc2", "cid", "csc", "cav", "cav2", "cvn", "cvn2", "cvd", "cve",
+    "pan", "pin", "pinblock",
+];
+
+/// What a card's secret is called, as a qualifier followed by what it is: `card number`,
+/// `security code`, `verification value`, `card verification code`, `primary account number`.
+/// A key matches when these words follow each other in it, written apart (`card_number`,
+/// `cardNumber`, `Card-Number`) or run together (`cardnumber`).
+const SECRET_PHRASES: [&[&str]; 21] = [
+    &["card", "number"],
+    &["card", "no"],
+    &["card", "num"],
+    &["card", "nr"],
+    &["card", "code"],
+    &["card", "pin"],
+    &["card", "verification"],
+    &["card", "validation"],
+    &["card", "security"],
+    &["card", "identification"],
+    &["security", "code"],
+    &["security", "number"],
+    &["security", "value"],
+    &["security", "digits"],
+    &["verification", "value"],
+    &["verification", "number"],
+    &["verification", "digits"],
+    &["primary", "account"],
+    &["cc", "number"],
+    &["cc", "num"],
+    &["track", "data"],
+];
+
+/// Whether a key names a card secret, whatever its value: its words (split at anything that
+/// is not a letter or digit, and where lower case turns to upper case), read after the same
+/// folding as values and lower-cased, hold a [`SECRET_WORDS`] word or a [`SECRET_PHRASES`]
+/// phrase.
+pub fn is_card_key(key: &str) -> bool {
+    let words = key_words(key);
+    if words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) {
+        return true;
+    }
+    let joined = words.concat();
+    SECRET_PHRASES.iter().any(|phrase| {
+        let run_together = phrase.concat();
+        // Written apart, word after word; or run together, where a long enough phrase is
+        // unambiguous anywhere in the key.
+        words
+            .windows(phrase.len())
+            .any(|window| window.iter().zip(phrase.iter()).all(|(w, p)| w == p))
+            || (run_together.len() >= 8 && joined.contains(&run_together))
+            || words.contains(&run_together)
+    })
+}
+
+/// A key's words, lower-cased: split at every character that is not a letter or a digit, at
+/// a lower-case letter followed by an upper-case one (`cardNumber`), and between letters and
+/// digits that end a word (`cvv2` stays one word: digits after letters belong to them).
+fn key_words(key: &str) -> Vec<String> {
+    let folded = fold_for_search(key);
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for c in folded.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && previous_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        previous_lower = c.is_lowercase();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// Whether the text holds a card number, however it is written: see the module's
+/// documentation for what is read and what is left alone.
+pub fn contains_card_number(text: &str) -> bool {
+    // The quick way out for most values: plain ASCII with too few digits. (Other text is
+    // always folded: one character may become several digits, `㉑` two.)
+    if text.is_ascii() && text.bytes().filter(u8::is_ascii_digit).count() < *CARD_DIGITS.start() {
+        return false;
+    }
+    let chars: Vec<char> = fold_for_search(text).chars().collect();
+    (0..chars.len()).any(|start| starts_run(&chars, start) && run_holds_card_number(&chars, start))
+}
+
+/// Whether a run of digits may start at `start`: a digit that does not continue a word or a
+/// number (`cus_0197…`, `DH123…`, `12345…`), nor a phone number's `+`.
+fn starts_run(chars: &[char], start: usize) -> bool {
+    let Some(c) = chars.get(start) else {
+        return false;
+    };
+    if !c.is_ascii_digit() {
+        return false;
+    }
+    match start.checked_sub(1).and_then(|i| chars.get(i)) {
+        None => true,
+        Some(before) => !before.is_alphanumeric(),
+    }
+}
+
+/// Reads groups of digits from `start`, joined by separators of at most [`MAX_SEPARATOR`]
+/// characters that are neither letters nor digits, and checks every count of 13 to 19 digits
+/// that ends where a group ends and stands alone (is not followed by a letter).
+fn run_holds_card_number(chars: &[char], start: usize) -> bool {
+    // A phone number in international form: after `+`, or after the `00` that dials out,
+    // at most E.164's digits. (No card number starts with 0: ISO/IEC 7812 gives 0 no issuer.)
+    let after_plus = start
+        .checked_sub(1)
+        .and_then(|i| chars.get(i))
+        .is_some_and(|c| *c == '+');
+    let dials_out = chars.get(start..start + 2) == Some(&['0', '0']);
+    let phone_digits = if after_plus {
+        MAX_PHONE_DIGITS
+    } else if dials_out {
+        MAX_PHONE_DIGITS + 2
+    } else {
+        0
+    };
+    let mut digits: Vec<u8> = Vec::with_capacity(*CARD_DIGITS.end());
+    let mut i = start;
+    loop {
+        // One group of digits.
+        while let Some(d) = chars.get(i).and_then(|c| c.to_digit(10)) {
+            digits.push(d as u8);
+            if digits.len() > *CARD_DIGITS.end() {
+                return false;
+            }
+            i += 1;
+        }
+        let next = chars.get(i);
+        let stands_alone = !next.is_some_and(|c| c.is_alphanumeric());
+        let phone = digits.len() <= phone_digits;
+        if stands_alone && !phone && CARD_DIGITS.contains(&digits.len()) && luhn(&digits) {
+            return true;
+        }
+        if !stands_alone {
+            return false;
+        }
+        // A separator, then the next group, or the end of the run.
+        let separator = chars
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| !c.is_alphanumeric())
+            .count();
+        if separator == 0 || separator > MAX_SEPARATOR {
+            return false;
+        }
+        i += separator;
+        if !chars.get(i).is_some_and(char::is_ascii_digit) {
+            return false;
+        }
+    }
+}
+
+/// The Luhn (mod 10) check over digits, most significant first.
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::spelling::{PREFIXES, Rng, SUFFIXES, spelled_card_number};
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Any Luhn-valid number, in any mix of scripts, separators and format characters,
+        /// in any text, value, key or pair, is found.
+        #[test]
+        fn every_spelling_is_found_wherever_it_stands(seed: u64) {
+            let spelled = spelled_card_number(seed);
+            let mut rng = Rng::new(seed.rotate_left(17));
+            let prefix = rng.pick(&PREFIXES).copied().unwrap_or("");
+            let suffix = rng.pick(&SUFFIXES).copied().unwrap_or("");
+            let text = format!("{prefix}{}{suffix}", spelled.text);
+            prop_assert!(contains_card_number(&text), "{:?} ({})", text, spelled.digits);
+
+            let bodies = [
+                json!({ "fields": { "account_name.full_name": text } }),
+                json!({ "items": [{ "product_name": "Áo", "note": [1, text] }] }),
+                json!({ "fields": { text.clone(): "x" } }),
+                json!([{ "details": { "nested": { "deeper": text } } }]),
+            ];
+            for body in &bodies {
+                let found = find_in_json(body);
+                prop_assert!(matches!(found, Some(CardData::CardNumber { .. })), "{body}");
+                prop_assert!(!found.map(|f| f.at().to_owned()).unwrap_or_default().contains(&spelled.text));
+            }
+            prop_assert!(find_in_pairs("$form", [("details", text.as_str())]).is_some());
+            prop_assert!(find_in_pairs("$form", [(text.as_str(), "x")]).is_some());
+        }
+    }
+
+    // Test card numbers published by the card networks for testing: never real cards.
+    const VISA: &str = "4111111111111111";
+    const AMEX: &str = "378282246310005";
+    const MASTERCARD: &str = "5555555555554444";
+
+    #[test]
+    fn card_numbers_are_found_however_they_are_written() {
+        for text in [
+            VISA,
+            AMEX,
+            MASTERCARD,
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "4111  1111 1111 1111",
+            "4111.1111.1111.1111",
+            "4111/1111/1111/1111",
+            "4111_1111_1111_1111",
+            "4111 - 1111 - 1111 - 1111",
+            "4111\u{00A0}1111\u{2009}1111\u{3000}1111",
+            "4111\u{200B}1111\u{200B}1111\u{200B}1111",
+            "4\u{200C}1\u{200D}1\u{2060}1\u{FEFF}111111111111",
+            "٤١١١ ١١١١ ١١١١ ١١١١",
+            "४१११-१११११-१११-११११", // Devanagari, odd groups
+            "４１１１－１１１１－１１１１－１１１１",
+            "𝟒𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏𝟏",
+            "3782 822463 10005",
+            "pay with 4111111111111111 please",
+            "ship to 12 Lê Lợi, card 5555-5555-5555-4444",
+            "(4111)(1111)(1111)(1111)",
+            "04111111111111111",  // a leading zero changes no Luhn sum
+            "004111111111111111", // nor two: too long for 00 and a phone number
+            "+4111111111111111",  // too long for a phone number
+        ] {
+            assert!(contains_card_number(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn other_numbers_are_not_card_numbers() {
+        for text in [
+            "4111111111111112",       // fails Luhn
+            "411111111111",           // 12 digits
+            "41111111111111111111",   // 20 digits
+            "+84912345678",           // a phone
+            "0912 345 678",           // a phone, grouped
+            "+86 138 0013 8000",      // a foreign mobile, 13 digits
+            "+8613800138000",         // the same, written together
+            "0086 138 0013 8000",     // the same, dialled out with 00
+            "0084912345678",          // a Vietnamese mobile, dialled out
+            "4242",                   // last four
+            "2028-07",                // an expiry
+            "tok_1N3fKx2eZvKYlo2C",   // a processor token
+            "Số 12, ngõ 34, phố Huế", // an address
+            "4111    1111 1111 1111", // four spaces part two numbers
+            "x4111111111111111",      // glued to letters: an identifier
+            "4111111111111111x",
+            "",
+        ] {
+            assert!(!contains_card_number(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_never_taken_for_card_numbers() {
+        let now = jiff::Timestamp::from_second(1_764_500_000).unwrap();
+        for _ in 0..20_000 {
+            let id = crate::ids::CustomerId::generate(now).unwrap();
+            assert!(!contains_card_number(id.as_str()), "{id}");
+            let id = crate::ids::OrderId::generate(now).unwrap();
+            assert!(!contains_card_number(id.as_str()), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_card_anywhere_in_a_body_is_found_and_located_without_its_value() {
+        let body = json!({
+            "items": [{ "product_id": "sku-1", "product_name": "Áo", "quantity": 1 }],
+            "fields": { "order_shipping_address.address_line": format!("note {VISA}") },
+        });
+        let found = find_in_json(&body).unwrap();
+        assert_eq!(found.at(), "$.fields.order_shipping_address.address_line");
+        assert!(!found.at().contains(VISA));
+
+        let as_number = json!({ "fields": { "x": 4_111_111_111_111_111_u64 } });
+        assert!(matches!(
+            find_in_json(&as_number),
+            Some(CardData::CardNumber { .. })
+        ));
+        let as_key = json!({ "fields": { VISA: "x" } });
+        let found = find_in_json(&as_key).unwrap();
+        assert_eq!(found.at(), "$.fields.<key>");
+    }
+
+    #[test]
+    fn pairs_are_searched_by_name_and_value() {
+        let found = find_in_pairs("$query", [("purpose", "account"), ("q", VISA)]).unwrap();
+        assert_eq!(
+            found,
+            CardData::CardNumber {
+                at: "$query.q".into()
+            }
+        );
+        let found = find_in_pairs("$form", [("cvv", "123")]).unwrap();
+        assert_eq!(
+            found,
+            CardData::CardField {
+                at: "$form.cvv".into()
+            }
+        );
+        assert_eq!(find_in_pairs("$form", [("lang", "en")]), None);
+    }
+
+    #[test]
+    fn security_code_keys_are_refused_whatever_their_value() {
+        for key in [
+            "cvv",
+            "CVC",
+            "cvv2",
+            "CVV2",
+            "security_code",
+            "securityCode",
+            "SecurityCode",
+            "securitycode",
+            "Card-Number",
+            "cardNumber",
+            "cardnumber",
+            "card number",
+            "card_no",
+            "pan",
+            "PAN",
+            "card_verification",
+            "card_verification_code",
+            "cardVerificationValue",
+            "verification_value",
+            "security_number",
+            "card_security_code",
+            "primary_account_number",
+            "PrimaryAccountNumber",
+            "cc_number",
+            "ccNum",
+            "pin",
+            "card_pin",
+            "ｃｖｖ",              // full-width
+            "c\u{200B}v\u{200B}v", // zero-width spaces
+            "payment.cvc",
+            "billing[card][number]",
+            "track_data",
+        ] {
+            assert!(is_card_key(key), "{key:?}");
+            let body = json!({ "payment": { key: "123" } });
+            assert!(
+                matches!(find_in_json(&body), Some(CardData::CardField { .. })),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_keys_are_not_card_keys() {
+        for key in [
+            "card_last4",
+            "card_brand",
+            "card_expiry",
+            "payment_token",
+            "processor_token",
+            "verification_code", // a one-time code
+            "code",
+            "account_number",
+            "phone_number",
+            "order_number",
+            "purpose",
+            "csrf",
+            "order_payment.card_last4",
+            "account_email.email",
+            "spinner",
+            "pane",
+            "opinion",
+            "description",
+            "security_question",
+            "identification",
+        ] {
+            assert!(!is_card_key(key), "{key:?}");
+        }
+        let fine = json!({ "payment": { "card_last4": "4242", "card_brand": "visa" } });
+        assert_eq!(find_in_json(&fine), None);
+    }
+}
