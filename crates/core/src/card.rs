@@ -4,15 +4,19 @@
 //! (the HTTP front applies it where requests enter); a finding names where, never what.
 //!
 //! Text is read in the folded form of [`crate::text::fold_for_search`] first (NFKC, format
-//! characters removed, digits of every script made ASCII), so a number is found however it
-//! is spelled; then a card number is 13–19 digits passing the Luhn check, written in groups
-//! separated by short runs of anything that is not a letter or a digit.
+//! and other invisible characters removed, every character standing for a digit made
+//! ASCII), so a number is found however it is spelled; then a card number is 13–19 digits
+//! passing the Luhn check, written in groups separated by short runs of anything that is
+//! not a letter or a digit.
 //!
-//! What keeps other numbers out (measured on a generated corpus, `tests/card_corpus.rs`):
+//! What keeps other numbers out (measured on a generated corpus, `card/corpus.rs`):
 //! - a run glued to letters (`cus_0197ab…`, `DH123…`) belongs to an identifier, not a card;
 //! - a number right after `+` with at most 15 digits, or starting with the `00` that dials
 //!   out with at most 17, is a phone number in international form (E.164 allows no more);
 //!   a card number is never written with a `+`, and never starts with 0 (ISO/IEC 7812);
+//! - a product's barcode (13 digits with a valid GTIN-13 check digit) and a phone's identity
+//!   labelled as such (`IMEI` and 15 digits) are not card numbers;
+//! - `+` and `=` between groups join quantities, not a card's groups;
 //! - the digits of different JSON values, form fields or keys are never joined;
 //! - only a run whose digits end where a group ends is tried, and never a run inside a
 //!   longer run of digits.
@@ -132,24 +136,48 @@ fn shown_key(key: &str) -> String {
 }
 
 /// Words that name, on their own, what must never be stored: a card's security code under
-/// each network's name (CVV, CVC, CID, CSC, CAV, CVN, CVD, CVE), a PIN, or the primary
-/// account number.
-const SECRET_WORDS: [&str; 16] = [
-    "cvv", "cvv2", "ccv", "cvc", "cvc2", "cid", "csc", "cav", "cav2", "cvn", "cvn2", "cvd", "cve",
-    "pan", "pin", "pinblock",
+/// each network's name (CVV, CVC, CSC, CAV, CVN, CVD, CVE), or the magnetic stripe's tracks.
+const SECRET_WORDS: [&str; 15] = [
+    "cvv",
+    "cvv2",
+    "ccv",
+    "cvc",
+    "cvc2",
+    "csc",
+    "cav",
+    "cav2",
+    "cvn",
+    "cvn2",
+    "cvd",
+    "cve",
+    "track1",
+    "track2",
+    "magstripe",
 ];
 
+/// The security codes' names that never occur inside an ordinary word, so that they are
+/// found run together with others (`CVVNumber`, `cardcvv`, `c_v_v`).
+const SECRET_INFIXES: [&str; 4] = ["cvv", "cvc", "cvn", "csc"];
+
+/// Words that name a card secret when they are the whole key (`pin`, `pan`), but are
+/// ordinary words next to others (`dung_luong_pin` is a battery's capacity, `pan_size`).
+const SECRET_KEYS: [&str; 3] = ["pin", "pan", "pinblock"];
+
 /// What a card's secret is called, as a qualifier followed by what it is: `card number`,
-/// `security code`, `verification value`, `card verification code`, `primary account number`.
-/// A key matches when these words follow each other in it, written apart (`card_number`,
+/// `security code`, `verification value`, `card verification code`, `primary account number`,
+/// and the same in Vietnamese (`số thẻ`, `mã bảo mật`, read without diacritics). A key
+/// matches when these words follow each other in it, written apart (`card_number`,
 /// `cardNumber`, `Card-Number`) or run together (`cardnumber`).
-const SECRET_PHRASES: [&[&str]; 21] = [
+const SECRET_PHRASES: [&[&str]; 33] = [
     &["card", "number"],
     &["card", "no"],
     &["card", "num"],
     &["card", "nr"],
     &["card", "code"],
     &["card", "pin"],
+    &["card", "sec"],
+    &["card", "ver"],
+    &["card", "verif"],
     &["card", "verification"],
     &["card", "validation"],
     &["card", "security"],
@@ -158,57 +186,102 @@ const SECRET_PHRASES: [&[&str]; 21] = [
     &["security", "number"],
     &["security", "value"],
     &["security", "digits"],
+    &["sec", "code"],
     &["verification", "value"],
     &["verification", "number"],
     &["verification", "digits"],
     &["primary", "account"],
     &["cc", "number"],
     &["cc", "num"],
+    &["cc", "no"],
+    &["pin", "block"],
+    &["pan", "number"],
     &["track", "data"],
+    &["mag", "stripe"],
+    &["magnetic", "stripe"],
+    &["so", "the"],
+    &["ma", "bao", "mat"],
+    &["ma", "cvv"],
+];
+
+/// Cards that are not payment cards: a phrase starting with `card` after one of these
+/// (`id_card_number`, a citizen's identity card; `gift_card_code`) is not a card secret.
+const OTHER_CARDS: [&str; 13] = [
+    "id",
+    "identity",
+    "citizen",
+    "gift",
+    "loyalty",
+    "member",
+    "membership",
+    "sim",
+    "health",
+    "insurance",
+    "student",
+    "library",
+    "business",
 ];
 
 /// Whether a key names a card secret, whatever its value: its words (split at anything that
-/// is not a letter or digit, and where lower case turns to upper case), read after the same
-/// folding as values and lower-cased, hold a [`SECRET_WORDS`] word or a [`SECRET_PHRASES`]
-/// phrase.
+/// is not a letter or digit and where case turns — `cardNumber`, `CVVNumber` —, folded as
+/// values are and read without diacritics, lower-cased) hold a [`SECRET_WORDS`] word, a
+/// [`SECRET_INFIXES`] name anywhere, a [`SECRET_KEYS`] word as the whole key, or a
+/// [`SECRET_PHRASES`] phrase not about one of the [`OTHER_CARDS`].
 pub fn is_card_key(key: &str) -> bool {
     let words = key_words(key);
-    if words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) {
+    let joined = words.concat();
+    if words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        || SECRET_INFIXES.iter().any(|infix| joined.contains(infix))
+        || matches!(words.as_slice(), [one] if SECRET_KEYS.contains(&one.as_str()))
+    {
         return true;
     }
-    let joined = words.concat();
     SECRET_PHRASES.iter().any(|phrase| {
+        let other_card = |before: &str| {
+            phrase.first() == Some(&"card") && OTHER_CARDS.iter().any(|o| before.ends_with(o))
+        };
+        // Written apart, word after word.
+        let apart = words.windows(phrase.len()).enumerate().any(|(i, window)| {
+            let before = i.checked_sub(1).and_then(|j| words.get(j));
+            window.iter().zip(phrase.iter()).all(|(w, p)| w == p)
+                && !before.is_some_and(|b| other_card(b))
+        });
+        // Run together: as a word of its own, or, when long enough to be unambiguous,
+        // anywhere in the key (`cardnumber`, `creditcardnumber`, but not `cardnotes`).
         let run_together = phrase.concat();
-        // Written apart, word after word; or run together, where a long enough phrase is
-        // unambiguous anywhere in the key.
-        words
-            .windows(phrase.len())
-            .any(|window| window.iter().zip(phrase.iter()).all(|(w, p)| w == p))
-            || (run_together.len() >= 8 && joined.contains(&run_together))
-            || words.contains(&run_together)
+        let together = words.contains(&run_together)
+            || (run_together.len() >= 7
+                && joined
+                    .match_indices(&run_together)
+                    .any(|(at, _)| !other_card(joined.get(..at).unwrap_or(""))));
+        apart || together
     })
 }
 
 /// A key's words, lower-cased: split at every character that is not a letter or a digit, at
-/// a lower-case letter followed by an upper-case one (`cardNumber`), and between letters and
-/// digits that end a word (`cvv2` stays one word: digits after letters belong to them).
+/// a lower-case letter followed by an upper-case one (`cardNumber`), and before the last
+/// capital of a run of capitals followed by a lower-case letter (`CVVNumber`). Digits after
+/// letters belong to them (`cvv2`).
 fn key_words(key: &str) -> Vec<String> {
-    let folded = fold_for_search(key);
+    let folded: Vec<char> = crate::text::fold_key(key).chars().collect();
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
-    let mut previous_lower = false;
-    for c in folded.chars() {
+    for (i, &c) in folded.iter().enumerate() {
         if !c.is_alphanumeric() {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
-            previous_lower = false;
             continue;
         }
-        if c.is_uppercase() && previous_lower && !current.is_empty() {
+        let previous = i.checked_sub(1).and_then(|j| folded.get(j));
+        let next = folded.get(i + 1);
+        let camel = c.is_uppercase()
+            && previous.is_some_and(|p| {
+                p.is_lowercase() || (p.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
+            });
+        if camel && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
-        previous_lower = c.is_lowercase();
         current.extend(c.to_lowercase());
     }
     if !current.is_empty() {
@@ -262,6 +335,8 @@ fn run_holds_card_number(chars: &[char], start: usize) -> bool {
     } else {
         0
     };
+    // A phone's identity (IMEI: 15 digits passing Luhn by design) when it says so.
+    let imei = word_before(chars, start).eq_ignore_ascii_case("imei");
     let mut digits: Vec<u8> = Vec::with_capacity(*CARD_DIGITS.end());
     let mut i = start;
     loop {
@@ -276,27 +351,70 @@ fn run_holds_card_number(chars: &[char], start: usize) -> bool {
         let next = chars.get(i);
         let stands_alone = !next.is_some_and(|c| c.is_alphanumeric());
         let phone = digits.len() <= phone_digits;
-        if stands_alone && !phone && CARD_DIGITS.contains(&digits.len()) && luhn(&digits) {
+        let other_number = phone || (imei && digits.len() == 15) || is_gtin13(&digits);
+        if stands_alone && !other_number && CARD_DIGITS.contains(&digits.len()) && luhn(&digits) {
             return true;
         }
         if !stands_alone {
             return false;
         }
         // A separator, then the next group, or the end of the run.
-        let separator = chars
+        // `+` and `=` join quantities (`1.202.000 + 25.000 = 1.227.000`), never groups.
+        let separator: Vec<&char> = chars
             .get(i..)
             .unwrap_or_default()
             .iter()
             .take_while(|c| !c.is_alphanumeric())
-            .count();
-        if separator == 0 || separator > MAX_SEPARATOR {
+            .collect();
+        if separator.is_empty()
+            || separator.len() > MAX_SEPARATOR
+            || separator.iter().any(|c| matches!(c, '+' | '='))
+        {
             return false;
         }
+        let separator = separator.len();
         i += separator;
         if !chars.get(i).is_some_and(char::is_ascii_digit) {
             return false;
         }
     }
+}
+
+/// The word right before a run of digits, past at most [`MAX_SEPARATOR`] separators (`IMEI`
+/// in `IMEI: 3569…`).
+fn word_before(chars: &[char], start: usize) -> String {
+    let before = chars.get(..start).unwrap_or_default();
+    let gap = before
+        .iter()
+        .rev()
+        .take_while(|c| !c.is_alphanumeric())
+        .count();
+    if gap > MAX_SEPARATOR {
+        return String::new();
+    }
+    let mut word: Vec<char> = before
+        .iter()
+        .rev()
+        .skip(gap)
+        .take_while(|c| c.is_alphanumeric())
+        .take(16)
+        .copied()
+        .collect();
+    word.reverse();
+    word.into_iter().collect()
+}
+
+/// Whether 13 digits are a GTIN-13 (EAN-13, ISBN-13: a product's barcode, whose check digit
+/// weighs digits 1, 3, 1, 3, … from the left). A 13-digit card number whose digits also
+/// pass this check is taken for a barcode: 13-digit card numbers are no longer issued.
+fn is_gtin13(digits: &[u8]) -> bool {
+    digits.len() == 13
+        && digits
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| u32::from(d) * if i % 2 == 0 { 1 } else { 3 })
+            .sum::<u32>()
+            .is_multiple_of(10)
 }
 
 /// The Luhn (mod 10) check over digits, most significant first.
@@ -385,9 +503,24 @@ mod tests {
             "pay with 4111111111111111 please",
             "ship to 12 Lê Lợi, card 5555-5555-5555-4444",
             "(4111)(1111)(1111)(1111)",
-            "04111111111111111",  // a leading zero changes no Luhn sum
-            "004111111111111111", // nor two: too long for 00 and a phone number
-            "+4111111111111111",  // too long for a phone number
+            "04111111111111111",        // a leading zero changes no Luhn sum
+            "004111111111111111",       // nor two: too long for 00 and a phone number
+            "+4111111111111111",        // too long for a phone number
+            "\u{3164}4111111111111111", // a Hangul filler: a blank "letter"
+            "4111111111111111\u{3164}",
+            "4111\u{3164}1111\u{3164}1111\u{3164}1111",
+            "\u{FFA0}4111111111111111",
+            "4111111111111111\u{345}", // a combining mark after it
+            "4111\u{FE0F}\u{FE0F}\u{FE0F}\u{FE0F}1111 1111 1111", // variation selectors
+            "4111 \u{FE0F}\u{FE0F}\u{FE0F}1111 1111 1111",
+            "4111-\u{2065}\u{2065}\u{2065}1111-1111-1111", // unassigned
+            "4\u{301}\u{301}\u{301}\u{301}111 1111 1111 1111",
+            "4\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3} - 1\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3}1\u{FE0F}\u{20E3} - 1111 - 1111",
+            "❹❶❶❶❶❶❶❶❶❶❶❶❶❶❶❶", // dingbat circled digits
+            "⓸⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵⓵",
+            "➃➀➀➀ ➀➀➀➀ ➀➀➀➀ ➀➀➀➀",
+            "四一一一一一一一一一一一一一一一", // Han numerals
+            "IMEI 4111 1111 1111 1111",         // 16 digits: no IMEI
         ] {
             assert!(contains_card_number(text), "{text:?}");
         }
@@ -396,21 +529,26 @@ mod tests {
     #[test]
     fn other_numbers_are_not_card_numbers() {
         for text in [
-            "4111111111111112",       // fails Luhn
-            "411111111111",           // 12 digits
-            "41111111111111111111",   // 20 digits
-            "+84912345678",           // a phone
-            "0912 345 678",           // a phone, grouped
-            "+86 138 0013 8000",      // a foreign mobile, 13 digits
-            "+8613800138000",         // the same, written together
-            "0086 138 0013 8000",     // the same, dialled out with 00
-            "0084912345678",          // a Vietnamese mobile, dialled out
-            "4242",                   // last four
-            "2028-07",                // an expiry
-            "tok_1N3fKx2eZvKYlo2C",   // a processor token
-            "Số 12, ngõ 34, phố Huế", // an address
-            "4111    1111 1111 1111", // four spaces part two numbers
-            "x4111111111111111",      // glued to letters: an identifier
+            "4111111111111112",                   // fails Luhn
+            "411111111111",                       // 12 digits
+            "41111111111111111111",               // 20 digits
+            "+84912345678",                       // a phone
+            "0912 345 678",                       // a phone, grouped
+            "+86 138 0013 8000",                  // a foreign mobile, 13 digits
+            "+8613800138000",                     // the same, written together
+            "0086 138 0013 8000",                 // the same, dialled out with 00
+            "0084912345678",                      // a Vietnamese mobile, dialled out
+            "4242",                               // last four
+            "2028-07",                            // an expiry
+            "tok_1N3fKx2eZvKYlo2C",               // a processor token
+            "Số 12, ngõ 34, phố Huế",             // an address
+            "4111    1111 1111 1111",             // four spaces part two numbers
+            "iPhone 15 Pro IMEI 356938035643809", // a phone's identity, labelled
+            "IMEI: 35-693803-564380-9",
+            "8930636083776",     // a Vietnamese product's barcode (EAN-13)
+            "978-604-1-12341-0", // a book's ISBN-13
+            "Tổng: 1.202.000 + 25.000 = 1.227.000", // arithmetic
+            "x4111111111111111", // glued to letters: an identifier
             "4111111111111111x",
             "",
         ] {
@@ -486,6 +624,7 @@ mod tests {
             "card_no",
             "pan",
             "PAN",
+            "pinblock",
             "card_verification",
             "card_verification_code",
             "cardVerificationValue",
@@ -503,6 +642,34 @@ mod tests {
             "payment.cvc",
             "billing[card][number]",
             "track_data",
+            "CVVNumber",
+            "CVCCode",
+            "cvvcode",
+            "cardcvv",
+            "cvcode",
+            "PANnumber",
+            "CSC2",
+            "CVV2Code",
+            "c_v_v",
+            "C V V",
+            "cVV",
+            "cvV",
+            "ccNo",
+            "secCode",
+            "cardSecCode",
+            "card_ver_code",
+            "cardVerifCode",
+            "cv\u{301}v",
+            "c\u{34F}vv",
+            "cvv\u{3164}",
+            "card\u{3164}number",
+            "track2",
+            "magstripe",
+            "ma_bao_mat",
+            "mã bảo mật",
+            "so_the",
+            "số_thẻ",
+            "creditcardnumber",
         ] {
             assert!(is_card_key(key), "{key:?}");
             let body = json!({ "payment": { key: "123" } });
@@ -536,6 +703,20 @@ mod tests {
             "description",
             "security_question",
             "identification",
+            "cid",
+            "utm_source",
+            "dung_luong_pin",
+            "map_pin",
+            "pin_location",
+            "pan_size",
+            "id_card_number",
+            "gift_card_code",
+            "loyalty_card_number",
+            "membership_card_no",
+            "giftcardnumber",
+            "cardnotes",
+            "card_notes",
+            "business_card",
         ] {
             assert!(!is_card_key(key), "{key:?}");
         }

@@ -7,8 +7,12 @@
 //! for card numbers in a folded form — NFKC, format characters removed, every decimal digit
 //! of any script made its ASCII digit — which may change meaning but never hides a digit.
 
+use std::cmp::Ordering;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+mod digit_values;
 
 /// `text` in Unicode Normalization Form C.
 pub fn nfc(text: &str) -> String {
@@ -16,14 +20,89 @@ pub fn nfc(text: &str) -> String {
 }
 
 /// `text` as the card guard reads it: compatibility-normalised (NFKC: full-width and
-/// mathematical digits, superscripts, circled numbers become plain digits), without format
-/// characters (general category Cf: zero-width spaces and joiners, direction marks, the soft
-/// hyphen — invisible, so never a separator a reader would see), and with every decimal
-/// digit (general category Nd, of any script) written as its ASCII digit.
+/// mathematical digits, superscripts, circled numbers become plain digits), without what is
+/// drawn as nothing or only on the character before it ([`is_invisible`]), and with every
+/// character that stands for one digit — a decimal digit of any script, a dingbat or Han
+/// numeral ([`digit_value`]) — written as its ASCII digit.
 pub fn fold_for_search(text: &str) -> String {
     text.nfkc()
-        .filter(|c| c.general_category() != GeneralCategory::Format)
-        .map(|c| decimal_value(c).map_or(c, ascii_digit))
+        .filter(|c| !is_invisible(*c))
+        .map(|c| digit_value(c).map_or(c, ascii_digit))
+        .collect()
+}
+
+/// Whether a character shows nothing of its own: a format character (Cf: zero-width spaces
+/// and joiners, direction marks, the soft hyphen), a mark drawn on the character before it
+/// (Mn, Me: accents, variation selectors, the keycap), a code point Unicode has not assigned,
+/// or any other default-ignorable code point (Unicode's `Default_Ignorable_Code_Point`: the
+/// Hangul fillers, which are letters that draw nothing, the Mongolian free variation
+/// selectors, the tag characters, …).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::NonspacingMark
+            | GeneralCategory::EnclosingMark
+            | GeneralCategory::Unassigned
+    ) || DEFAULT_IGNORABLE
+        .iter()
+        .any(|(first, last)| (*first..=*last).contains(&c))
+}
+
+/// `Default_Ignorable_Code_Point` (Unicode's DerivedCoreProperties.txt), as ranges.
+const DEFAULT_IGNORABLE: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+/// The digit a character stands for: a decimal digit of any script ([`decimal_value`]), or
+/// one of the other characters whose value is one digit (`digit_values.rs`).
+pub fn digit_value(c: char) -> Option<u8> {
+    decimal_value(c).or_else(|| {
+        let runs = &digit_values::DIGIT_RUNS;
+        let at = runs
+            .binary_search_by(|(first, last, _)| {
+                if c < *first {
+                    Ordering::Greater
+                } else if c > *last {
+                    Ordering::Less
+                } else {
+                    Ordering::Equal
+                }
+            })
+            .ok()?;
+        let (first, _, value) = runs.get(at)?;
+        u8::try_from(u32::from(c) - u32::from(*first) + u32::from(*value)).ok()
+    })
+}
+
+/// A key's words as the card guard compares them: folded as for a search, then without
+/// diacritics (NFD, marks dropped; `đ` read as `d`), so `mã bảo mật` and `ma_bao_mat` are
+/// the same words.
+pub fn fold_key(text: &str) -> String {
+    fold_for_search(text)
+        .nfd()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            other => other,
+        })
         .collect()
 }
 
@@ -106,6 +185,27 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 600, "{checked} decimal digits");
+    }
+
+    #[test]
+    fn digit_runs_are_in_order_and_each_stands_for_one_digit() {
+        let runs = &digit_values::DIGIT_RUNS;
+        for pair in runs.windows(2) {
+            assert!(pair[0].1 < pair[1].0, "{pair:?}");
+        }
+        for (first, last, value) in runs {
+            assert!(first <= last);
+            assert!(u32::from(*value) + (u32::from(*last) - u32::from(*first)) <= 9);
+            assert_eq!(digit_value(*first), Some(*value));
+            assert_eq!(decimal_value(*first), None, "{first:?} is a decimal digit");
+        }
+    }
+
+    #[test]
+    fn keys_are_compared_without_diacritics() {
+        assert_eq!(fold_key("mã_bảo_mật"), "ma_bao_mat");
+        assert_eq!(fold_key("Số thẻ"), "So the");
+        assert_eq!(fold_key("đ"), "d");
     }
 
     #[test]

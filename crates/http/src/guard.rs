@@ -1,5 +1,5 @@
 //! The one guard where all input enters (P6, PCI DSS 3.3.1): every request's path, query
-//! string and body — JSON, form-encoded or anything else — is searched for card data before
+//! string, headers and body — JSON, form-encoded or anything else — is searched for card data before
 //! any handler sees it, and a request holding a full card number or a card security code is
 //! refused whole with `card_data_refused`, naming where it was found, never what. The body is
 //! then dropped: never parsed into its shape, stored, audited or logged.
@@ -30,7 +30,7 @@ pub async fn refuse_card_data(request: Request, next: Next) -> Response {
     if route.is_some_and(|r| DIGITS_FREE_ROUTES.contains(&r.as_str())) {
         return next.run(request).await;
     }
-    if let Some(found) = in_uri(request.uri()) {
+    if let Some(found) = in_uri(request.uri()).or_else(|| in_headers(request.headers())) {
         return refusal(request.uri(), request.headers(), &found);
     }
     let (parts, body) = request.into_parts();
@@ -64,32 +64,55 @@ fn in_uri(uri: &Uri) -> Option<CardData> {
     })
 }
 
-/// Card data in a body: a form's fields by name and value (percent-decoded), JSON by its
-/// structure (so escapes are read as what they stand for). A body that is not JSON is read
-/// both as a form and as text, whatever its `Content-Type` says: a handler may read a form
-/// without asking (the privacy centre's do).
+/// Card data in a body, read every way a handler may read it: JSON by its structure (so
+/// escapes are read as what they stand for) when it says it is JSON or says nothing; a form's
+/// fields by name and value (percent-decoded) and the raw text otherwise, whatever the
+/// `Content-Type` says — the privacy centre's handlers read a form without asking.
 fn in_body(headers: &HeaderMap, bytes: &Bytes) -> Option<CardData> {
     if bytes.is_empty() {
         return None;
     }
-    let as_form = || {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
-        card::find_in_pairs("$form", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    };
     let essence = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    if essence.as_deref() == Some("application/x-www-form-urlencoded") {
-        return as_form();
+    let as_form = || {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
+        card::find_in_pairs("$form", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    };
+    let as_text = || card::find_in_text("$body", &String::from_utf8_lossy(bytes));
+    let json = match essence.as_deref() {
+        Some("application/x-www-form-urlencoded") => None,
+        Some(t) if t != "application/json" && !t.ends_with("+json") => None,
+        _ => serde_json::from_slice::<Value>(bytes).ok(),
+    };
+    match json {
+        // JSON is read as JSON only: the API's handlers take nothing else, and a form read
+        // into it would lose the `+` of phone numbers.
+        Some(json) if essence.is_some() => card::find_in_json(&json),
+        Some(json) => card::find_in_json(&json).or_else(as_form).or_else(as_text),
+        None => as_form().or_else(as_text),
     }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(json) => card::find_in_json(&json),
-        Err(_) => {
-            as_form().or_else(|| card::find_in_text("$body", &String::from_utf8_lossy(bytes)))
-        }
-    }
+}
+
+/// Card data in a header a handler keeps (a consent's evidence keeps the `User-Agent`).
+/// Credentials are compared, never kept; the request id is checked where it is read.
+fn in_headers(headers: &HeaderMap) -> Option<CardData> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "authorization" | "cookie" | "x-request-id" | "custodian-signature"
+            )
+        })
+        .find_map(|(name, value)| {
+            card::find_in_text(
+                &format!("$header.{}", name.as_str()),
+                &String::from_utf8_lossy(value.as_bytes()),
+            )
+        })
 }
 
 /// The refusal: the privacy centre's page under `/privacy-centre`, the API's JSON elsewhere.

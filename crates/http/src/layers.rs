@@ -78,9 +78,10 @@ pub fn apply(app: Router, config: &HttpConfig) -> Router {
         .layer(stack)
 }
 
-/// A client may send its own request id to correlate logs, but it is logged and echoed, so
-/// only a short token of `[A-Za-z0-9._-]` is kept; anything else (which could carry personal
-/// data) is dropped and a fresh id is generated in its place.
+/// A client may send its own request id to correlate logs, but it is logged, echoed and
+/// audited, so only a short token of `[A-Za-z0-9._-]` holding no card number is kept;
+/// anything else (which could carry personal data) is dropped and a fresh id is generated in
+/// its place.
 fn drop_unsafe_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
     let safe = request.headers().get(&REQUEST_ID).is_some_and(|v| {
         let bytes = v.as_bytes();
@@ -88,6 +89,7 @@ fn drop_unsafe_request_id<B>(mut request: axum::http::Request<B>) -> axum::http:
             && bytes
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && !custodian_core::card::contains_card_number(&String::from_utf8_lossy(bytes))
     });
     if !safe {
         request.headers_mut().remove(&REQUEST_ID);

@@ -6,7 +6,8 @@
 //!
 //! A form that can never hold 13 digits standing together must never be refused; a form
 //! that can (an order number made of a date and a sequence, a date and time to the second,
-//! two grouped phone numbers in one text) is refused when its digits happen to pass Luhn:
+//! a range of dates, a bank account, a tax code with its branch, two grouped phone numbers
+//! in one text) is refused when its digits happen to pass Luhn:
 //! the price of catching every spelling of a card, whose groups may be anything.
 
 use super::contains_card_number;
@@ -243,6 +244,75 @@ fn forms() -> Vec<Form> {
         (
             "order numbers of a date and a sequence (ORD-20261205-0001234)",
             |rng| format!("ORD-202612{:02}-{}", 1 + rng.below(28), digits(rng, 7)),
+            ONE_READING,
+        ),
+        (
+            "phones' identities labelled IMEI (IMEI 356938035643809)",
+            |rng| {
+                let body: Vec<u8> = (0..14).map(|_| rng.below(10) as u8).collect();
+                // The IMEI's last digit is its Luhn check digit.
+                let sum: u32 = body
+                    .iter()
+                    .rev()
+                    .enumerate()
+                    .map(|(i, &d)| {
+                        let d = u32::from(d);
+                        if i % 2 == 0 {
+                            if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+                        } else {
+                            d
+                        }
+                    })
+                    .sum();
+                let text: String = body.iter().map(|d| char::from(b'0' + d)).collect();
+                format!("IMEI: {text}{}", (10 - sum % 10) % 10)
+            },
+            NEVER,
+        ),
+        (
+            "product barcodes and books (EAN-13 893…, ISBN 978-604-…)",
+            |rng| {
+                let prefix = if rng.below(2) == 0 { "893" } else { "978604" };
+                let body = format!("{prefix}{}", digits(rng, 12 - prefix.len()));
+                let sum: u32 = body
+                    .bytes()
+                    .enumerate()
+                    .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+                    .sum();
+                format!("{body}{}", (10 - sum % 10) % 10)
+            },
+            NEVER,
+        ),
+        (
+            "price arithmetic (1.202.000 + 25.000 = 1.227.000)",
+            |rng| {
+                let (a, b) = (rng.below(9_000) + 1, rng.below(900) + 1);
+                format!(
+                    "Tổng: {a}.{:03}.000 + {b}.000 = {}.000",
+                    rng.below(1000),
+                    a * 1000 + b
+                )
+            },
+            NEVER,
+        ),
+        (
+            "date ranges (05/12/2026 - 09/12/2026)",
+            |rng| {
+                let d = |rng: &mut Rng| {
+                    format!("{:02}/{:02}/2026", 1 + rng.below(28), 1 + rng.below(12))
+                };
+                format!("giao {} - {}", d(rng), d(rng))
+            },
+            0.3,
+        ),
+        (
+            "bank accounts of 14 digits (STK 19036543000007)",
+            |rng| format!("STK {}", digits(rng, 14)),
+            ONE_READING,
+        ),
+        (
+            "tax codes with a branch (MST 0312345001-001)",
+            |rng| format!("MST 03{}-{}", digits(rng, 8), digits(rng, 3)),
             ONE_READING,
         ),
         (

@@ -69,7 +69,8 @@ impl Rng {
 }
 
 /// A Luhn-valid number of 13–19 digits. The first is never 0: ISO/IEC 7812 gives 0 to no
-/// card issuer, and a run starting `00` is read as a phone number dialled out.
+/// card issuer, and a run starting `00` is read as a phone number dialled out; nor is a
+/// 13-digit one a valid barcode (GTIN-13), which is read as one.
 pub fn luhn_number(rng: &mut Rng) -> String {
     let len = 13 + rng.below(7);
     let mut digits: Vec<u32> = (0..len - 1).map(|_| rng.below(10) as u32).collect();
@@ -92,6 +93,15 @@ pub fn luhn_number(rng: &mut Rng) -> String {
         })
         .sum();
     digits.push((10 - sum % 10) % 10);
+    // A 13-digit number that is also a valid barcode (GTIN-13) is read as one: make another.
+    let gtin: u32 = digits
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 0 { d } else { 3 * d })
+        .sum();
+    if len == 13 && gtin.is_multiple_of(10) {
+        return luhn_number(rng);
+    }
     digits
         .iter()
         .filter_map(|d| char::from_digit(*d, 10))

@@ -43,14 +43,21 @@ enum Place {
     JsonValue,
     JsonKey,
     FormValue,
+    /// A form sent as a JSON string, said to be plain text (a handler reading forms without
+    /// asking would decode it).
+    FormAsJsonString,
+    /// The `User-Agent`, which a consent keeps as evidence.
+    UserAgent,
 }
 
-const PLACES: [Place; 5] = [
+const PLACES: [Place; 7] = [
     Place::QueryValue,
     Place::QueryName,
     Place::JsonValue,
     Place::JsonKey,
     Place::FormValue,
+    Place::FormAsJsonString,
+    Place::UserAgent,
 ];
 
 fn request(method: &str, path: &str, place: Place, text: &str) -> Request<Body> {
@@ -91,6 +98,26 @@ fn request(method: &str, path: &str, place: Place, text: &str) -> Request<Body> 
                     .append_pair("details", text)
                     .finish(),
             ))
+            .unwrap(),
+        Place::FormAsJsonString => builder()
+            .header("content-type", "text/plain")
+            .uri(path)
+            .body(Body::from(
+                Value::String(format!("x=&details={}&y=", encoded(text))).to_string(),
+            ))
+            .unwrap(),
+        Place::UserAgent => builder()
+            .header(
+                "user-agent",
+                // Raw UTF-8 (headers are not percent-encoded), without the line breaks a
+                // header cannot hold.
+                axum::http::HeaderValue::from_bytes(
+                    format!("Mozilla/5.0 {}", text.replace(char::is_control, " ")).as_bytes(),
+                )
+                .unwrap(),
+            )
+            .uri(format!("{path}?purpose=account"))
+            .body(Body::empty())
             .unwrap(),
     }
 }
@@ -194,6 +221,32 @@ async fn a_form_is_read_as_a_form_whatever_its_content_type_says() {
             "{content_type:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_request_id_holding_a_card_number_is_replaced_not_echoed() {
+    let app = spawn_app().await;
+    let response = app
+        .send(
+            Request::get("/healthz")
+                .header("x-request-id", "4111-1111-1111-1111")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let id = header(&response, "x-request-id");
+    assert!(!id.is_empty() && !id.contains("4111"), "{id}");
+    // An ordinary id is kept.
+    let response = app
+        .send(
+            Request::get("/healthz")
+                .header("x-request-id", "shop-7f3a-42")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(header(&response, "x-request-id"), "shop-7f3a-42");
 }
 
 #[tokio::test]
