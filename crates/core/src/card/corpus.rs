@@ -11,7 +11,7 @@
 //! the price of catching every spelling of a card, whose groups may be anything.
 
 use super::contains_card_number;
-use super::spelling::Rng;
+use super::spelling::{Rng, luhn_check_digit};
 use crate::ids::{CustomerId, OrderId};
 
 const SAMPLES: usize = 2_000;
@@ -26,6 +26,15 @@ fn digits(rng: &mut Rng, n: usize) -> String {
 fn vn_mobile(rng: &mut Rng) -> String {
     let prefix = rng.pick(&["3", "5", "7", "8", "9"]).copied().unwrap_or("9");
     format!("{prefix}{}", digits(rng, 8))
+}
+
+/// A mobile's 9 national digits as people group them: `912`, `345`, `678`.
+fn three_groups(m: &str) -> (&str, &str, &str) {
+    (
+        m.get(..3).unwrap_or(""),
+        m.get(3..6).unwrap_or(""),
+        m.get(6..).unwrap_or(""),
+    )
 }
 
 /// `(form, generator, the most it may be refused)`: a form whose digits never stand 13
@@ -66,11 +75,7 @@ fn forms() -> Vec<Form> {
             "VN mobile, national (0912 345 678 and others)",
             |rng| {
                 let m = vn_mobile(rng);
-                let (a, b, c) = (
-                    m.get(..3).unwrap_or(""),
-                    m.get(3..6).unwrap_or(""),
-                    m.get(6..).unwrap_or(""),
-                );
+                let (a, b, c) = three_groups(&m);
                 match rng.below(5) {
                     0 => format!("0{m}"),
                     1 => format!("0{a} {b} {c}"),
@@ -85,11 +90,7 @@ fn forms() -> Vec<Form> {
             "VN mobile, international (+84, 84, tel:)",
             |rng| {
                 let m = vn_mobile(rng);
-                let (a, b, c) = (
-                    m.get(..3).unwrap_or(""),
-                    m.get(3..6).unwrap_or(""),
-                    m.get(6..).unwrap_or(""),
-                );
+                let (a, b, c) = three_groups(&m);
                 match rng.below(6) {
                     0 => format!("+84{m}"),
                     1 => format!("+84 {a} {b} {c}"),
@@ -195,12 +196,8 @@ fn forms() -> Vec<Form> {
             |rng| {
                 let (a, b) = (vn_mobile(rng), vn_mobile(rng));
                 let group = |m: &str| {
-                    format!(
-                        "0{} {} {}",
-                        m.get(..3).unwrap_or(""),
-                        m.get(3..6).unwrap_or(""),
-                        m.get(6..).unwrap_or("")
-                    )
+                    let (a, b, c) = three_groups(m);
+                    format!("0{a} {b} {c}")
                 };
                 format!("{}, {}", group(&a), group(&b))
             },
@@ -249,23 +246,14 @@ fn forms() -> Vec<Form> {
         (
             "phones' identities labelled IMEI (IMEI 356938035643809)",
             |rng| {
-                let body: Vec<u8> = (0..14).map(|_| rng.below(10) as u8).collect();
                 // The IMEI's last digit is its Luhn check digit.
-                let sum: u32 = body
+                let body: Vec<u32> = (0..14).map(|_| rng.below(10) as u32).collect();
+                let check = luhn_check_digit(&body);
+                let text: String = body
                     .iter()
-                    .rev()
-                    .enumerate()
-                    .map(|(i, &d)| {
-                        let d = u32::from(d);
-                        if i % 2 == 0 {
-                            if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
-                        } else {
-                            d
-                        }
-                    })
-                    .sum();
-                let text: String = body.iter().map(|d| char::from(b'0' + d)).collect();
-                format!("IMEI: {text}{}", (10 - sum % 10) % 10)
+                    .filter_map(|d| char::from_digit(*d, 10))
+                    .collect();
+                format!("IMEI: {text}{check}")
             },
             NEVER,
         ),

@@ -68,18 +68,11 @@ impl Rng {
     }
 }
 
-/// A Luhn-valid number of 13–19 digits. The first is never 0: ISO/IEC 7812 gives 0 to no
-/// card issuer, and a run starting `00` is read as a phone number dialled out; nor is a
-/// 13-digit one a valid barcode (GTIN-13), which is read as one.
-pub fn luhn_number(rng: &mut Rng) -> String {
-    let len = 13 + rng.below(7);
-    let mut digits: Vec<u32> = (0..len - 1).map(|_| rng.below(10) as u32).collect();
-    if let Some(first) = digits.first_mut() {
-        *first = 1 + rng.below(9) as u32;
-    }
-    // The check digit: the one that makes the sum, doubling every second digit from the
-    // right (the check digit not doubled), a multiple of ten.
-    let sum: u32 = digits
+/// The digit that, put after `payload`, makes it pass the Luhn check: the sum, doubling
+/// every second digit from the right of the whole (the check digit itself not doubled), a
+/// multiple of ten.
+pub fn luhn_check_digit(payload: &[u32]) -> u32 {
+    let sum: u32 = payload
         .iter()
         .rev()
         .enumerate()
@@ -92,7 +85,19 @@ pub fn luhn_number(rng: &mut Rng) -> String {
             }
         })
         .sum();
-    digits.push((10 - sum % 10) % 10);
+    (10 - sum % 10) % 10
+}
+
+/// A Luhn-valid number of 13–19 digits. The first is never 0: ISO/IEC 7812 gives 0 to no
+/// card issuer, and a run starting `00` is read as a phone number dialled out; nor is a
+/// 13-digit one a valid barcode (GTIN-13), which is read as one.
+pub fn luhn_number(rng: &mut Rng) -> String {
+    let len = 13 + rng.below(7);
+    let mut digits: Vec<u32> = (0..len - 1).map(|_| rng.below(10) as u32).collect();
+    if let Some(first) = digits.first_mut() {
+        *first = 1 + rng.below(9) as u32;
+    }
+    digits.push(luhn_check_digit(&digits));
     // A 13-digit number that is also a valid barcode (GTIN-13) is read as one: make another.
     let gtin: u32 = digits
         .iter()
