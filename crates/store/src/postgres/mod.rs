@@ -124,10 +124,16 @@ async fn has_legacy_indexes<'c, E>(executor: E) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
-    sqlx::query_scalar("SELECT to_regclass('blind_indexes') IS NOT NULL")
-        .fetch_one(executor)
-        .await
-        .map_err(database)
+    // A query of the catalogue under the statement's own snapshot: `to_regclass` reads a
+    // cached catalogue that may not yet show another instance's drop of the table, even
+    // after its transaction committed and released the lock this one now holds.
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+         WHERE schemaname = current_schema() AND tablename = 'blind_indexes')",
+    )
+    .fetch_one(executor)
+    .await
+    .map_err(database)
 }
 
 #[async_trait]
