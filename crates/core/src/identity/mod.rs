@@ -51,6 +51,18 @@ pub const BOOTSTRAP_LOGIN: &str = "admin";
 pub const BOOTSTRAP_ROLE: &str = "admin";
 
 const MAX_LOGIN_CHARS: usize = 254;
+
+/// Who set a new account's password, which decides whether it is checked against the
+/// password policy and whether the member must replace it at first sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Password {
+    /// The member chose it: checked, kept.
+    Chosen,
+    /// An administrator set it: checked, good for one sign-in.
+    SetByAdministrator,
+    /// Generated at random (the first administrator's): good for one sign-in.
+    Generated,
+}
 const MAX_TOKEN_NAME_CHARS: usize = 64;
 const TOTP_ISSUER: &str = "Custodian";
 const TOTP_FIELD: &str = "identity.totp_secret";
@@ -289,15 +301,29 @@ impl Identity {
 
     // ----- staff users -----
 
-    /// Creates a staff account. The login is an email address or a name, unique ignoring
-    /// case; the role must be declared in the policy; the password must meet the policy.
+    /// Creates a staff account with a password its member chose (set-up, and the member's own
+    /// tooling). The login is an email address or a name, unique ignoring case; the role must
+    /// be declared in the policy; the password must meet the policy.
     pub async fn create_user(
         &self,
         login: &str,
         role: &str,
         password: &str,
     ) -> Result<UserId, IdentityError> {
-        self.create(login, role, password, false).await
+        self.create(login, role, password, Password::Chosen).await
+    }
+
+    /// Creates a staff account whose password an administrator set: it meets the policy and
+    /// is good for one sign-in, after which the member must choose their own before doing
+    /// anything else, as the first administrator must (someone else knows it).
+    pub async fn create_user_with_one_time_password(
+        &self,
+        login: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<UserId, IdentityError> {
+        self.create(login, role, password, Password::SetByAdministrator)
+            .await
     }
 
     async fn create(
@@ -305,8 +331,9 @@ impl Identity {
         login: &str,
         role: &str,
         password: &str,
-        must_change_password: bool,
+        origin: Password,
     ) -> Result<UserId, IdentityError> {
+        let must_change_password = origin != Password::Chosen;
         let login = login.trim();
         let chars = login.chars().count();
         if chars == 0
@@ -320,7 +347,7 @@ impl Identity {
             ));
         }
         self.check_role(role)?;
-        if !must_change_password {
+        if origin != Password::Generated {
             check_strength(password, login)?;
         }
         let now = self.clock.now();
@@ -367,7 +394,7 @@ impl Identity {
         let bytes = Zeroizing::new(custodian_crypto::random_bytes::<16>()?);
         let password = Zeroizing::new(hex::encode(bytes.as_slice()));
         match self
-            .create(BOOTSTRAP_LOGIN, BOOTSTRAP_ROLE, &password, true)
+            .create(BOOTSTRAP_LOGIN, BOOTSTRAP_ROLE, &password, Password::Generated)
             .await
         {
             Ok(user) => Ok(Some(Bootstrap {

@@ -375,7 +375,8 @@ pub struct Listed<T> {
     items: Vec<T>,
 }
 
-/// `POST /v1/users` → 201 `{"id": "usr_…"}`.
+/// `POST /v1/users` → 201 `{"id": "usr_…"}`. The password is one-time: the member replaces
+/// it at first sign-in.
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -385,7 +386,7 @@ pub async fn create_user(
     let identity = state.identity.clone();
     let id = password_work(&state, async move {
         identity
-            .create_user(&body.login, &body.role, &body.password)
+            .create_user_with_one_time_password(&body.login, &body.role, &body.password)
             .await
     })
     .await??;

@@ -189,6 +189,21 @@ async fn only_administrators_manage_accounts_and_tokens() {
     assert_eq!(response.status(), 201);
     let id = body_json(response).await["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("usr_"));
+    // The administrator knows that password: it is good for one sign-in, then the member
+    // chooses their own before doing anything else.
+    let member = app.sign_in("x@staff.example", STAFF_PASSWORD).await;
+    let response = app
+        .call_as(Some(&member), "GET", "/v1/access/explain?purpose=account", None)
+        .await;
+    assert_error(response, 403, "password_change_required").await;
+    let me = body_json(app.call_as(Some(&member), "GET", "/v1/me", None).await).await;
+    assert_eq!(me["must_change_password"], true);
+    let own = "a member's own passphrase 2026";
+    let change = json!({ "current_password": STAFF_PASSWORD, "new_password": own });
+    let response = post(&app, Some(&member), "/v1/me/password", change).await;
+    assert_eq!(response.status(), 204);
+    let me = body_json(app.call_as(Some(&member), "GET", "/v1/me", None).await).await;
+    assert_eq!(me["must_change_password"], false);
     let weak = json!({ "login": "y@staff.example", "role": "dpo", "password": "short" });
     let response = post(&app, Some(&admin), "/v1/users", weak).await;
     assert_refused(response, 400, "weak_password", Some("password"), "short\"").await;
