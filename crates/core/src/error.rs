@@ -202,6 +202,38 @@ impl ApiError {
     }
 }
 
+/// When a request is refused whole, and when it is answered with some fields withheld.
+const REFUSED_OR_WITHHELD: &str = r#"
+## Refused whole, or answered field by field
+
+A request is **refused whole** — an error status and one code, nothing done — when nothing of
+it may be done: the caller may not perform the operation at all (`operation_not_allowed`, 403:
+the role or the token's scope lacks it); a write, a lookup or a consent whose purpose does not
+allow it (`purpose_not_allowed`, `consent_required`, `access_denied`, 403); a customer asking
+for another customer's record (`customer_not_found`, 404: never a hint that it exists).
+
+A **read** the caller may perform is answered **200**, field by field: each field the access
+decision does not release is `{"withheld": "<reason>"}` (below), so the caller learns which
+fields the purpose covers, never their values; a masked field shows only what its mask keeps.
+
+Refused whole — a token whose scope does not include reading customers:
+
+```http
+GET /v1/customers/cus_0197c3d2a1b04e5f8a6b7c8d9e0f1a2b?purpose=account
+403 {"error": {"code": "operation_not_allowed", "message": "…", "field": "operation"}}
+```
+
+Answered field by field — marketing staff reading a customer who has not consented to
+marketing (the purpose rests on consent):
+
+```http
+GET /v1/customers/cus_0197c3d2a1b04e5f8a6b7c8d9e0f1a2b?purpose=marketing
+200 {"id": "cus_…", "purpose": "marketing", "fields": {
+      "account_email.email": {"withheld": "consent_required"},
+      "account_name.full_name": {"withheld": "consent_required"}, …}}
+```
+"#;
+
 /// The error table as Markdown: the body of `docs/ERRORS.md`.
 pub fn error_table_markdown() -> String {
     let mut out = String::from(
@@ -220,6 +252,7 @@ pub fn error_table_markdown() -> String {
             code.description()
         ));
     }
+    out.push_str(REFUSED_OR_WITHHELD);
     out.push_str(
         "\n## Why a field is withheld\n\nA read answers each field with `{\"value\": …}`, \
          `{\"masked\": …}` or `{\"withheld\": \"<reason>\"}`. The reasons are as stable as \

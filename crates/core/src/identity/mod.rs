@@ -394,7 +394,12 @@ impl Identity {
         let bytes = Zeroizing::new(custodian_crypto::random_bytes::<16>()?);
         let password = Zeroizing::new(hex::encode(bytes.as_slice()));
         match self
-            .create(BOOTSTRAP_LOGIN, BOOTSTRAP_ROLE, &password, Password::Generated)
+            .create(
+                BOOTSTRAP_LOGIN,
+                BOOTSTRAP_ROLE,
+                &password,
+                Password::Generated,
+            )
             .await
         {
             Ok(user) => Ok(Some(Bootstrap {

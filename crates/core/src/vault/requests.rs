@@ -275,6 +275,8 @@ impl Vault {
                         None,
                     )
                     .await?;
+                self.tell_customer(ctx, &request, RequestNotice::Acknowledged)
+                    .await;
                 if self.verified_by_care_session(ctx) {
                     request = self
                         .step(
@@ -412,22 +414,71 @@ impl Vault {
             .await?;
         // The move is committed: telling the customer can fail without undoing it (the
         // reason stays in the privacy centre).
-        if let (RequestState::Extended | RequestState::Rejected, Some(reason)) = (change.to, reason)
-            && let Err(e) = self.tell_customer(ctx, &moved, reason).await
-        {
-            tracing::warn!(error = %e, "a request's notice could not be sent or recorded");
+        let notice = match (change.to, reason) {
+            (RequestState::Extended, Some(reason)) => Some(RequestNotice::Extended { reason }),
+            (RequestState::Rejected, Some(reason)) => Some(RequestNotice::Rejected { reason }),
+            (RequestState::Completed, _) => Some(RequestNotice::Completed),
+            _ => None,
+        };
+        if let Some(notice) = notice {
+            self.tell_customer(ctx, &moved, notice).await;
         }
         Ok(self.view(rules, moved, None))
     }
 
-    /// Tells the customer by email that their request was extended (and until when) or
-    /// rejected, and why. A notice that cannot go out does not undo the move: it is audited
-    /// as refused, and the customer still sees the reason in the privacy centre.
+    /// Tells the customer by email what became of their request: received (and by when it
+    /// is due), extended (until when, and why), rejected (why), completed. The move is
+    /// committed before: a notice that cannot go out never undoes it — it is audited as
+    /// refused, logged by kind, and the customer still sees the request in the privacy centre.
     async fn tell_customer(
         &self,
         ctx: &RequestContext,
         request: &StoredRequest,
-        reason: &str,
+        notice: RequestNotice<'_>,
+    ) {
+        let told = match self.notice_contact(ctx, request).await {
+            Ok(contact) => {
+                self.send_request_notice(ctx, request, contact, notice)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "a request's notice could not be sent or recorded");
+        }
+    }
+
+    /// The email on file to tell the customer at, read as `system:request_notice`; `None`
+    /// when no notifier sends email or the customer has none (or no longer exists).
+    async fn notice_contact(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+    ) -> Result<Option<crate::notify::Contact>, VaultError> {
+        if !self
+            .notifier
+            .as_ref()
+            .is_some_and(|n| n.delivers(Channel::Email))
+        {
+            return Ok(None);
+        }
+        self.contact_on_file(
+            &request.customer,
+            Channel::Email,
+            crate::access::SystemTask::RequestNotice,
+            ctx.request_id.clone(),
+        )
+        .await
+    }
+
+    /// Sends the notice to `contact` (read before, so that a completed deletion can still be
+    /// told), and audits it, or audits why it could not go out.
+    async fn send_request_notice(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+        contact: Option<crate::notify::Contact>,
+        notice: RequestNotice<'_>,
     ) -> Result<(), VaultError> {
         let mut event = self.event(ctx, "request.told", Some(&request.customer));
         event.actor = crate::access::Principal::System {
@@ -436,25 +487,18 @@ impl Vault {
         .audit_name();
         event.purpose = None;
         event.withheld.push(format!("request:{}", request.id));
+        event.withheld.push(format!("notice:{}", notice.name()));
         let Some(notifier) = self.notifier.clone().filter(|n| n.delivers(Channel::Email)) else {
             event.decision = crate::audit::Decision::Denied;
             event.withheld.push("reason:notifier_unavailable".into());
             return self.audit_only(event).await;
         };
-        let contact = self
-            .contact_on_file(
-                &request.customer,
-                Channel::Email,
-                crate::access::SystemTask::RequestNotice,
-                ctx.request_id.clone(),
-            )
-            .await?;
         let Some(contact) = contact else {
             event.decision = crate::audit::Decision::Denied;
             event.withheld.push("reason:no_contact_on_file".into());
             return self.audit_only(event).await;
         };
-        let message = request_notice(&self.policy, request, reason, self.clock.now());
+        let message = request_notice(&self.policy, request, notice, self.clock.now());
         if notifier.send_notice(&contact, &message).await.is_err() {
             event.decision = crate::audit::Decision::Denied;
             event.withheld.push("reason:not_delivered".into());
@@ -463,11 +507,37 @@ impl Vault {
     }
 }
 
-/// The notice of an extension or a rejection, in Vietnamese then English.
+/// What a customer is told of their request.
+#[derive(Debug, Clone, Copy)]
+enum RequestNotice<'a> {
+    /// It reached us (Decree 356/2025 art. 5: acknowledged within 2 working days).
+    Acknowledged,
+    Extended {
+        reason: &'a str,
+    },
+    Rejected {
+        reason: &'a str,
+    },
+    Completed,
+}
+
+impl RequestNotice<'_> {
+    /// The notice's name in the audit log.
+    fn name(&self) -> &'static str {
+        match self {
+            RequestNotice::Acknowledged => "acknowledged",
+            RequestNotice::Extended { .. } => "extended",
+            RequestNotice::Rejected { .. } => "rejected",
+            RequestNotice::Completed => "completed",
+        }
+    }
+}
+
+/// A request's notice, in Vietnamese then English (the customer's language is not on file).
 fn request_notice(
     policy: &custodian_policy::Policy,
     request: &StoredRequest,
-    reason: &str,
+    notice: RequestNotice<'_>,
     now: Timestamp,
 ) -> NoticeMessage {
     let kind = |lang| {
@@ -480,21 +550,40 @@ fn request_notice(
     };
     let (vi, en) = (kind(Lang::Vi), kind(Lang::En));
     let due = request.complete_by;
-    let text = if request.state == RequestState::Extended {
-        format!(
+    let received = request.received_at;
+    let deleted = request.kind == RequestKind::Deletion.as_str();
+    let text = match notice {
+        RequestNotice::Acknowledged => format!(
+            "Chúng tôi đã nhận yêu cầu \"{vi}\" của bạn lúc {received}. Hạn hoàn thành: {due}.\n\
+             Bạn có thể xem yêu cầu trong trung tâm quyền riêng tư.\n\n\
+             We received your request \"{en}\" at {received}. It will be completed by \
+             {due}.\nYou can follow it in the privacy centre.\n"
+        ),
+        RequestNotice::Extended { reason } => format!(
             "Yêu cầu \"{vi}\" của bạn cần thêm thời gian. Hạn hoàn thành mới: {due}. Lý do: \
              {reason}\nBạn có thể xem yêu cầu trong trung tâm quyền riêng tư.\n\n\
              Your request \"{en}\" needs more time. It will be completed by {due}. Why: \
              {reason}\nYou can follow it in the privacy centre.\n"
-        )
-    } else {
-        format!(
+        ),
+        RequestNotice::Rejected { reason } => format!(
             "Yêu cầu \"{vi}\" của bạn đã bị từ chối. Lý do: {reason}\nNếu bạn không đồng ý, \
              bạn có thể liên hệ người phụ trách bảo vệ dữ liệu hoặc khiếu nại đến cơ quan có \
              thẩm quyền.\n\n\
              Your request \"{en}\" was declined. Why: {reason}\nIf you disagree, you can \
              contact our data protection officer or complain to the authority.\n"
-        )
+        ),
+        RequestNotice::Completed if deleted => format!(
+            "Yêu cầu \"{vi}\" của bạn đã hoàn thành: dữ liệu của bạn đã bị xoá. Những gì pháp \
+             luật buộc chúng tôi giữ lại, lý do và thời hạn, được nêu trong báo cáo xoá dữ liệu.\n\n\
+             Your request \"{en}\" is complete: your data was deleted. What the law requires us \
+             to keep, why and until when, is in the deletion's report.\n"
+        ),
+        RequestNotice::Completed => format!(
+            "Yêu cầu \"{vi}\" của bạn đã hoàn thành.\nBạn có thể xem kết quả trong trung tâm \
+             quyền riêng tư.\n\n\
+             Your request \"{en}\" is complete.\nYou can see what was done in the privacy \
+             centre.\n"
+        ),
     };
     NoticeMessage::new(
         "Về yêu cầu dữ liệu cá nhân của bạn / About your personal-data request",
@@ -741,6 +830,8 @@ impl Vault {
                 .step(ctx, store, &request, RequestState::InProgress, &actor, None)
                 .await?;
         }
+        // Read now: once a deletion is done, there is no email on file to tell it to.
+        let contact = self.notice_contact(ctx, &request).await;
         let now = self.clock.now();
         let mut fulfilment_limits = Vec::new();
         let mut withdrawn = Vec::new();
@@ -812,6 +903,16 @@ impl Vault {
                 Some(note),
             )
             .await?;
+        let told = match contact {
+            Ok(contact) => {
+                self.send_request_notice(ctx, &done, contact, RequestNotice::Completed)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = told {
+            tracing::warn!(error = %e, "a request's notice could not be sent or recorded");
+        }
         Ok(Fulfilment {
             request: self.view(rules, done, None),
             limits: fulfilment_limits,

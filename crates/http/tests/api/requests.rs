@@ -46,6 +46,11 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     assert_eq!(asked["complete_by"], "2026-01-15");
     assert_eq!(asked["overdue"], false);
     let id = asked["id"].as_str().unwrap().to_owned();
+    // The acknowledgement is emailed too, with the date it is due, in both languages.
+    let told = app.notifier.notices();
+    assert_eq!(told.len(), 1);
+    assert!(told[0].text.contains("We received your request") && told[0].text.contains("đã nhận"));
+    assert!(told[0].text.contains("2026-01-15"));
 
     // Asked again while open: the same request.
     let response = post_as(
@@ -58,6 +63,11 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
     assert_eq!(response.status(), 200);
     let again = body_json(response).await;
     assert_eq!(again["merged"], true);
+    assert_eq!(
+        app.notifier.notices().len(),
+        1,
+        "a merged request is not acknowledged again"
+    );
     assert_eq!(again["id"], id.as_str());
     // A customer does not claim a letter; an unknown kind is refused.
     let response = post_as(
@@ -162,6 +172,10 @@ async fn a_request_is_due_by_the_rules_merged_when_asked_twice_and_moved_on_with
             .status(),
         200
     );
+
+    let done = app.notifier.notices();
+    let done = done.last().unwrap();
+    assert!(done.text.contains("is complete") && done.text.contains("đã hoàn thành"));
 
     // The customer sees it done, with the reason they were told.
     let mine = body_json(

@@ -411,6 +411,11 @@ async fn a_verified_deletion_erases_the_customer_and_reports_what_the_law_keeps(
     let fulfilment = ask_and_verify(&app, &token, "deletion").await;
     let report = &fulfilment["erasure"];
     assert!(report["erased_at"].is_string(), "{fulfilment}");
+    // Told at the address on file, read before it was erased.
+    let told = app.notifier.notices();
+    let done = told.last().unwrap();
+    assert!(done.text.contains("your data was deleted"), "{}", done.text);
+    assert!(done.to_masked.starts_with(EMAIL.chars().next().unwrap()));
     assert!(
         report["removed"]
             .as_array()

@@ -193,7 +193,12 @@ async fn only_administrators_manage_accounts_and_tokens() {
     // chooses their own before doing anything else.
     let member = app.sign_in("x@staff.example", STAFF_PASSWORD).await;
     let response = app
-        .call_as(Some(&member), "GET", "/v1/access/explain?purpose=account", None)
+        .call_as(
+            Some(&member),
+            "GET",
+            "/v1/access/explain?purpose=account",
+            None,
+        )
         .await;
     assert_error(response, 403, "password_change_required").await;
     let me = body_json(app.call_as(Some(&member), "GET", "/v1/me", None).await).await;
