@@ -180,13 +180,31 @@ fn md_line(line: &Line) -> String {
     line.iter()
         .map(|inline| match inline {
             Inline::Text(t) => md_escape(t),
-            Inline::Strong(t) => format!("**{}**", md_escape(t)),
+            Inline::Strong(t) => md_strong(t),
             Inline::Code(t) => format!("`{}`", t.replace('`', "'")),
             Inline::Link { text, href } => {
                 format!("[{}](<{}>)", md_escape(text), href.replace(['<', '>'], ""))
             }
         })
         .collect()
+}
+
+/// Strong text. CommonMark closes `**` only right after a non-space (and opens it only before
+/// one), so spaces at either end of the text go outside the markers: `**Mục đích:** x`, never
+/// `**Mục đích: **x`, which shows its asterisks.
+fn md_strong(text: &str) -> String {
+    let inner = text.trim();
+    if inner.is_empty() {
+        return text.to_owned();
+    }
+    let lead = text.len() - text.trim_start().len();
+    let trail = text.len() - text.trim_end().len();
+    format!(
+        "{}**{}**{}",
+        text.get(..lead).unwrap_or(""),
+        md_escape(inner),
+        text.get(text.len() - trail..).unwrap_or("")
+    )
 }
 
 /// Escapes the characters that would otherwise start Markdown syntax inside prose.

@@ -100,3 +100,55 @@ fn diagrams_contain_every_node_and_mark_cross_border_flows() {
     assert!(d.contains("purposes_third_party_analytics -> partners_google_analytics [label=\"4 fields, cross-border to US\", style=dashed]"));
     assert!(m.contains("purposes_order_fulfilment -->|\"8 fields\"| partners_carrier"));
 }
+
+/// Both Markdown outputs — the record of processing and the notice — read as CommonMark the
+/// way they are meant to: every bold label bold (no asterisk left in the text), headings,
+/// lists and tables where they are written, in both languages.
+#[test]
+fn markdown_outputs_parse_as_intended_by_a_commonmark_parser() {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let p = parse(DEFAULT_POLICY).unwrap();
+    for lang in Lang::ALL {
+        let outputs = [
+            ("records", to_markdown(&p, lang)),
+            (
+                "notice",
+                custodian_policy::notice::render(
+                    &p,
+                    lang,
+                    custodian_policy::notice::Format::Markdown,
+                ),
+            ),
+        ];
+        for (name, md) in outputs {
+            let (mut strong, mut headings, mut tables) = (0, 0, 0);
+            for event in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+                match event {
+                    Event::Text(text) => assert!(
+                        !text.contains("**") && !text.contains("__"),
+                        "{name} ({lang}): markers shown as text in {text:?}"
+                    ),
+                    Event::Start(Tag::Strong) => strong += 1,
+                    Event::Start(Tag::Heading { .. }) => headings += 1,
+                    Event::Start(Tag::Table(_)) => tables += 1,
+                    _ => {}
+                }
+            }
+            // As many bold runs as the source opens (`**` pairs outside code spans).
+            let written = md
+                .lines()
+                .filter(|l| !l.starts_with("    "))
+                .map(|l| {
+                    l.split('`')
+                        .step_by(2)
+                        .map(|s| s.matches("**").count())
+                        .sum::<usize>()
+                })
+                .sum::<usize>()
+                / 2;
+            assert_eq!(strong, written, "{name} ({lang}): bold runs");
+            assert!(headings > 3, "{name} ({lang}): headings");
+            assert!(name != "notice" || tables > 0, "{name} ({lang}): tables");
+        }
+    }
+}
