@@ -5,11 +5,15 @@
  * Attributes: data-custodian (Custodian's base URL; default: where this script came from),
  * data-lang (vi|en; default: <html lang>, else vi), data-session (a signed-in customer's
  * session token; or CustodianConsent.init({session})). Any element with
- * data-custodian-preferences reopens the preferences.
+ * data-custodian-preferences reopens the preferences; a page without one gets a small
+ * "Privacy preferences" button once the visitor has answered, so a choice can always be changed.
  *
  * Rules kept here: every Consent Mode signal is denied until a choice grants it; nothing is
  * pre-ticked; accepting and rejecting weigh the same; Global Privacy Control refuses the
  * purposes the policy marks for it; text from the server is only ever set as text.
+ * Keyboard: while the dialog is open the rest of the page is inert and Tab stays inside it,
+ * Escape closes it; after a choice the focus goes back to what opened the dialog, else to the
+ * page's preferences link or the re-open button, never lost on <body>.
  */
 (function () {
   'use strict';
@@ -76,12 +80,18 @@
     '.custodian-btn{flex:1 1 10em;min-height:44px;padding:10px 16px;font:inherit;font-weight:600;color:#fff;',
     'background:#1f4e79;border:2px solid #1f4e79;border-radius:6px;cursor:pointer}',
     '.custodian-btn:hover{background:#163a5b}',
+    // The focus ring: #b35900 is 4.8:1 on white (WCAG 1.4.11 asks 3:1).
     '.custodian-btn:focus-visible,.custodian-dialog input:focus-visible,.custodian-banner a:focus-visible,',
-    '.custodian-dialog a:focus-visible{outline:3px solid #f2a900;outline-offset:2px}',
+    '.custodian-dialog a:focus-visible{outline:3px solid #b35900;outline-offset:2px}',
     '.custodian-backdrop{position:fixed;inset:0;z-index:2147483001;background:rgba(0,0,0,.45);display:flex;',
     'align-items:center;justify-content:center;padding:12px}',
-    '.custodian-dialog{background:#fff;color:#1b1b1b;max-width:640px;width:100%;max-height:90vh;overflow:auto;',
-    'border-radius:8px;padding:20px;font:15px/1.45 system-ui,sans-serif}',
+    // The dialog's content scrolls; its buttons stay in view below it (a phone's fold).
+    '.custodian-dialog{background:#fff;color:#1b1b1b;max-width:640px;width:100%;max-height:calc(100vh - 24px);',
+    'display:flex;flex-direction:column;overflow:hidden;border-radius:8px;font:15px/1.45 system-ui,sans-serif}',
+    '.custodian-dialog-body{overflow:auto;flex:1 1 auto;min-height:0;padding:20px 20px 8px}',
+    '.custodian-dialog .custodian-actions{flex:none;margin:0;padding:10px 20px 16px;border-top:1px solid #ddd}',
+    '.custodian-reopen{position:fixed;left:12px;bottom:12px;z-index:2147483000;flex:none;font-size:14px;',
+    'box-shadow:0 1px 4px rgba(0,0,0,.3)}',
     '.custodian-purpose{border-top:1px solid #ddd;padding:10px 0}',
     '.custodian-purpose label{font-weight:600;display:flex;gap:8px;align-items:flex-start}',
     '.custodian-purpose input{width:20px;height:20px;margin:2px 0 0;flex:none}',
@@ -107,7 +117,9 @@
     loaded: null,       // a Promise of the load in progress
     banner: null,
     dialog: null,
-    opener: null
+    opener: null,
+    inert: [],          // the page's elements made inert while the dialog is open
+    reopen: null        // the re-open button, on a page without a preferences link
   };
 
   function baseUrl(given) {
@@ -232,6 +244,7 @@
     });
     state.current = states;
     gtag('consent', 'update', signals);
+    if (!state.banner) { offerReopen(); }
     try {
       w.dispatchEvent(new CustomEvent('custodian:consent', { detail: { purposes: copy(states), signals: copy(signals) } }));
     } catch (e) { /* old browsers: no event */ }
@@ -243,10 +256,11 @@
   /** A choice made in the banner or the dialog: applied, stored here, and for a signed-in
    *  customer recorded in Custodian (each purpose its own consent). */
   function choose(answers) {
+    removeBanner();
+    var opener = closeDialog(true);
     var states = apply(answers);
     writeLocal(states);
-    closeDialog();
-    removeBanner();
+    focusAfter(opener);
     if (config.session) {
       request('POST', '/v1/account/consents', {
         notice_version: state.choices.notice && state.choices.notice.version,
@@ -368,6 +382,7 @@
   function showBanner() {
     injectStyle();
     removeBanner();
+    removeReopen();
     var link = noticeLink();
     state.banner = el('div', {
       id: 'custodian-banner', 'class': 'custodian-banner', role: 'region',
@@ -388,6 +403,37 @@
   function removeBanner() {
     if (state.banner && state.banner.parentNode) { state.banner.parentNode.removeChild(state.banner); }
     state.banner = null;
+  }
+
+  /** The page's own control reopening the preferences, if it has one. */
+  function preferencesControl() {
+    return d.querySelector('[data-custodian-preferences]');
+  }
+
+  /** A page without a preferences link gets the re-open button once the visitor answered. */
+  function offerReopen() {
+    if (preferencesControl() || !d.body) { return null; }
+    if (state.reopen && state.reopen.isConnected) { return state.reopen; }
+    injectStyle();
+    state.reopen = button('custodian-reopen', t('dialogTitle'), function (e) { openDialog(e.currentTarget); });
+    state.reopen.className = 'custodian-btn custodian-reopen';
+    d.body.appendChild(state.reopen);
+    return state.reopen;
+  }
+
+  function removeReopen() {
+    if (state.reopen && state.reopen.parentNode) { state.reopen.parentNode.removeChild(state.reopen); }
+    state.reopen = null;
+  }
+
+  /** Where the focus goes when the dialog or the banner goes away: what opened the dialog
+   *  if it is still there, else the banner's "Choose", the page's preferences link, or the
+   *  re-open button. */
+  function focusAfter(opener) {
+    var target = opener && opener !== d.body && opener.isConnected &&
+      typeof opener.focus === 'function' ? opener : null;
+    target = target || d.getElementById('custodian-choose') || preferencesControl() || offerReopen();
+    if (target) { target.focus(); }
   }
 
   // --- the preferences dialog --------------------------------------------------------------
@@ -423,22 +469,26 @@
       id: 'custodian-dialog', 'class': 'custodian-dialog', role: 'dialog',
       'aria-modal': 'true', 'aria-labelledby': 'custodian-dialog-title', tabindex: '-1'
     }, [
-      el('h2', { id: 'custodian-dialog-title', text: t('dialogTitle') }),
-      el('p', { text: t('dialogIntro') }),
-      gpcNote()
-    ].concat(rows).concat([
-      link ? el('p', {}, [link]) : null,
+      el('div', { 'class': 'custodian-dialog-body' }, [
+        el('h2', { id: 'custodian-dialog-title', text: t('dialogTitle') }),
+        el('p', { text: t('dialogIntro') }),
+        gpcNote()
+      ].concat(rows).concat([link ? el('p', {}, [link]) : null])),
       el('div', { 'class': 'custodian-actions' }, [
         button('custodian-save', t('save'), save),
         button('custodian-dialog-accept', t('accept'), acceptAll),
         button('custodian-dialog-reject', t('reject'), rejectAll),
         button('custodian-close', t('close'), function () { closeDialog(); })
       ])
-    ]));
+    ]);
     var backdrop = el('div', { 'class': 'custodian-backdrop', id: 'custodian-backdrop' }, [dialog]);
-    backdrop.addEventListener('keydown', onDialogKey);
     d.body.appendChild(backdrop);
     state.dialog = backdrop;
+    // Modal: the rest of the page can be neither focused nor clicked until it closes.
+    state.inert = Array.prototype.filter.call(d.body.children, function (n) {
+      return n !== backdrop && !n.hasAttribute('inert');
+    });
+    state.inert.forEach(function (n) { n.setAttribute('inert', ''); });
     var first = focusables(dialog)[0];
     (first || dialog).focus();
   }
@@ -453,6 +503,7 @@
   }
 
   function onDialogKey(event) {
+    if (!state.dialog) { return; }
     if (event.key === 'Escape' || event.key === 'Esc') {
       event.preventDefault();
       closeDialog();
@@ -463,27 +514,30 @@
     if (!items.length) { return; }
     var first = items[0];
     var last = items[items.length - 1];
-    if (event.shiftKey && d.activeElement === first) {
+    var inside = items.indexOf(d.activeElement) >= 0;
+    // From the first or last control, or from anywhere else (the dialog itself after a
+    // click on its text, or the page), Tab wraps inside the dialog.
+    if (event.shiftKey && (!inside || d.activeElement === first)) {
       event.preventDefault();
       last.focus();
-    } else if (!event.shiftKey && d.activeElement === last) {
+    } else if (!event.shiftKey && (!inside || d.activeElement === last)) {
       event.preventDefault();
       first.focus();
     }
   }
 
-  function closeDialog() {
-    if (!state.dialog) { return; }
+  /** Closes the dialog and gives the page back; the focus goes back where it came from,
+   *  unless `keepFocus` (a choice, which moves it itself): then the opener is returned. */
+  function closeDialog(keepFocus) {
+    if (!state.dialog) { return null; }
     if (state.dialog.parentNode) { state.dialog.parentNode.removeChild(state.dialog); }
     state.dialog = null;
+    state.inert.forEach(function (n) { n.removeAttribute('inert'); });
+    state.inert = [];
     var opener = state.opener;
     state.opener = null;
-    if (opener && opener.isConnected && typeof opener.focus === 'function') {
-      opener.focus();
-    } else {
-      var fallback = d.getElementById('custodian-choose');
-      if (fallback) { fallback.focus(); }
-    }
+    if (!keepFocus) { focusAfter(opener); }
+    return opener;
   }
 
   // --- the public API ----------------------------------------------------------------------
@@ -509,6 +563,9 @@
     /** The current choice per purpose ('granted' | 'denied'), or null before any. */
     choices: function () { return state.current ? copy(state.current) : null; }
   };
+
+  // On the document, so Escape and Tab work wherever the focus ended up.
+  d.addEventListener('keydown', onDialogKey, true);
 
   d.addEventListener('click', function (event) {
     var target = event.target && event.target.closest && event.target.closest('[data-custodian-preferences]');

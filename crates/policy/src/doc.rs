@@ -155,8 +155,16 @@ impl Document {
                     out.push_str("</tr></thead>\n<tbody>\n");
                     for row in rows {
                         out.push_str("<tr>");
-                        for cell in row {
-                            let _ = write!(out, "<td>{}</td>", html_escape(cell));
+                        // Each cell names its column: a narrow screen stacks the rows and
+                        // shows the label before the value (`NOTICE_CSS`).
+                        for (i, cell) in row.iter().enumerate() {
+                            let label = header.get(i).map_or("", String::as_str);
+                            let _ = write!(
+                                out,
+                                "<td data-label=\"{}\">{}</td>",
+                                html_escape(label),
+                                html_escape(cell)
+                            );
                         }
                         out.push_str("</tr>\n");
                     }
@@ -269,6 +277,10 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<i>"));
+        assert!(
+            html.contains("<td data-label=\"a|b\">&lt;i&gt;</td>"),
+            "{html}"
+        );
         let md = doc.to_markdown();
         assert!(md.contains("\\<script\\>"));
         assert!(md.contains("\\*bold\\*"));

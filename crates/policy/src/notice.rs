@@ -17,9 +17,16 @@ pub enum Format {
 
 /// The stylesheet embedded in the HTML notice. The HTTP layer allows exactly this style in
 /// its Content-Security-Policy by hash, so no other style or script can run on the page.
+/// On a narrow screen (under 40rem) tables stack their rows, each cell headed by its
+/// column's `data-label`, and long words break anywhere: nothing scrolls sideways.
 pub const NOTICE_CSS: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;line-height:1.55;color:#1b1b1b}\
-table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}nav{text-align:right}code{background:#f3f3f3;padding:0 .2rem}footer{margin-top:3rem;color:#555;font-size:.9rem}";
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
+th{background:#f3f3f3}nav{text-align:right}code{background:#f3f3f3;padding:0 .2rem}footer{margin-top:3rem;color:#555;font-size:.9rem}\
+p,li,pre{overflow-wrap:anywhere}pre{white-space:pre-wrap}\
+@media (max-width:40rem){body{margin:1rem auto}table,tbody,tr,td{display:block}\
+thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
+tr{border:1px solid #ccc;margin:0 0 .75rem}td{border:none;border-bottom:1px solid #eee}\
+td::before{content:attr(data-label);display:block;font-weight:600}}";
 
 /// Renders the notice in one language and format.
 pub fn render(policy: &Policy, lang: Lang, format: Format) -> String {

@@ -19,7 +19,7 @@ use crate::routes::staff::ClientAddress;
 
 use super::error::{Failure, failure_page, vault_failure};
 use super::html::Html;
-use super::layout::{Page, form_open, moment, render};
+use super::layout::{Page, cell, form_open, moment, render};
 use super::paths;
 use super::request_id;
 use super::session::{Form, Signed, see_other};
@@ -139,13 +139,21 @@ pub async fn page(
             } else {
                 T::StateDenied
             };
-            h.raw("<tr>")
-                .el("<td>", &moment(entry.at), "</td>")
-                .el("<td>", &label(&entry.purpose), "</td>")
-                .el("<td>", choice.get(lang), "</td>")
-                .el("<td>", texts::channel(entry.channel, lang), "</td>")
-                .el("<td>", &entry.notice_version, "</td>")
-                .raw("</tr>");
+            h.raw("<tr>");
+            cell(&mut h, T::When.get(lang), &moment(entry.at));
+            cell(&mut h, T::Purpose.get(lang), &label(&entry.purpose));
+            cell(&mut h, T::Choice.get(lang), choice.get(lang));
+            cell(
+                &mut h,
+                T::Channel.get(lang),
+                texts::channel(entry.channel, lang),
+            );
+            cell(
+                &mut h,
+                T::NoticeVersionLabel.get(lang),
+                &entry.notice_version,
+            );
+            h.raw("</tr>");
         }
         h.raw("</tbody></table>");
     }

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use custodian_core::error::ErrorCode;
 use custodian_core::ids::RequestId;
 use custodian_core::rights::erasure::{ErasureReport, NoticeStatus};
 use custodian_core::vault::{ExportLink, Fulfilment, RequestContext};
@@ -18,7 +19,9 @@ use crate::auth::care_error;
 
 use super::error::{Failure, api_failure, failure_page, vault_failure};
 use super::html::Html;
-use super::layout::{Page, csrf_field, form_open, moment, render};
+use super::layout::{
+    Page, cell, csrf_field, field_error, form_open, invalid_attrs, moment, render,
+};
 use super::paths;
 use super::request_id;
 use super::session::{Form, SESSION_COOKIE, Signed, see_other, set_cookie};
@@ -72,9 +75,26 @@ pub async fn verify_page(signed: Signed, uri: Uri) -> Response {
     let Some(request) = query_value(&uri, "request").and_then(RequestId::parse) else {
         return failure_page(lang, Failure::NotFound, None);
     };
+    let sent = query_value(&uri, "sent") == Some("1");
+    verify_form(&signed, &request, sent, None)
+}
+
+/// The code form for `request`; `refused` is why the code read back was refused (the form
+/// shown again, answered with the error's status, its message beside the field).
+fn verify_form(
+    signed: &Signed,
+    request: &RequestId,
+    sent: bool,
+    refused: Option<ErrorCode>,
+) -> Response {
+    let lang = signed.lang;
+    let error = refused.map(|code| match code {
+        ErrorCode::InvalidCode => T::WrongRequestCode.get(lang),
+        _ => T::RequestCodeExpired.get(lang),
+    });
     let mut h = Html::new();
     h.el("<h1>", T::VerifyTitle.get(lang), "</h1>");
-    if query_value(&uri, "sent") == Some("1") {
+    if sent && refused.is_none() {
         h.el(
             "<p class=\"notice\" role=\"status\">",
             T::RequestCodeSent.get(lang),
@@ -87,7 +107,15 @@ pub async fn verify_page(signed: Signed, uri: Uri) -> Response {
         .text(request.as_str())
         .raw("\"><p><label for=\"request-code\">")
         .text(T::Code.get(lang))
-        .raw("</label><input id=\"request-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{6}\" maxlength=\"6\" required></p><button type=\"submit\">")
+        .raw("</label>");
+    field_error(&mut h, "request-code-error", error);
+    h.raw("<input id=\"request-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{6}\" maxlength=\"6\" required");
+    invalid_attrs(&mut h, "request-code-error", error);
+    if let Some(code) = refused {
+        // The stable code, for support and tests; not shown.
+        h.raw(" data-error=\"").text(code.as_str()).raw("\"");
+    }
+    h.raw("></p><button type=\"submit\">")
         .text(T::VerifyButton.get(lang))
         .raw("</button></form>");
     form_open(&mut h, paths::REQUEST_CODE, lang, &signed.csrf);
@@ -102,7 +130,10 @@ pub async fn verify_page(signed: Signed, uri: Uri) -> Response {
         path: paths::REQUESTS,
         nav: Some(&signed.csrf),
     };
-    render(&page, h, StatusCode::OK)
+    let status = refused.map_or(StatusCode::OK, |code| {
+        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+    });
+    render(&page, h, status)
 }
 
 /// The request a form names, once its CSRF token is checked.
@@ -153,7 +184,15 @@ pub async fn verify(
     let code = form.get("code").unwrap_or_default();
     let verified = match state.care.verify_request_code(&ctx, &request, code).await {
         Ok(v) => v,
-        Err(e) => return api_failure(lang, care_error(e).0),
+        Err(e) => {
+            let api = care_error(e).0;
+            return match api.code {
+                ErrorCode::InvalidCode | ErrorCode::CodeExpired => {
+                    verify_form(&signed, &request, false, Some(api.code))
+                }
+                _ => api_failure(lang, api),
+            };
+        }
     };
     let requests = paths::href(paths::REQUESTS, lang);
     match verified.fulfilment {
@@ -226,10 +265,14 @@ fn erased_page(lang: Lang, report: &ErasureReport) -> Response {
             h.raw("<tr data-category=\"")
                 .text(&c.category)
                 .raw("\">")
-                .el("<th scope=\"row\">", label(&c.label, lang), "</th>")
-                .el("<td>", label(&c.basis, lang), "</td>")
-                .el("<td>", &c.until.strftime("%Y-%m-%d").to_string(), "</td>")
-                .raw("</tr>");
+                .el("<th scope=\"row\">", label(&c.label, lang), "</th>");
+            cell(&mut h, T::Why.get(lang), label(&c.basis, lang));
+            cell(
+                &mut h,
+                T::Until.get(lang),
+                &c.until.strftime("%Y-%m-%d").to_string(),
+            );
+            h.raw("</tr>");
         }
         h.raw("</tbody></table>");
     }

@@ -115,6 +115,39 @@ pub fn form_open(h: &mut Html, path: &'static str, lang: Lang, csrf: &str) {
     csrf_field(h, csrf);
 }
 
+/// The attributes of a field refused with `error` (inside its tag: ` aria-invalid="true"
+/// aria-describedby="…" autofocus`, the focus landing on it with no script), or nothing.
+pub fn invalid_attrs(h: &mut Html, error_id: &'static str, error: Option<&str>) {
+    if error.is_some() {
+        h.raw(" aria-invalid=\"true\" aria-describedby=\"")
+            .raw(error_id)
+            .raw("\" autofocus");
+    }
+}
+
+/// The message beside a refused field (between its label and the field), if any.
+pub fn field_error(h: &mut Html, error_id: &'static str, error: Option<&str>) {
+    if let Some(message) = error {
+        h.raw("<span class=\"field-error\" id=\"")
+            .raw(error_id)
+            .raw("\">")
+            .text(message)
+            .raw("</span>");
+    }
+}
+
+/// A table cell labelled with its column (`data-label`, shown before the value when a
+/// narrow screen stacks the table's rows), holding escaped `text`.
+pub fn cell(h: &mut Html, label: &str, text: &str) {
+    cell_open(h, label);
+    h.text(text).raw("</td>");
+}
+
+/// The opening tag of a labelled cell, for content built by the caller.
+pub fn cell_open(h: &mut Html, label: &str) {
+    h.raw("<td data-label=\"").text(label).raw("\">");
+}
+
 /// A `YYYY-MM-DD HH:MM UTC` rendering of a moment.
 pub fn moment(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()

@@ -11,7 +11,7 @@ use crate::AppState;
 
 use super::error::vault_failure;
 use super::html::Html;
-use super::layout::{Page, moment, render};
+use super::layout::{Page, cell, moment, render};
 use super::paths;
 use super::request_id;
 use super::session::Signed;
@@ -69,16 +69,16 @@ pub async fn page(State(state): State<AppState>, signed: Signed, headers: Header
             let purpose = policy
                 .purpose_named(&d.purpose)
                 .map_or(d.purpose.as_str(), |p| p.label.get(lang));
-            h.raw("<tr>")
-                .el("<td>", &moment(d.at), "</td>")
-                .el("<td>", recipient, "</td>")
-                .el(
-                    "<td>",
-                    &category_labels(policy, &d.categories, lang),
-                    "</td>",
-                )
-                .el("<td>", purpose, "</td>")
-                .raw("</tr>");
+            h.raw("<tr>");
+            cell(&mut h, T::When.get(lang), &moment(d.at));
+            cell(&mut h, T::Recipient.get(lang), recipient);
+            cell(
+                &mut h,
+                T::DataSent.get(lang),
+                &category_labels(policy, &d.categories, lang),
+            );
+            cell(&mut h, T::Purpose.get(lang), purpose);
+            h.raw("</tr>");
         }
         h.raw("</tbody></table>");
     }
@@ -97,24 +97,24 @@ pub async fn page(State(state): State<AppState>, signed: Signed, headers: Header
                 .authorities
                 .iter()
                 .find(|a| a.id.as_str() == r.authority);
-            h.raw("<tr>")
-                .el("<td>", &moment(r.at), "</td>")
-                .el(
-                    "<td>",
-                    authority.map_or(r.authority.as_str(), |a| a.name.get(lang)),
-                    "</td>",
-                )
-                .el(
-                    "<td>",
-                    &category_labels(policy, &r.categories, lang),
-                    "</td>",
-                )
-                .el(
-                    "<td>",
-                    authority.map_or("", |a| a.legal_basis.get(lang)),
-                    "</td>",
-                )
-                .raw("</tr>");
+            h.raw("<tr>");
+            cell(&mut h, T::When.get(lang), &moment(r.at));
+            cell(
+                &mut h,
+                T::Recipient.get(lang),
+                authority.map_or(r.authority.as_str(), |a| a.name.get(lang)),
+            );
+            cell(
+                &mut h,
+                T::DataSent.get(lang),
+                &category_labels(policy, &r.categories, lang),
+            );
+            cell(
+                &mut h,
+                T::LegalBasisLabel.get(lang),
+                authority.map_or("", |a| a.legal_basis.get(lang)),
+            );
+            h.raw("</tr>");
         }
         h.raw("</tbody></table>");
     }

@@ -9,7 +9,7 @@ use crate::AppState;
 
 use super::error::vault_failure;
 use super::html::Html;
-use super::layout::{Page, moment, render};
+use super::layout::{Page, cell, cell_open, moment, render};
 use super::paths;
 use super::request_id;
 use super::session::Signed;
@@ -38,11 +38,12 @@ pub async fn page(State(state): State<AppState>, signed: Signed, headers: Header
             .el("<th scope=\"col\">", T::Placed.get(lang), "</th>")
             .raw("</tr></thead><tbody>");
         for order in &orders {
-            h.raw("<tr>")
-                .el("<td><code>", &order.id.to_string(), "</code></td>")
-                .el("<td>", order.state.as_str(), "</td>")
-                .el("<td>", &moment(order.placed_at), "</td>")
-                .raw("</tr>");
+            h.raw("<tr>");
+            cell_open(&mut h, T::Order.get(lang));
+            h.el("<code>", &order.id.to_string(), "</code></td>");
+            cell(&mut h, T::Status.get(lang), order.state.as_str());
+            cell(&mut h, T::Placed.get(lang), &moment(order.placed_at));
+            h.raw("</tr>");
         }
         h.raw("</tbody></table>");
     }

@@ -19,7 +19,7 @@ use crate::AppState;
 use super::error::{Failure, failure_page, vault_failure};
 use super::follow_up;
 use super::html::Html;
-use super::layout::{Page, form_open, moment, render};
+use super::layout::{Page, cell, cell_open, field_error, form_open, invalid_attrs, moment, render};
 use super::paths;
 use super::request_id;
 use super::session::{Form, Signed, see_other};
@@ -42,8 +42,9 @@ fn kind_label<'a>(policy: &'a Policy, kind: &'a str, lang: Lang) -> &'a str {
         .map_or(kind, |r| r.label.get(lang))
 }
 
-/// One request as a table row: kind, status, received, due, days left, reason, and what the
-/// customer can do next (enter the code; download a completed copy).
+/// One request as a table row: kind, status, received, due, days left (while it is open),
+/// reason, and what the customer can do next (enter the code; download a completed copy).
+/// Each cell carries its column's label, which a narrow screen shows before the value.
 pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: Lang, csrf: &str) {
     h.raw("<tr id=\"request-")
         .text(&request.id.to_string())
@@ -54,33 +55,62 @@ pub fn request_row(h: &mut Html, policy: &Policy, request: &RequestView, lang: L
             "<th scope=\"row\">",
             kind_label(policy, &request.kind, lang),
             "</th>",
-        )
-        .el("<td>", request.state.label(lang), "</td>")
-        .el("<td>", &moment(request.received_at), "</td>")
-        .el("<td>", &request.complete_by.to_string(), "</td>")
-        .raw("<td>")
-        .text(&request.days_left.to_string());
-    if request.overdue {
-        h.raw(" <strong>(")
-            .text(T::Overdue.get(lang))
-            .raw(")</strong>");
+        );
+    cell(h, T::Status.get(lang), request.state.label(lang));
+    cell(h, T::Received.get(lang), &moment(request.received_at));
+    cell(h, T::DueDate.get(lang), &request.complete_by.to_string());
+    cell_open(h, T::DaysLeft.get(lang));
+    if matches!(
+        request.state,
+        RequestState::Completed | RequestState::Rejected
+    ) {
+        // Done: no day is left to count.
+        h.raw("<span aria-hidden=\"true\">—</span><span class=\"visually-hidden\">")
+            .text(T::NotApplicable.get(lang))
+            .raw("</span>");
+    } else {
+        h.text(&request.days_left.to_string());
+        if request.overdue {
+            h.raw(" <strong>(")
+                .text(T::Overdue.get(lang))
+                .raw(")</strong>");
+        }
     }
-    h.raw("</td>")
-        .el("<td>", request.reason.as_deref().unwrap_or(""), "</td>")
-        .raw("<td>");
+    h.raw("</td>");
+    let reason = request.reason.as_deref().unwrap_or("");
+    if reason.is_empty() {
+        h.raw("<td class=\"empty\"></td>");
+    } else {
+        cell(h, T::Reason.get(lang), reason);
+    }
     let copy = matches!(request.kind.as_str(), "access" | "portability");
     match request.state {
         RequestState::Acknowledged => {
+            cell_open(h, T::Action.get(lang));
             h.raw("<a href=\"")
                 .text(&follow_up::verify_href(&request.id, lang))
                 .raw("\">")
                 .text(T::ConfirmAction.get(lang))
-                .raw("</a>");
+                .raw("</a></td>");
         }
-        RequestState::Completed if copy => follow_up::download_form(h, &request.id, lang, csrf),
-        _ => {}
+        RequestState::Completed if copy => {
+            cell_open(h, T::Action.get(lang));
+            follow_up::download_form(h, &request.id, lang, csrf);
+            h.raw("</td>");
+        }
+        _ => {
+            h.raw("<td class=\"empty\"></td>");
+        }
     }
-    h.raw("</td></tr>");
+    h.raw("</tr>");
+}
+
+/// A request form refused before anything was sent: which form, and why (shown beside its
+/// field, the page answered with 400).
+#[derive(Debug, Clone, Copy)]
+struct Refused {
+    kind: RightKind,
+    message: T,
 }
 
 /// `GET /privacy-centre/requests`.
@@ -90,8 +120,26 @@ pub async fn page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    requests_page(
+        &state,
+        &signed,
+        &headers,
+        uri.query().unwrap_or_default(),
+        None,
+    )
+    .await
+}
+
+/// The page, with the notice a query flag names, or with a refused form.
+async fn requests_page(
+    state: &AppState,
+    signed: &Signed,
+    headers: &HeaderMap,
+    query: &str,
+    refused: Option<Refused>,
+) -> Response {
     let lang = signed.lang;
-    let ctx = context(&signed, &headers);
+    let ctx = context(signed, headers);
     let requests = match state
         .vault
         .requests_of(&ctx, &signed.session.customer)
@@ -104,8 +152,14 @@ pub async fn page(
     let mut h = Html::new();
     h.el("<h1>", T::RequestsTitle.get(lang), "</h1>")
         .el("<p>", T::RequestsIntro.get(lang), "</p>");
-    let query = uri.query().unwrap_or_default();
-    if query.split('&').any(|p| p == "sent=1") {
+    if let Some(refused) = refused {
+        // Said at the top too, with a link to the field.
+        h.raw("<p class=\"error\" role=\"alert\"><a href=\"#")
+            .raw(field_id(refused.kind))
+            .raw("\">")
+            .text(refused.message.get(lang))
+            .raw("</a></p>");
+    } else if query.split('&').any(|p| p == "sent=1") {
         h.el(
             "<p class=\"notice\" role=\"status\">",
             T::RequestSent.get(lang),
@@ -147,18 +201,29 @@ pub async fn page(
         }
         h.raw("</tbody></table>");
     }
-    forms(&mut h, policy, lang, &signed.csrf);
+    forms(&mut h, policy, lang, &signed.csrf, refused);
     let page = Page {
         lang,
         title: T::RequestsTitle.get(lang),
         path: paths::REQUESTS,
         nav: Some(&signed.csrf),
     };
-    render(&page, h, StatusCode::OK)
+    let status = if refused.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render(&page, h, status)
 }
 
-/// One form per right (no bundling), each with its own explanation.
-fn forms(h: &mut Html, policy: &Policy, lang: Lang, csrf: &str) {
+/// One form per right (no bundling), each with its own explanation; a refused form shows
+/// its error beside its field.
+fn forms(h: &mut Html, policy: &Policy, lang: Lang, csrf: &str, refused: Option<Refused>) {
+    let error_for = |kind: RightKind| {
+        refused
+            .filter(|r| r.kind == kind)
+            .map(|r| r.message.get(lang))
+    };
     h.el("<h2>", T::NewRequest.get(lang), "</h2>");
     let simple = [
         (
@@ -179,20 +244,28 @@ fn forms(h: &mut Html, policy: &Policy, lang: Lang, csrf: &str) {
         close(h, lang);
     }
     open(h, RightKind::Correction, T::AskCorrection, lang, csrf);
+    let error = error_for(RightKind::Correction);
     h.raw("<p><label for=\"details-correction\">")
         .text(T::CorrectionWhat.get(lang))
-        .raw("</label><textarea id=\"details-correction\" name=\"details\" rows=\"3\" required maxlength=\"2000\"></textarea></p>");
+        .raw("</label>");
+    field_error(h, "details-correction-error", error);
+    h.raw("<textarea id=\"details-correction\" name=\"details\" rows=\"3\" required maxlength=\"2000\"");
+    invalid_attrs(h, "details-correction-error", error);
+    h.raw("></textarea></p>");
     close(h, lang);
     open(h, RightKind::Objection, T::AskObjection, lang, csrf);
+    let error = error_for(RightKind::Objection);
     h.raw("<p><label for=\"objection-purpose\">")
         .text(T::ObjectionPurpose.get(lang))
-        .raw("</label><select id=\"objection-purpose\" name=\"purpose\" required>");
-    for purpose in policy.purposes.iter().filter(|p| {
-        matches!(
-            p.legal_basis,
-            LegalBasis::LegitimateInterest | LegalBasis::Consent
-        )
-    }) {
+        .raw("</label>");
+    field_error(h, "objection-purpose-error", error);
+    h.raw("<select id=\"objection-purpose\" name=\"purpose\" required");
+    invalid_attrs(h, "objection-purpose-error", error);
+    // No purpose is chosen for the customer: the empty placeholder comes first, selected.
+    h.raw("><option value=\"\" selected>")
+        .text(T::ObjectionChoose.get(lang))
+        .raw("</option>");
+    for purpose in objectionable(policy) {
         h.raw("<option value=\"")
             .text(purpose.id.as_str())
             .raw("\">")
@@ -202,12 +275,41 @@ fn forms(h: &mut Html, policy: &Policy, lang: Lang, csrf: &str) {
     h.raw("</select></p>");
     close(h, lang);
     open(h, RightKind::Deletion, T::AskDeletion, lang, csrf);
+    let error = error_for(RightKind::Deletion);
     h.raw("<p class=\"warning\" id=\"deletion-warning\">")
         .text(T::DeletionWarning.get(lang))
-        .raw("</p><p class=\"check\"><input type=\"checkbox\" id=\"deletion-confirm\" name=\"confirm\" value=\"yes\" required aria-describedby=\"deletion-warning\"><label for=\"deletion-confirm\">")
+        .raw("</p>");
+    field_error(h, "deletion-confirm-error", error);
+    h.raw("<p class=\"check\"><input type=\"checkbox\" id=\"deletion-confirm\" name=\"confirm\" value=\"yes\" required");
+    if error.is_some() {
+        h.raw(" aria-invalid=\"true\" aria-describedby=\"deletion-confirm-error deletion-warning\" autofocus");
+    } else {
+        h.raw(" aria-describedby=\"deletion-warning\"");
+    }
+    h.raw("><label for=\"deletion-confirm\">")
         .text(T::DeletionConfirm.get(lang))
         .raw("</label></p>");
     close(h, lang);
+}
+
+/// The purposes a customer may object to: legitimate interest or consent.
+fn objectionable(policy: &Policy) -> impl Iterator<Item = &custodian_policy::Purpose> {
+    policy.purposes.iter().filter(|p| {
+        matches!(
+            p.legal_basis,
+            LegalBasis::LegitimateInterest | LegalBasis::Consent
+        )
+    })
+}
+
+/// The id of the field a refused form of `kind` is about.
+fn field_id(kind: RightKind) -> &'static str {
+    match kind {
+        RightKind::Correction => "details-correction",
+        RightKind::Objection => "objection-purpose",
+        RightKind::Deletion => "deletion-confirm",
+        _ => "main",
+    }
 }
 
 fn open(h: &mut Html, kind: RightKind, title: T, lang: Lang, csrf: &str) {
@@ -244,22 +346,32 @@ pub async fn submit(
     let Some(kind) = form.get("kind") else {
         return failure_page(lang, Failure::Invalid, None);
     };
+    let refuse = |kind: RightKind, message: T| Refused { kind, message };
     let mut purposes = Vec::new();
-    let details = match kind {
+    let refused = match kind {
         "correction" => match form.get("details").map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => Some(d.to_owned()),
-            None => return failure_page(lang, Failure::Invalid, None),
+            Some(_) => None,
+            None => Some(refuse(RightKind::Correction, T::CorrectionMissing)),
         },
-        "objection" => match form.get("purpose") {
+        // The placeholder (or nothing) is no choice; a purpose one cannot object to is
+        // refused by the vault.
+        "objection" => match form.get("purpose").map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => {
                 purposes.push(p.to_owned());
                 None
             }
-            None => return failure_page(lang, Failure::Invalid, None),
+            None => Some(refuse(RightKind::Objection, T::ObjectionPurposeMissing)),
         },
         "deletion" if form.get("confirm") != Some("yes") => {
-            return failure_page(lang, Failure::Invalid, None);
+            Some(refuse(RightKind::Deletion, T::DeletionNotConfirmed))
         }
+        _ => None,
+    };
+    if let Some(refused) = refused {
+        return requests_page(&state, &signed, &headers, "", Some(refused)).await;
+    }
+    let details = match kind {
+        "correction" => form.get("details").map(|d| d.trim().to_owned()),
         _ => None,
     };
     let input = RequestInput {

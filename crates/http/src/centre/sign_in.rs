@@ -17,7 +17,7 @@ use crate::routes::staff::{ClientAddress, password_work};
 
 use super::error::{Failure, api_failure, failure_page};
 use super::html::Html;
-use super::layout::{Page, csrf_field, render};
+use super::layout::{Page, csrf_field, field_error, invalid_attrs, render};
 use super::paths;
 use super::request_id;
 use super::session::{
@@ -31,8 +31,14 @@ enum Stage<'a> {
     Start {
         signed_out: bool,
     },
-    /// A code was asked for this email (as the customer typed it, shown back to them only).
+    /// A code was asked for this email (as the customer typed it, shown back to them only);
+    /// `wrong_code` when the code typed was refused, and the form is shown again.
     CodeSent {
+        email: &'a str,
+        wrong_code: bool,
+    },
+    /// The email and password typed were refused: the password form again, the email kept.
+    WrongPassword {
         email: &'a str,
     },
 }
@@ -47,10 +53,22 @@ pub async fn page(
     let signed_out = uri
         .query()
         .is_some_and(|q| q.split('&').any(|p| p == "signed_out=1"));
-    sign_in_page(&state, visitor.lang, &headers, Stage::Start { signed_out })
+    sign_in_page(
+        &state,
+        visitor.lang,
+        &headers,
+        Stage::Start { signed_out },
+        StatusCode::OK,
+    )
 }
 
-fn sign_in_page(state: &AppState, lang: Lang, headers: &HeaderMap, stage: Stage<'_>) -> Response {
+fn sign_in_page(
+    state: &AppState,
+    lang: Lang,
+    headers: &HeaderMap,
+    stage: Stage<'_>,
+    status: StatusCode,
+) -> Response {
     // Keep the visitor's pre-session value while it lasts; otherwise start one.
     let (pre, set) = match cookie(headers, PRE_COOKIE).filter(|v| is_pre_value(v)) {
         Some(v) => (v.to_owned(), None),
@@ -64,8 +82,13 @@ fn sign_in_page(state: &AppState, lang: Lang, headers: &HeaderMap, stage: Stage<
     };
     let mut h = Html::new();
     h.el("<h1>", T::SignInTitle.get(lang), "</h1>");
+    let password_email = match stage {
+        Stage::WrongPassword { email } => Some(email),
+        _ => None,
+    };
     match stage {
-        Stage::Start { signed_out } => {
+        Stage::Start { .. } | Stage::WrongPassword { .. } => {
+            let signed_out = matches!(stage, Stage::Start { signed_out: true });
             if signed_out {
                 h.el(
                     "<p class=\"notice\" role=\"status\">",
@@ -88,23 +111,48 @@ fn sign_in_page(state: &AppState, lang: Lang, headers: &HeaderMap, stage: Stage<
                 "</button></form></section>",
             );
         }
-        Stage::CodeSent { email } => {
+        Stage::CodeSent { email, wrong_code } => {
+            if !wrong_code {
+                h.el(
+                    "<p class=\"notice\" role=\"status\">",
+                    T::CodeSent.get(lang),
+                    "</p>",
+                );
+            }
             h.el(
-                "<p class=\"notice\" role=\"status\">",
-                T::CodeSent.get(lang),
-                "</p>",
-            )
-            .el(
                 "<section aria-labelledby=\"by-code\"><h2 id=\"by-code\">",
                 T::ByCode.get(lang),
                 "</h2>",
             );
             form(&mut h, paths::SIGN_IN, lang, &csrf);
             email_input(&mut h, lang, "code-email", Some(email));
+            let error = wrong_code.then(|| T::WrongSignInCode.get(lang));
             h.raw("<p><label for=\"code\">")
                 .text(T::Code.get(lang))
-                .raw("</label><input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required maxlength=\"12\"></p>")
-                .el("<button type=\"submit\">", T::SignInButton.get(lang), "</button></form></section>");
+                .raw("</label>");
+            field_error(&mut h, "code-error", error);
+            h.raw("<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required maxlength=\"12\"");
+            invalid_attrs(&mut h, "code-error", error);
+            h.raw("></p>").el(
+                "<button type=\"submit\">",
+                T::SignInButton.get(lang),
+                "</button></form></section>",
+            );
+            if wrong_code {
+                // A new code, for one that expired.
+                h.raw("<section aria-labelledby=\"new-code\"><h2 id=\"new-code\">")
+                    .text(T::SendCode.get(lang))
+                    .raw("</h2>");
+                form(&mut h, paths::SIGN_IN_CODE, lang, &csrf);
+                h.raw("<input type=\"hidden\" name=\"email\" value=\"")
+                    .text(email)
+                    .raw("\">")
+                    .el(
+                        "<button type=\"submit\" class=\"secondary\">",
+                        T::SendCode.get(lang),
+                        "</button></form></section>",
+                    );
+            }
         }
     }
     h.el(
@@ -113,18 +161,26 @@ fn sign_in_page(state: &AppState, lang: Lang, headers: &HeaderMap, stage: Stage<
         "</h2>",
     );
     form(&mut h, paths::SIGN_IN, lang, &csrf);
-    email_input(&mut h, lang, "password-email", None);
+    email_input(&mut h, lang, "password-email", password_email);
+    let error = password_email.map(|_| T::WrongPassword.get(lang));
     h.raw("<p><label for=\"password\">")
         .text(T::Password.get(lang))
-        .raw("</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>")
-        .el("<button type=\"submit\">", T::SignInButton.get(lang), "</button></form></section>");
+        .raw("</label>");
+    field_error(&mut h, "password-error", error);
+    h.raw("<input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required");
+    invalid_attrs(&mut h, "password-error", error);
+    h.raw("></p>").el(
+        "<button type=\"submit\">",
+        T::SignInButton.get(lang),
+        "</button></form></section>",
+    );
     let page = Page {
         lang,
         title: T::SignInTitle.get(lang),
         path: paths::SIGN_IN,
         nav: None,
     };
-    let mut response = render(&page, h, StatusCode::OK);
+    let mut response = render(&page, h, status);
     if let Some(set) = set {
         response.headers_mut().append(SET_COOKIE, set);
     }
@@ -196,7 +252,16 @@ pub async fn send_code(
         .request_customer_code(email, lang, &origin(client, &headers))
         .await
     {
-        Ok(()) => sign_in_page(&state, lang, &headers, Stage::CodeSent { email }),
+        Ok(()) => sign_in_page(
+            &state,
+            lang,
+            &headers,
+            Stage::CodeSent {
+                email,
+                wrong_code: false,
+            },
+            StatusCode::OK,
+        ),
         Err(e) => care_failure(lang, e),
     }
 }
@@ -220,6 +285,7 @@ pub async fn submit(
     };
     let origin = origin(client, &headers);
     let care = state.care.clone();
+    let by_code = form.get("code").is_some();
     let outcome = match (form.get("code"), form.get("password")) {
         (Some(code), None) => {
             care.sign_in_customer_with_code(&email, code.trim(), &origin)
@@ -227,6 +293,7 @@ pub async fn submit(
         }
         (None, Some(password)) => {
             let password = zeroize::Zeroizing::new(password.to_owned());
+            let email = email.clone();
             match password_work(&state, async move {
                 care.sign_in_customer_with_password(&email, &password, &origin)
                     .await
@@ -253,6 +320,19 @@ pub async fn submit(
             response
         }
         Err(SignInError::RateLimited { .. }) => failure_page(lang, Failure::RateLimited, None),
+        // The same form again, the error beside the field: which of email and code (or
+        // password) was wrong is never said.
+        Err(SignInError::InvalidCredentials) => {
+            let stage = if by_code {
+                Stage::CodeSent {
+                    email: &email,
+                    wrong_code: true,
+                }
+            } else {
+                Stage::WrongPassword { email: &email }
+            };
+            sign_in_page(&state, lang, &headers, stage, StatusCode::UNAUTHORIZED)
+        }
         Err(e) => match e.api_error() {
             Some(api) => api_failure(lang, api),
             None => {

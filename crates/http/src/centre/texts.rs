@@ -182,6 +182,20 @@ texts! {
     AskObjection => ("Phản đối một mục đích", "Object to a purpose"),
     ObjectionPurpose => ("Mục đích bạn phản đối", "The purpose you object to"),
     Submit => ("Gửi yêu cầu", "Send the request"),
+    ObjectionChoose => ("— Chọn một mục đích —", "— Choose a purpose —"),
+    ObjectionPurposeMissing => (
+        "Hãy chọn mục đích bạn phản đối. Yêu cầu chưa được gửi.",
+        "Choose the purpose you object to. The request was not sent."
+    ),
+    CorrectionMissing => (
+        "Hãy viết điều cần sửa. Yêu cầu chưa được gửi.",
+        "Write what to correct. The request was not sent."
+    ),
+    DeletionNotConfirmed => (
+        "Hãy đánh dấu ô xác nhận nếu bạn muốn xóa dữ liệu. Yêu cầu chưa được gửi.",
+        "Tick the box to confirm that you want your data deleted. The request was not sent."
+    ),
+    NotApplicable => ("không áp dụng", "not applicable"),
     OrdersTitle => ("Đơn hàng của tôi", "My orders"),
     NoOrders => ("Bạn chưa có đơn hàng nào.", "You have no order."),
     Order => ("Đơn hàng", "Order"),
@@ -213,6 +227,22 @@ texts! {
         "The service is unavailable for now. Nothing was changed. Try again later."
     ),
     ErrorCode => ("Mã lỗi", "Error code"),
+    WrongSignInCode => (
+        "Mã không đúng hoặc đã hết hạn. Hãy kiểm tra lại mã trong email, hoặc yêu cầu mã mới.",
+        "The code is wrong or has expired. Check the code in the email, or ask for a new one."
+    ),
+    WrongPassword => (
+        "Email hoặc mật khẩu không đúng.",
+        "The email or password is wrong."
+    ),
+    WrongRequestCode => (
+        "Mã không đúng. Hãy nhập mã gồm 6 chữ số trong email chúng tôi đã gửi.",
+        "The code is wrong. Enter the 6-digit code from the email we sent."
+    ),
+    RequestCodeExpired => (
+        "Mã đã hết hạn, đã được dùng hoặc đã hết số lần thử. Hãy gửi mã mới.",
+        "The code has expired, was already used, or its attempts are spent. Send a new code."
+    ),
     BackToCentre => ("Quay lại trung tâm quyền riêng tư", "Back to the privacy centre"),
 }
 

@@ -472,7 +472,19 @@ async fn a_confirmed_copy_downloads_once_and_a_confirmed_deletion_ends_everythin
     )
     .await;
     assert_eq!(response.status(), 400);
-    assert!(body_text(response).await.contains("invalid_code"));
+    let body = body_text(response).await;
+    assert!(body.contains("data-error=\"invalid_code\""));
+    // The code form again, the error beside its field.
+    assert!(
+        !body.contains("This could not be done"),
+        "not the error page"
+    );
+    assert!(body.contains(&format!("name=\"request\" value=\"{request}\"")));
+    assert!(
+        body.contains("<span class=\"field-error\" id=\"request-code-error\">The code is wrong.")
+    );
+    assert!(body.contains("aria-invalid=\"true\" aria-describedby=\"request-code-error\""));
+    assert!(!body.contains(wrong), "the code typed is not shown");
     let response = post(
         &app,
         "/privacy-centre/requests/verify?lang=en",
@@ -563,28 +575,67 @@ async fn signing_out_ends_the_session() {
     assert_eq!(response.status(), 303);
 }
 
-#[tokio::test]
-async fn a_wrong_code_is_a_page_that_tells_nothing() {
-    let app = spawn_app().await;
-    customer(&app).await;
-    let page = get(&app, "/privacy-centre/sign-in?lang=en", None).await;
+/// The pre-session cookie and the CSRF token of a fresh sign-in page.
+async fn sign_in_form(app: &TestApp) -> (String, String) {
+    let page = get(app, "/privacy-centre/sign-in?lang=en", None).await;
     let pre = format!(
         "__Host-custodian_centre_pre={}",
         cookie_value(&set_cookie(&page, "__Host-custodian_centre_pre").unwrap())
     );
-    let token = csrf(&body_text(page).await);
-    let response = post(
-        &app,
-        "/privacy-centre/sign-in?lang=en",
-        Some(&pre),
-        &[("csrf", &token), ("email", EMAIL), ("code", "000000")],
-    )
-    .await;
+    (pre, csrf(&body_text(page).await))
+}
+
+#[tokio::test]
+async fn a_wrong_code_shows_the_code_form_again_and_tells_nothing() {
+    let app = spawn_app().await;
+    customer(&app).await;
+    let (pre, token) = sign_in_form(&app).await;
+    let wrong = |email: &'static str, lang: &'static str| {
+        let (app, pre, token) = (&app, &pre, &token);
+        async move {
+            post(
+                app,
+                &format!("/privacy-centre/sign-in?lang={lang}"),
+                Some(pre),
+                &[("csrf", token), ("email", email), ("code", "000000")],
+            )
+            .await
+        }
+    };
+    let response = wrong(EMAIL, "en").await;
     assert_eq!(response.status(), 401);
     assert!(set_cookie(&response, "__Host-custodian_centre").is_none());
     let body = body_text(response).await;
-    assert!(!body.contains(EMAIL));
-    assert!(body.contains("is not right"));
+    // The same form, the error beside the code field; the email typed kept in its field.
+    assert!(
+        !body.contains("This could not be done"),
+        "not the error page"
+    );
+    assert!(body.contains(
+        "<span class=\"field-error\" id=\"code-error\">The code is wrong or has expired."
+    ));
+    assert!(body.contains(
+        "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" required maxlength=\"12\" aria-invalid=\"true\" \
+         aria-describedby=\"code-error\" autofocus>"
+    ));
+    assert!(body.contains(&format!("value=\"{EMAIL}\"")));
+    assert_eq!(
+        body.matches(EMAIL).count(),
+        2,
+        "the two forms' email fields only"
+    );
+    assert!(!body.contains("000000"), "the code typed is not shown");
+    // Which of email and code was wrong is never said: an unknown email gets the same page.
+    let other = "nobody.here@example.com";
+    let unknown = body_text(wrong(other, "en").await).await;
+    assert_eq!(unknown.replace(other, EMAIL), body);
+    // In the visitor's language.
+    let response = wrong(EMAIL, "vi").await;
+    assert_eq!(response.status(), 401);
+    let body = body_text(response).await;
+    assert!(body.contains("<html lang=\"vi\">"));
+    assert!(body.contains("Mã không đúng hoặc đã hết hạn."), "{body}");
 }
 
 #[tokio::test]
@@ -620,7 +671,24 @@ async fn a_password_signs_in_too() {
     )
     .await;
     assert_eq!(response.status(), 401);
-    assert!(!body_text(response).await.contains("wrong one"));
+    let body = body_text(response).await;
+    assert!(!body.contains("wrong one"));
+    // The password form again, the email kept, the error beside the password field.
+    assert!(
+        !body.contains("This could not be done"),
+        "not the error page"
+    );
+    assert!(body.contains(
+        "<span class=\"field-error\" id=\"password-error\">The email or password is wrong.</span>"
+    ));
+    assert!(body.contains(
+        "type=\"password\" autocomplete=\"current-password\" required aria-invalid=\"true\" \
+         aria-describedby=\"password-error\" autofocus>"
+    ));
+    assert!(body.contains(&format!(
+        "id=\"password-email\" name=\"email\" type=\"email\" autocomplete=\"email\" \
+         required maxlength=\"254\" value=\"{EMAIL}\""
+    )));
     let response = post(
         &app,
         "/privacy-centre/sign-in?lang=en",
@@ -702,4 +770,155 @@ async fn the_ledger_page_shows_a_delivery_without_its_values() {
     assert!(partners.contains("Delivery carrier"), "{partners}");
     assert!(!page.contains("Marker Province"), "no value is shown");
     assert!(page.contains("No disclosure."), "no authority");
+}
+
+#[tokio::test]
+async fn an_objection_starts_on_no_purpose_and_is_refused_without_one() {
+    let app = spawn_app().await;
+    customer(&app).await;
+    let cookie = sign_in(&app).await;
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let select = page
+        .split("<select id=\"objection-purpose\"")
+        .nth(1)
+        .unwrap();
+    assert!(
+        select.starts_with(
+            " name=\"purpose\" required><option value=\"\" selected>— Choose a purpose —</option><option value=\""
+        ),
+        "{select}"
+    );
+    let token = csrf(&page);
+    for purpose in [None, Some(""), Some("  ")] {
+        let mut pairs = vec![("csrf", token.as_str()), ("kind", "objection")];
+        if let Some(p) = purpose {
+            pairs.push(("purpose", p));
+        }
+        let response = post(
+            &app,
+            "/privacy-centre/requests?lang=en",
+            Some(&cookie),
+            &pairs,
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{purpose:?}");
+        let body = body_text(response).await;
+        assert!(body.contains(
+            "<p class=\"error\" role=\"alert\"><a href=\"#objection-purpose\">Choose the purpose you object to. The request was not sent.</a></p>"
+        ));
+        assert!(body.contains(
+            "<select id=\"objection-purpose\" name=\"purpose\" required aria-invalid=\"true\" aria-describedby=\"objection-purpose-error\" autofocus>"
+        ));
+    }
+    // In Vietnamese too.
+    let response = post(
+        &app,
+        "/privacy-centre/requests?lang=vi",
+        Some(&cookie),
+        &[("csrf", &token), ("kind", "objection"), ("purpose", "")],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        body_text(response)
+            .await
+            .contains("Hãy chọn mục đích bạn phản đối.")
+    );
+    // Nothing was asked.
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    assert!(page.contains("You have made no request."));
+    // A real purpose goes through (to its code).
+    let response = post(
+        &app,
+        "/privacy-centre/requests?lang=en",
+        Some(&cookie),
+        &[
+            ("csrf", &token),
+            ("kind", "objection"),
+            ("purpose", "marketing"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+}
+
+/// The `Days left` cell of the row of the request of `kind` in `page`.
+fn days_left_cell<'p>(page: &'p str, kind: &str) -> &'p str {
+    let row = page
+        .split("<tr id=\"request-")
+        .find(|r| r.contains(&format!("data-kind=\"{kind}\"")))
+        .unwrap_or_else(|| panic!("no {kind} row in {page}"));
+    let cell = row.split("<td data-label=\"Days left\">").nth(1).unwrap();
+    cell.split("</td>").next().unwrap()
+}
+
+#[tokio::test]
+async fn a_completed_or_rejected_request_shows_no_days_left() {
+    let app = spawn_app().await;
+    customer(&app).await;
+    let cookie = sign_in(&app).await;
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let token = csrf(&page);
+    // A restriction, confirmed with its code: carried out at once, completed.
+    let response = post(
+        &app,
+        "/privacy-centre/requests?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("kind", "restriction")],
+    )
+    .await;
+    let verify = header(&response, "location").to_owned();
+    let request = hidden(
+        &body_text(get(&app, &verify, Some(&cookie)).await).await,
+        "request",
+    );
+    let code = app.notifier.last_code().unwrap().to_string();
+    let response = post(
+        &app,
+        "/privacy-centre/requests/verify?lang=en",
+        Some(&cookie),
+        &[("csrf", &token), ("request", &request), ("code", &code)],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    // Access, rejected by the DPO; portability, still open.
+    for kind in ["access", "portability"] {
+        let response = post(
+            &app,
+            "/privacy-centre/requests?lang=en",
+            Some(&cookie),
+            &[("csrf", &token), ("kind", kind)],
+        )
+        .await;
+        assert_eq!(response.status(), 303);
+    }
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let access = page
+        .split("<tr id=\"request-")
+        .find(|r| r.contains("data-kind=\"access\""))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let dpo = app.staff("dpo").await;
+    let response = app
+        .call_as(
+            Some(&dpo),
+            "POST",
+            &format!("/v1/requests/{access}/moves"),
+            Some(json!({ "to": "rejected", "reason": "Yêu cầu trùng lặp" }).to_string()),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{}", body_text(response).await);
+
+    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let not_applicable =
+        "<span aria-hidden=\"true\">—</span><span class=\"visually-hidden\">not applicable</span>";
+    assert_eq!(days_left_cell(&page, "restriction"), not_applicable);
+    assert_eq!(days_left_cell(&page, "access"), not_applicable);
+    assert!(page.contains("Yêu cầu trùng lặp"), "the rejection's reason");
+    // Received Thursday 2026-01-01, portability due in 10 working days: still counted.
+    let open = days_left_cell(&page, "portability");
+    assert!(open.parse::<i64>().is_ok(), "{open}");
 }

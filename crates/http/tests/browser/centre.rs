@@ -30,6 +30,33 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     let id = world.rt.block_on(
         app.create(json!({ "account_name.full_name": NAME, "account_email.email": EMAIL })),
     );
+    // An order: its long id is in the orders table, and the law keeps its records.
+    world.rt.block_on(async {
+        let response = app
+            .call(
+                "POST",
+                "/v1/orders?purpose=order_fulfilment",
+                Some(json!({
+                    "customer": id,
+                    "items": [{ "product_id": "sku-ao-dai-01", "product_name": "Áo dài lụa",
+                                "quantity": 1, "unit_price": 1250000 }],
+                    "fields": {
+                        "order_recipient.recipient_name": NAME,
+                        "order_shipping_address.address_line": "Số 12 phố Hàng Gai",
+                        "order_shipping_address.ward": "Hàng Gai",
+                        "order_shipping_address.province": "Hà Nội",
+                        "order_shipping_address.country": "VN",
+                        "order_contact_phone.contact_phone": "0912 345 678",
+                        "order_payment.payment_token": "tok_test_7Hq2Lx",
+                        "order_payment.card_brand": "visa",
+                        "order_payment.card_last4": "1111",
+                        "order_payment.card_expiry": "04/29",
+                    },
+                })),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    });
 
     // A page needs a session: the browser lands on the sign-in page.
     browser.goto(&format!("{base}/privacy-centre?lang=en"));
@@ -45,6 +72,31 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
         10,
     );
     let code = app.notifier.last_code().unwrap().to_string();
+    // A wrong code first: the same form again, the error beside the field, which has the
+    // focus (no script: `autofocus`).
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    browser.type_into("#code", wrong);
+    browser.click("section[aria-labelledby=\"by-code\"] button");
+    browser.wait_for(
+        "the code form again",
+        "return document.readyState === 'complete' \
+         && document.querySelector('#code[aria-invalid=\"true\"]') !== null;",
+        10,
+    );
+    let refused = browser.js(
+        "var code = document.getElementById('code');
+         return { focused: document.activeElement === code,
+                  error: document.getElementById(code.getAttribute('aria-describedby')).textContent,
+                  email: document.getElementById('code-email').value, value: code.value };",
+        json!([]),
+    );
+    assert_eq!(
+        refused,
+        json!({ "focused": true, "error": "The code is wrong or has expired. Check the code in the email, or ask for a new one.",
+                "email": EMAIL, "value": "" })
+    );
+    browser.fits_the_width("the refused code");
+    browser.screenshot(&shots.join("wrong-code.png"));
     browser.type_into("#code", &code);
     browser.click("section[aria-labelledby=\"by-code\"] button");
 
@@ -141,6 +193,7 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     );
     browser.screenshot(&shots.join("requests.png"));
     text_contrast_is_at_least_4_5(browser);
+    nothing_scrolls_sideways_on_a_phone(world, browser);
 
     // The first Tab reaches the skip link, which leads to the main content.
     browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
@@ -167,8 +220,9 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     assert!(browser.text().contains("Yêu cầu của tôi"));
     browser.screenshot(&shots.join("requests-vi.png"));
 
-    // Deletion, the warning acknowledged and the code entered: the report says what the law
-    // keeps, and then the customer cannot sign in and their data is unreadable.
+    // Deletion (on a phone), the warning acknowledged and the code entered: the report says
+    // what the law keeps, and then the customer cannot sign in and their data is unreadable.
+    browser.phone();
     browser.goto(&format!("{base}/privacy-centre/requests?lang=en"));
     wait_for_path(browser, "/privacy-centre/requests");
     browser.click("#deletion-confirm");
@@ -184,7 +238,10 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
     );
     // `find` fails the test when nothing matches.
     browser.find("#removed li[data-category=\"account_email\"]");
+    browser.find("#retained tr[data-category]");
+    browser.fits_the_width("the deletion's report");
     browser.screenshot(&shots.join("deleted.png"));
+    browser.desktop();
     browser.goto(&format!("{base}/privacy-centre?lang=en"));
     wait_for_path(browser, "/privacy-centre/sign-in");
     let sent = app.notifier.count();
@@ -218,6 +275,53 @@ pub fn the_privacy_centre_end_to_end(world: &World, browser: &Session<'_>) {
         read["fields"]["account_name.full_name"],
         json!({ "withheld": "erased" })
     );
+}
+
+/// At 360 × 740, in both languages, no page of the centre (with a request, a consent and an
+/// order to show) and neither notice scrolls sideways: tables stack, long ids break.
+fn nothing_scrolls_sideways_on_a_phone(world: &World, browser: &Session<'_>) {
+    let base = &world.shop_state.custodian;
+    let shots = world.artefacts.join("privacy-centre").join("phone");
+    let request = browser
+        .js(
+            "return document.querySelector('table.requests tbody tr').id.replace('request-', '');",
+            json!([]),
+        )
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.phone();
+    let pages = [
+        ("my-data", "/privacy-centre".to_owned()),
+        ("choices", "/privacy-centre/choices".to_owned()),
+        ("recipients", "/privacy-centre/recipients".to_owned()),
+        ("requests", "/privacy-centre/requests".to_owned()),
+        ("orders", "/privacy-centre/orders".to_owned()),
+        ("sign-in", "/privacy-centre/sign-in".to_owned()),
+        ("not-found", "/privacy-centre/nowhere".to_owned()),
+        ("notice", "/privacy".to_owned()),
+    ];
+    for lang in ["en", "vi"] {
+        for (name, path) in &pages {
+            browser.goto(&format!("{base}{path}?lang={lang}"));
+            wait_for_path(browser, path);
+            browser.fits_the_width(&format!("{path}?lang={lang}"));
+            browser.screenshot(&shots.join(format!("{name}-{lang}.png")));
+        }
+        let verify = format!("{base}/privacy-centre/requests/verify?lang={lang}&request={request}");
+        browser.goto(&verify);
+        wait_for_path(browser, "/privacy-centre/requests/verify");
+        browser.fits_the_width(&format!("the code form ({lang})"));
+    }
+    // The tables are cards: each cell says its column.
+    browser.goto(&format!("{base}/privacy-centre/orders?lang=en"));
+    wait_for_path(browser, "/privacy-centre/orders");
+    let label = browser.js(
+        "return getComputedStyle(document.querySelector('td[data-label]'), '::before').content;",
+        json!([]),
+    );
+    assert_eq!(label, "\"Order\"");
+    browser.desktop();
 }
 
 /// The first whole ZIP file to appear in `dir` (Chromium writes `.crdownload` until done).

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 
 use helpers::{TestApp, body_json, spawn_app_with};
-use webdriver::{Driver, ENTER, ESCAPE, SPACE, Session, find_browser};
+use webdriver::{Driver, ENTER, ESCAPE, SPACE, Session, TAB, find_browser};
 
 const SIGNALS: [&str; 4] = [
     "ad_storage",
@@ -89,6 +89,11 @@ fn the_consent_banner_in_a_real_browser() {
     {
         let profile = tempfile::tempdir().unwrap();
         let browser = driver.session(&chromium, profile.path());
+        the_banner_on_a_phone_by_keyboard(&world, &browser);
+    }
+    {
+        let profile = tempfile::tempdir().unwrap();
+        let browser = driver.session(&chromium, profile.path());
         gpc_keeps_ad_signals_denied_after_accept_all(&world, &browser);
     }
     {
@@ -137,6 +142,7 @@ fn world() -> World {
         .route("/vi", get(page_vi))
         .route("/account", get(page_account))
         .route("/offline", get(page_offline))
+        .route("/bare", get(page_bare))
         .with_state(shop_state.clone());
     rt.spawn(async move { axum::serve(shop_listener, pages).await.unwrap() });
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -156,9 +162,14 @@ fn world() -> World {
 /// as the real snippet does and records nothing but `dataLayer`), a footer link that reopens
 /// the preferences.
 fn page(html_lang: &str, script_attrs: &str) -> Html<String> {
+    page_with(html_lang, script_attrs, FOOTER)
+}
+
+fn page_with(html_lang: &str, script_attrs: &str, footer: &str) -> Html<String> {
     Html(format!(
         r##"<!doctype html>
 <html lang="{html_lang}"><head><meta charset="utf-8"><title>Shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <script {script_attrs}></script>
 <script>
   // The Google tag's snippet, without the tag: gtag() only records into dataLayer.
@@ -168,10 +179,13 @@ fn page(html_lang: &str, script_attrs: &str) -> Html<String> {
 </script>
 </head><body>
 <h1>Shop</h1><p>Products.</p>
-<footer><a href="#" id="footer-preferences" data-custodian-preferences>Privacy preferences</a></footer>
+{footer}
 </body></html>"##
     ))
 }
+
+/// The footer link that reopens the preferences, on every shop page but `/bare`.
+const FOOTER: &str = r##"<footer><a href="#" id="footer-preferences" data-custodian-preferences>Privacy preferences</a></footer>"##;
 
 fn script_attrs(shop: &Shop, extra: &str) -> String {
     format!(
@@ -182,6 +196,11 @@ fn script_attrs(shop: &Shop, extra: &str) -> String {
 
 async fn page_en(State(shop): State<Arc<Shop>>) -> Html<String> {
     page("vi", &script_attrs(&shop, r#"data-lang="en""#))
+}
+
+async fn page_bare(State(shop): State<Arc<Shop>>) -> Html<String> {
+    // No preferences link of its own: the banner leaves its re-open button.
+    page_with("en", &script_attrs(&shop, r#"data-lang="en""#), "")
 }
 
 async fn page_vi(State(shop): State<Arc<Shop>>) -> Html<String> {
@@ -452,6 +471,11 @@ fn accepting_third_party_analytics_by_keyboard_grants_only_analytics_storage(
         json!([]),
     );
     assert_eq!(focus_style, "solid", "the keyboard focus is visible");
+    let ring = focus_ring_contrast(browser);
+    assert!(
+        ring >= 3.0,
+        "the focus ring's contrast is {ring:.2}:1 (WCAG 1.4.11: 3:1)"
+    );
     browser.press(ESCAPE);
     assert_eq!(
         browser.js(
@@ -519,6 +543,198 @@ fn accepting_third_party_analytics_by_keyboard_grants_only_analytics_storage(
         true
     );
     browser.press(ESCAPE);
+}
+
+/// The contrast of the focused element's outline with what it is drawn on (WCAG 2 relative
+/// luminance, as Chromium computed the styles).
+fn focus_ring_contrast(browser: &Session<'_>) -> f64 {
+    browser
+        .js(
+            r#"
+            const lum = (c) => {
+              const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+                v /= 255;
+                return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+              });
+              return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+            };
+            const el = document.activeElement;
+            let bg = 'rgb(255, 255, 255)';
+            // The outline is drawn outside the element (offset): on its parents' background.
+            for (let p = el.parentElement; p; p = p.parentElement) {
+              const b = getComputedStyle(p).backgroundColor;
+              if (b && b !== 'transparent' && !/rgba\(.*,\s*0\)$/.test(b)) { bg = b; break; }
+            }
+            const a = lum(getComputedStyle(el).outlineColor), b = lum(bg);
+            return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            "#,
+            json!([]),
+        )
+        .as_f64()
+        .unwrap()
+}
+
+fn dialog_open(browser: &Session<'_>) -> bool {
+    browser.js(
+        "return !!document.getElementById('custodian-dialog');",
+        json!([]),
+    ) == true
+}
+
+/// (f) On a phone (360 × 740) and by keyboard: nothing scrolls sideways; the focus ring is
+/// visible (3:1); after Reject all, Accept all or Save the focus goes to the page's
+/// preferences link (or, on a page without one, the banner's re-open button), never to
+/// `<body>`; while the dialog is open the page behind is inert, Shift+Tab from the dialog's
+/// text stays inside, Escape closes it and gives the page back; its buttons are on screen.
+fn the_banner_on_a_phone_by_keyboard(world: &World, browser: &Session<'_>) {
+    browser.phone();
+    let shots = world.artefacts.join("phone");
+    for (action, button) in [
+        ("reject all", "custodian-reject"),
+        ("accept all", "custodian-accept"),
+    ] {
+        fresh_page(browser, &format!("{}/", world.shop));
+        wait_for_banner(browser);
+        browser.fits_the_width("the shop's page with the banner");
+        browser.tab_to(button);
+        assert!(focus_ring_contrast(browser) >= 3.0, "{button}");
+        browser.press(ENTER);
+        browser.wait_for(
+            "the banner gone",
+            "return !document.getElementById('custodian-banner');",
+            5,
+        );
+        assert_eq!(browser.focused(), "footer-preferences", "after {action}");
+    }
+
+    fresh_page(browser, &format!("{}/vi", world.shop));
+    wait_for_banner(browser);
+    browser.tab_to("custodian-choose");
+    browser.press(ENTER);
+    browser.wait_for(
+        "the dialog",
+        "return !!document.getElementById('custodian-dialog');",
+        5,
+    );
+    browser.fits_the_width("the dialog");
+    browser.screenshot(&shots.join("dialog-vi.png"));
+    let off_screen = browser.js(
+        "return ['custodian-save', 'custodian-dialog-accept', 'custodian-dialog-reject', 'custodian-close']
+           .filter(function (id) {
+             var r = document.getElementById(id).getBoundingClientRect();
+             return !(r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth);
+           });",
+        json!([]),
+    );
+    assert_eq!(
+        off_screen,
+        json!([]),
+        "the dialog's buttons are on screen at 360 × 740"
+    );
+    let inert = browser.js(
+        "return [document.getElementById('custodian-banner').closest('[inert]') !== null,
+                 document.querySelector('h1').closest('[inert]') !== null,
+                 document.getElementById('custodian-dialog').closest('[inert]') !== null];",
+        json!([]),
+    );
+    assert_eq!(
+        inert,
+        json!([true, true, false]),
+        "the page behind is inert, not the dialog"
+    );
+    // A click on the dialog's text, then Shift+Tab (and Tab): the focus stays inside.
+    browser.click("#custodian-dialog .custodian-dialog-body > p");
+    browser.shift_tab();
+    let inside =
+        "return document.getElementById('custodian-dialog').contains(document.activeElement);";
+    assert_eq!(
+        browser.js(inside, json!([])),
+        true,
+        "Shift+Tab stays in the dialog"
+    );
+    assert_eq!(browser.focused(), "custodian-close", "to its last control");
+    browser.press(TAB);
+    assert_eq!(
+        browser.js(inside, json!([])),
+        true,
+        "Tab stays in the dialog"
+    );
+    for _ in 0..3 {
+        browser.shift_tab();
+        assert_eq!(browser.js(inside, json!([])), true);
+    }
+    browser.press(ESCAPE);
+    assert!(!dialog_open(browser), "Escape closes the dialog");
+    assert_eq!(
+        browser.focused(),
+        "custodian-choose",
+        "the focus comes back"
+    );
+    assert_eq!(
+        browser.js(
+            "return document.querySelectorAll('[inert]').length;",
+            json!([])
+        ),
+        0,
+        "the page is given back"
+    );
+    // Save from the dialog: the banner goes, the focus to the page's preferences link.
+    browser.press(ENTER);
+    browser.wait_for(
+        "the dialog",
+        "return !!document.getElementById('custodian-dialog');",
+        5,
+    );
+    browser.tab_to("custodian-save");
+    assert!(focus_ring_contrast(browser) >= 3.0, "custodian-save");
+    browser.press(ENTER);
+    assert!(!dialog_open(browser));
+    assert_eq!(browser.focused(), "footer-preferences", "after save");
+    // Reopened from the footer link, closed by Escape: back to the link.
+    browser.press(ENTER);
+    browser.wait_for(
+        "the dialog",
+        "return !!document.getElementById('custodian-dialog');",
+        5,
+    );
+    browser.press(ESCAPE);
+    assert_eq!(browser.focused(), "footer-preferences");
+
+    // A page without a preferences link: the banner's re-open button takes the focus.
+    fresh_page(browser, &format!("{}/bare", world.shop));
+    wait_for_banner(browser);
+    browser.click("#custodian-reject");
+    browser.wait_for(
+        "the banner gone",
+        "return !document.getElementById('custodian-banner');",
+        5,
+    );
+    assert_eq!(browser.focused(), "custodian-reopen", "after reject all");
+    browser.fits_the_width("the re-open button");
+    browser.screenshot(&shots.join("reopen.png"));
+    browser.press(ENTER);
+    browser.wait_for(
+        "the dialog",
+        "return !!document.getElementById('custodian-dialog');",
+        5,
+    );
+    browser.press(ESCAPE);
+    assert_eq!(browser.focused(), "custodian-reopen");
+    // Answered, the next page offers the button again (and no banner).
+    browser.refresh();
+    browser.wait_for(
+        "the re-open button",
+        "return !!document.getElementById('custodian-reopen');",
+        10,
+    );
+    assert_eq!(
+        browser.js(
+            "return !!document.getElementById('custodian-banner');",
+            json!([])
+        ),
+        false
+    );
+    browser.desktop();
 }
 
 /// Custodian unreachable: no banner, every signal stays denied.

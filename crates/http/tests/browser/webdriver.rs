@@ -17,6 +17,7 @@ pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
 pub const ESCAPE: &str = "\u{E00C}";
 pub const SPACE: &str = " ";
+pub const SHIFT: &str = "\u{E008}";
 
 /// Where Debian puts them (`apt-get install chromium chromium-driver`).
 pub fn find_browser() -> Option<(PathBuf, PathBuf)> {
@@ -264,6 +265,50 @@ impl Session<'_> {
             "actions": [{ "type": "keyDown", "value": key }, { "type": "keyUp", "value": key }],
         }]});
         self.cmd("POST", "/actions", Some(actions));
+    }
+
+    /// Shift+Tab on whatever has the focus.
+    pub fn shift_tab(&self) {
+        let actions = json!({ "actions": [{
+            "type": "key",
+            "id": "keyboard",
+            "actions": [
+                { "type": "keyDown", "value": SHIFT },
+                { "type": "keyDown", "value": TAB },
+                { "type": "keyUp", "value": TAB },
+                { "type": "keyUp", "value": SHIFT },
+            ],
+        }]});
+        self.cmd("POST", "/actions", Some(actions));
+    }
+
+    /// A phone's viewport, 360 × 740 CSS pixels (the page's `viewport` meta applies).
+    pub fn phone(&self) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 360, "height": 740, "deviceScaleFactor": 2, "mobile": true }),
+        );
+    }
+
+    /// Back to the window's own size.
+    pub fn desktop(&self) {
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}));
+    }
+
+    /// Asserts that the page does not scroll sideways.
+    pub fn fits_the_width(&self, what: &str) {
+        let sizes = self.js(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            json!([]),
+        );
+        let (scroll, inner) = (
+            sizes[0].as_i64().unwrap_or(0),
+            sizes[1].as_i64().unwrap_or(0),
+        );
+        assert!(
+            scroll <= inner,
+            "{what} scrolls sideways: {scroll} px wide in a {inner} px viewport"
+        );
     }
 
     /// The id of the focused element.
