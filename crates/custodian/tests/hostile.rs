@@ -276,6 +276,31 @@ fn connection_caps_refuse_at_once_and_spare_other_clients() {
 }
 
 #[test]
+fn the_client_address_still_reaches_the_sign_in_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[]);
+    // Ten attempts a minute per address: each login is new, so only the address can be
+    // what the eleventh is refused for.
+    let codes: Vec<String> = (0..11)
+        .map(|i| {
+            let body = format!(r#"{{"login": "nobody-{i}", "password": "not the password"}}"#);
+            let request = format!(
+                "POST /v1/sessions HTTP/1.1\r\nHost: custodian\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            exchange(&server, request.as_bytes()).code()
+        })
+        .collect();
+    assert!(
+        codes[..10].iter().all(|c| c == "invalid_credentials"),
+        "{codes:?}"
+    );
+    assert_eq!(codes[10], "rate_limited");
+    stop(&mut server);
+}
+
+#[test]
 fn malformed_requests_are_answered_as_errors_md_says() {
     let errors_md = include_str!("../../../docs/ERRORS.md");
     let dir = tempfile::tempdir().unwrap();
