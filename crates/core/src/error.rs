@@ -101,10 +101,13 @@ error_codes! {
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";
     PayloadTooLarge => "payload_too_large", 413, "The request body is larger than `http.max_body_bytes`.";
+    UriTooLong => "uri_too_long", 414, "The request's target (path and query string) is longer than `http.max_uri_bytes`; nothing was read. (Over 65,534 bytes the HTTP parser refuses it first: see below.)";
     UnsupportedMediaType => "unsupported_media_type", 415, "The request body is not in a media type the endpoint accepts.";
     Timeout => "timeout", 503, "The request took longer than `http.request_timeout_secs`; it may be retried.";
+    UnsupportedTransferEncoding => "unsupported_transfer_encoding", 501, "The request's `Transfer-Encoding` is not `chunked` alone (another coding before it, or `chunked` named twice): the service decodes no other coding; nothing was read.";
     Internal => "internal", 500, "An unexpected failure on the server; the request id in the logs identifies it.";
     Unavailable => "unavailable", 503, "A dependency of the server (such as the database) cannot answer right now.";
+    TooManyConnections => "too_many_connections", 503, "The server holds as many connections as `http.max_connections` allows, or as many from this client's address as `http.max_connections_per_address` allows: the new connection is answered with this and closed at once, before its request is read. Retry after `Retry-After` seconds.";
     NotifierUnavailable => "notifier_unavailable", 503, "No channel can deliver one-time codes (none is configured, or delivery failed); nothing was sent.";
 }
 
@@ -119,6 +122,7 @@ impl ErrorCode {
             405 => ErrorCode::MethodNotAllowed,
             408 => ErrorCode::Timeout,
             413 => ErrorCode::PayloadTooLarge,
+            414 => ErrorCode::UriTooLong,
             415 => ErrorCode::UnsupportedMediaType,
             503 => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
@@ -190,6 +194,7 @@ impl ApiError {
             ErrorCode::NotFound => "no resource at this path",
             ErrorCode::MethodNotAllowed => "this path does not accept the request method",
             ErrorCode::PayloadTooLarge => "the request body is too large",
+            ErrorCode::UriTooLong => "the request target is too long",
             ErrorCode::UnsupportedMediaType => "the request body has an unsupported media type",
             ErrorCode::Timeout => "the request took too long",
             ErrorCode::Unavailable => "the service is temporarily unavailable",
@@ -234,6 +239,26 @@ GET /v1/customers/cus_0197c3d2a1b04e5f8a6b7c8d9e0f1a2b?purpose=marketing
 ```
 "#;
 
+/// What the HTTP/1.1 parser (hyper) refuses on its own, before any of the service's code sees
+/// the request: hyper writes the bare status itself and offers no hook to give it a body.
+const BEFORE_THE_SERVICE: &str = "\n## Refused before the service reads the request\n\n\
+    A few malformed requests never reach the service: the HTTP/1.1 parser (hyper) refuses \
+    them itself, answering a bare status with an empty body and no `Content-Type`, then \
+    closes the connection. Hyper has no hook to give these answers a body; the service's \
+    own checks answer everything that gets past the parser with the JSON above (e.g. \
+    `uri_too_long`, `unsupported_transfer_encoding`).\n\n\
+    | status | when |\n|---|---|\n\
+    | 400 | the request line or a header line does not parse: a control character (other than \
+    tab) in a header name or value, a method or target with invalid characters, an HTTP \
+    version other than 1.0 or 1.1; a `Transfer-Encoding` whose last coding is not `chunked`, \
+    or any `Transfer-Encoding` in HTTP/1.0; an invalid or conflicting `Content-Length` |\n\
+    | 414 | the request target is longer than 65,534 bytes (the parser's fixed limit) |\n\
+    | 431 | more than 100 header lines, or a request head larger than the parser's buffer \
+    (about 400 KB) |\n\
+    | none | the request head is not complete within `http.header_read_timeout_secs` (also \
+    the longest a kept-alive connection may stay idle): the connection is closed without \
+    an answer |\n";
+
 /// The error table as Markdown: the body of `docs/ERRORS.md`.
 pub fn error_table_markdown() -> String {
     let mut out = String::from(
@@ -265,6 +290,7 @@ pub fn error_table_markdown() -> String {
             reason.description()
         ));
     }
+    out.push_str(BEFORE_THE_SERVICE);
     out
 }
 

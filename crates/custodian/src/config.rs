@@ -30,6 +30,10 @@ const KEYS: &[&str] = &[
     "http.max_body_bytes",
     "http.request_timeout_secs",
     "http.shutdown_grace_secs",
+    "http.header_read_timeout_secs",
+    "http.max_connections",
+    "http.max_connections_per_address",
+    "http.max_uri_bytes",
     "keys.dir",
     "keys.database_url",
     "keys.master",
@@ -495,6 +499,46 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// A request head not complete within this long closes the connection; it is also the
+    /// longest a kept-alive connection may wait idle for its next request.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; a connection beyond is answered `too_many_connections`
+    /// and closed.
+    pub max_connections: usize,
+    /// Connections served at once from one client address (IPv6: one /64).
+    pub max_connections_per_address: usize,
+    /// Longer request targets (path and query string) are refused with `uri_too_long`.
+    pub max_uri_bytes: usize,
+}
+
+/// The longest target hyper's parser lets through; over it, it answers a bare 414 itself.
+const PARSER_MAX_URI_BYTES: usize = 65_534;
+
+impl HttpSettings {
+    /// Refuses settings that would close every connection or refuse every request.
+    pub fn validate(&self) -> Result<(), Failure> {
+        let invalid = |key: &str, why: &str| {
+            Err(Failure::invalid(format!(
+                "error: invalid configuration: http.{key}: {why}"
+            )))
+        };
+        if self.header_read_timeout_secs == 0 {
+            return invalid("header_read_timeout_secs", "must be at least 1");
+        }
+        if self.max_connections == 0 {
+            return invalid("max_connections", "must be at least 1");
+        }
+        if self.max_connections_per_address == 0 {
+            return invalid("max_connections_per_address", "must be at least 1");
+        }
+        if !(1024..=PARSER_MAX_URI_BYTES).contains(&self.max_uri_bytes) {
+            return invalid(
+                "max_uri_bytes",
+                "must be from 1024 to 65534 (the HTTP parser's own limit)",
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -512,6 +556,10 @@ impl Default for Config {
                 max_body_bytes: 1024 * 1024,
                 request_timeout_secs: 30,
                 shutdown_grace_secs: 20,
+                header_read_timeout_secs: 10,
+                max_connections: 1024,
+                max_connections_per_address: 64,
+                max_uri_bytes: 8 * 1024,
             },
             keys: KeysConfig::default(),
             api: ApiConfig::default(),
@@ -853,6 +901,28 @@ mod tests {
             );
         }
         assert!(rights("week_end = []").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn http_limits_are_checked() {
+        assert!(Config::default().http.validate().is_ok());
+        for (toml, key) in [
+            ("header_read_timeout_secs = 0", "header_read_timeout_secs"),
+            ("max_connections = 0", "max_connections"),
+            (
+                "max_connections_per_address = 0",
+                "max_connections_per_address",
+            ),
+            ("max_uri_bytes = 100", "max_uri_bytes"),
+            ("max_uri_bytes = 70000", "max_uri_bytes"),
+        ] {
+            let http: HttpSettings = Figment::from(Serialized::defaults(Config::default().http))
+                .merge(Toml::string(toml))
+                .extract()
+                .unwrap();
+            let error = format!("{:?}", http.validate().unwrap_err());
+            assert!(error.contains(&format!("http.{key}")), "{toml}: {error}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod config;
+mod connections;
 mod export_cmd;
 mod keys;
 mod output;

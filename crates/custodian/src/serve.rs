@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use crate::Failure;
 use crate::admin;
 use crate::config::{Config, LogFormat};
+use crate::connections;
 use crate::keys::{Keys, api_tokens};
 use crate::policy_source::PolicySource;
 
@@ -54,6 +55,7 @@ async fn serve(
     // Partners sign their erasure confirmations with the secret of their webhooks.
     let verifier: Arc<dyn PartnerVerifier> = sender.clone();
     let sender: Arc<dyn PartnerSender> = sender;
+    config.http.validate()?;
     let storefront_origins = config.storefront.validated_origins()?;
     let (jurisdiction, calendar) = config.rights.validated()?;
     let opened = admin::open(&config).await?;
@@ -87,7 +89,13 @@ async fn serve(
     let http = HttpConfig {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        max_uri_bytes: config.http.max_uri_bytes,
         storefront_origins,
+    };
+    let limits = connections::Limits {
+        header_read_timeout: Duration::from_secs(config.http.header_read_timeout_secs),
+        max_connections: config.http.max_connections,
+        max_connections_per_address: config.http.max_connections_per_address,
     };
     let policy = Arc::new(policy);
     let vault = Vault::new(
@@ -157,12 +165,12 @@ async fn serve(
     let stop = Arc::new(Notify::new());
     let server = {
         let stop = stop.clone();
-        // The peer's address feeds the sign-in rate limits.
-        let app = custodian_http::router(state)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(async move { stop.notified().await })
+        let app = custodian_http::router(state);
+        // Each request head has a deadline, connections are capped in all and per client
+        // (`http.*`); on the stop, the connections drain.
+        connections::serve(listener, app, limits, async move { stop.notified().await })
     };
-    let mut server = tokio::spawn(async move { server.await });
+    let mut server = tokio::spawn(server);
     // The outbox's worker, beside the server; stopped with it (a pass under way finishes,
     // each send bounded by `outbox.timeout_secs`).
     let stop_outbox = Arc::new(Notify::new());
@@ -185,8 +193,9 @@ async fn serve(
                 Ok(result) => result,
                 Err(_) => {
                     tracing::warn!("grace period over; closing the remaining connections");
+                    // Dropping the server closes every connection it still holds.
                     server.abort();
-                    Ok(Ok(()))
+                    Ok(())
                 }
             }
         }
@@ -198,11 +207,10 @@ async fn serve(
     }
     opened.close().await;
     match result {
-        Ok(Ok(())) => {
+        Ok(()) => {
             tracing::info!("stopped");
             Ok(())
         }
-        Ok(Err(e)) => Err(Failure::io(format!("error: the server failed: {e}"))),
         Err(e) => Err(Failure::invalid(format!(
             "error: the server task failed: {e}"
         ))),

@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderValue, Response, StatusCode};
-use axum::middleware;
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use custodian_core::error::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use tower::ServiceBuilder;
 use tower_http::ServiceBuilderExt;
@@ -21,14 +23,15 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::HttpConfig;
-use crate::error::{json_error_bodies, panic_response};
+use crate::error::{HttpError, json_error_bodies, panic_response};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps `app` in every layer, outermost first: request id (a client's own only if it is
 /// safe to log), trace, id propagation, security
-/// headers, JSON error bodies, panic catching, timeout, body limit, and innermost the card
-/// guard (`guard.rs`), which reads the body within the limit.
+/// headers, JSON error bodies, the head check (`refuse_unsupported_head`), panic catching,
+/// timeout, body limit, and innermost the card guard (`guard.rs`), which reads the body
+/// within the limit.
 pub fn apply(app: Router, config: &HttpConfig) -> Router {
     let set =
         |name: HeaderName, value: HeaderValue| SetResponseHeaderLayer::if_not_present(name, value);
@@ -67,6 +70,10 @@ pub fn apply(app: Router, config: &HttpConfig) -> Router {
             content_security_policy(),
         ))
         .layer(middleware::map_response(json_error_bodies))
+        .layer(middleware::from_fn_with_state(
+            config.max_uri_bytes,
+            refuse_unsupported_head,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         // 408 here is rewritten to the `timeout` code's status by `json_error_bodies`.
         .layer(TimeoutLayer::with_status_code(
@@ -76,6 +83,47 @@ pub fn apply(app: Router, config: &HttpConfig) -> Router {
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
     app.layer(middleware::from_fn(crate::guard::refuse_card_data))
         .layer(stack)
+}
+
+/// Refuses, before anything reads it, a request that hyper's parser let through but the
+/// service does not take: a target longer than `max_uri_bytes` (`uri_too_long`; hyper itself
+/// only refuses targets over 65,534 bytes, with a bare 414), or a `Transfer-Encoding` other
+/// than `chunked` alone (`unsupported_transfer_encoding`: hyper accepts `gzip, chunked` and
+/// decodes only the chunks, so the body would reach the handlers still gzipped).
+async fn refuse_unsupported_head(
+    State(max_uri_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let uri = request.uri();
+    let target_bytes = uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    if target_bytes > max_uri_bytes {
+        return HttpError(ApiError::new(
+            ErrorCode::UriTooLong,
+            format!("the request target is longer than {max_uri_bytes} bytes"),
+        ))
+        .into_response();
+    }
+    let mut codings = request
+        .headers()
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|coding| !coding.is_empty());
+    let chunked_alone = match codings.next() {
+        None => true,
+        Some(first) => first.eq_ignore_ascii_case(b"chunked") && codings.next().is_none(),
+    };
+    if !chunked_alone {
+        return HttpError(ApiError::new(
+            ErrorCode::UnsupportedTransferEncoding,
+            "the only transfer coding accepted is `chunked`, alone",
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// A client may send its own request id to correlate logs, but it is logged, echoed and

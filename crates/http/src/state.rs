@@ -21,6 +21,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Requests taking longer are answered with `timeout`.
     pub request_timeout: Duration,
+    /// Requests whose target (path and query string) is longer are refused with
+    /// `uri_too_long`.
+    pub max_uri_bytes: usize,
     /// The shop's origins (`https://shop.example`, exact) whose pages may call the consent
     /// banner's API (`/v1/choices`, `/v1/account/consents*`) across origins.
     pub storefront_origins: Vec<String>,
@@ -31,6 +34,7 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_uri_bytes: 8 * 1024,
             storefront_origins: Vec::new(),
         }
     }
