@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use custodian_crypto::{normalise_email, normalise_phone};
+use custodian_crypto::{PhoneRegion, normalise_email, normalise_phone};
 use custodian_policy::{Country, Field, FieldType};
 
 use crate::error::ErrorCode;
@@ -27,16 +27,16 @@ fn invalid(message: impl Into<String>) -> InvalidValue {
     }
 }
 
-/// The calling code national phone numbers are read in, from the controller's jurisdiction.
-pub fn calling_code(jurisdiction: &Country) -> &'static str {
-    match jurisdiction.as_str() {
-        "VN" => "84",
-        "US" | "CA" => "1",
-        "GB" => "44",
-        "SG" => "65",
-        _ => "",
-    }
+/// The region national phone numbers are read in: the controller's jurisdiction (the policy's
+/// `controller.jurisdiction`, `VN` for the default policy), if libphonenumber has metadata for
+/// it; otherwise none, and only international numbers are accepted.
+pub fn phone_region(jurisdiction: &Country) -> PhoneRegion {
+    PhoneRegion::from_iso(jurisdiction.as_str()).unwrap_or(PhoneRegion::NONE)
 }
+
+/// The forms of email address accepted, for error messages.
+const EMAIL_FORMS: &str = "name@domain, e.g. an.nguyen@example.com, without quotes, IP addresses, \
+     invisible characters or reserved domains such as .test";
 
 /// Validates `value` for `field` and returns it normalised, ready to seal. Text is stored in
 /// NFC, so a value typed with combining marks is the same value as typed precomposed (and is
@@ -45,7 +45,7 @@ pub fn calling_code(jurisdiction: &Country) -> &'static str {
 pub fn normalise(
     field: &Field,
     value: &Value,
-    calling_code: &str,
+    phone_region: PhoneRegion,
 ) -> Result<Personal, InvalidValue> {
     let text = match field.ty {
         FieldType::Integer => {
@@ -75,11 +75,10 @@ pub fn normalise(
     let normalised = match field.ty {
         FieldType::String => text.to_owned(),
         FieldType::Email => {
-            normalise_email(text).ok_or_else(|| invalid("is not an email address"))?
+            normalise_email(text).map_err(|e| invalid(format!("{e} (accepted: {EMAIL_FORMS})")))?
         }
-        FieldType::Phone => normalise_phone(text, calling_code).ok_or_else(|| {
-            invalid("is not a phone number (use international form, e.g. +84901234567)")
-        })?,
+        FieldType::Phone => normalise_phone(text, phone_region)
+            .map_err(|e| invalid(format!("{e} (accepted: {})", phone_region.accepted_forms())))?,
         FieldType::Date => text
             .parse::<jiff::civil::Date>()
             .map_err(|_| invalid("is not a date (YYYY-MM-DD)"))?
@@ -207,7 +206,10 @@ mod tests {
     }
 
     fn ok(f: &Field, v: Value) -> String {
-        normalise(f, &v, "84").unwrap().expose().to_owned()
+        normalise(f, &v, PhoneRegion::VIETNAM)
+            .unwrap()
+            .expose()
+            .to_owned()
     }
 
     #[test]
@@ -220,12 +222,17 @@ mod tests {
             "lê@example.com"
         );
         for control in ["\u{202E}", "\u{2066}", "\u{202A}"] {
-            let refused = normalise(&name, &json!(format!("An{control}nA")), "84").unwrap_err();
+            let refused = normalise(
+                &name,
+                &json!(format!("An{control}nA")),
+                PhoneRegion::VIETNAM,
+            )
+            .unwrap_err();
             assert_eq!(refused.code, ErrorCode::TextDirectionControl);
             assert!(!refused.message.contains("An"));
         }
         // Still the general code for other refusals.
-        let refused = normalise(&name, &json!("a\nb"), "84").unwrap_err();
+        let refused = normalise(&name, &json!("a\nb"), PhoneRegion::VIETNAM).unwrap_err();
         assert_eq!(refused.code, ErrorCode::InvalidField);
     }
 
@@ -283,6 +290,62 @@ mod tests {
     }
 
     #[test]
+    fn phones_and_emails_in_every_spelling_are_one_value() {
+        let phone = field(FieldType::Phone, Some(16), &[]);
+        for spelling in [
+            "0912 345 678",
+            "+84 0912 345 678",
+            "+84 (0)912 345 678",
+            "tel:+84-912-345-678",
+            "８４９１２３４５６７８",
+            "0912\u{a0}345\u{a0}678",
+        ] {
+            assert_eq!(ok(&phone, json!(spelling)), "+84912345678", "{spelling:?}");
+        }
+        let email = field(FieldType::Email, Some(254), &[]);
+        assert_eq!(ok(&email, json!("An@Bücher.de")), "an@xn--bcher-kva.de");
+        assert_eq!(
+            ok(&email, json!("an@xn--bcher-kva.de")),
+            "an@xn--bcher-kva.de"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_accepted_forms() {
+        let phone = field(FieldType::Phone, Some(16), &[]);
+        let refused = normalise(&phone, &json!("0168 912 3456"), PhoneRegion::VIETNAM).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::InvalidField);
+        assert_eq!(
+            refused.message,
+            "is not a valid phone number (accepted: national (0912 345 678), international \
+             (+84 912 345 678) or a tel: URI)"
+        );
+        let email = field(FieldType::Email, Some(254), &[]);
+        let refused = normalise(&email, &json!("a..b@shop.vn"), PhoneRegion::VIETNAM).unwrap_err();
+        assert!(
+            refused
+                .message
+                .starts_with("has an invalid name before `@` (accepted: name@domain")
+        );
+        assert!(!refused.message.contains("a..b"));
+        let refused = normalise(&email, &json!("an@shop.test"), PhoneRegion::VIETNAM).unwrap_err();
+        assert!(
+            refused
+                .message
+                .starts_with("has a domain that receives no mail")
+        );
+    }
+
+    #[test]
+    fn the_phone_region_is_the_controllers_jurisdiction() {
+        let policy = custodian_policy::parse(custodian_policy::DEFAULT_POLICY).unwrap();
+        assert_eq!(
+            phone_region(&policy.controller.jurisdiction),
+            PhoneRegion::VIETNAM
+        );
+    }
+
+    #[test]
     fn refuses_malformed_values_without_echoing_them() {
         let cases = [
             (field(FieldType::String, Some(3), &[]), json!("abcd")),
@@ -303,7 +366,7 @@ mod tests {
             (field(FieldType::Blob, Some(4), &[]), json!("AAAA")),
         ];
         for (f, v) in cases {
-            let e = normalise(&f, &v, "84").unwrap_err();
+            let e = normalise(&f, &v, PhoneRegion::VIETNAM).unwrap_err();
             if let Some(s) = v.as_str() {
                 assert!(
                     !e.message.contains(s.trim()) || s.trim().len() < 2,

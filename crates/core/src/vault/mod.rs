@@ -149,7 +149,8 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     /// Shared, not copied: the vault is cloned for every request.
     engine: Arc<AccessEngine>,
-    calling_code: &'static str,
+    /// Where national phone numbers are read (the controller's jurisdiction).
+    phone_region: custodian_crypto::PhoneRegion,
     /// Where care sessions are looked up, and an erased customer's credentials purged.
     care: Option<Arc<dyn CareStore>>,
     /// The current terms of each purpose that rests on consent: a consent given under
@@ -230,7 +231,7 @@ impl Vault {
         index: BlindIndexKey,
         clock: Arc<dyn Clock>,
     ) -> Vault {
-        let calling_code = input::calling_code(&policy.controller.jurisdiction);
+        let phone_region = input::phone_region(&policy.controller.jurisdiction);
         let engine = Arc::new(AccessEngine::new(&policy));
         let consent_terms = Arc::new(consent::current_terms(&policy));
         Vault {
@@ -241,7 +242,7 @@ impl Vault {
             index,
             clock,
             engine,
-            calling_code,
+            phone_region,
             care: None,
             consent_terms,
             outbox: None,
@@ -548,7 +549,7 @@ impl Vault {
                 }
                 FieldOutcome::Withheld(reason) => return Err(access_denied(reason, name)),
             }
-            let value = input::normalise(field, value, self.calling_code)
+            let value = input::normalise(field, value, self.phone_region)
                 .map_err(|e| reject(e.code, format!("field `{name}` {e}"), name))?;
             accepted.push((category, field, value));
         }
@@ -1005,7 +1006,7 @@ impl Vault {
                 "purpose",
             ));
         }
-        let value = input::normalise(field, &Value::String(given.clone()), self.calling_code)
+        let value = input::normalise(field, &Value::String(given.clone()), self.phone_region)
             .map_err(|e| reject(e.code, format!("field `{name}` {e}"), &name))?;
         let hash = self.index.index(&name, value.expose());
         let found = self.find_indexed(&name, &hash).await?;
@@ -1165,7 +1166,7 @@ impl Vault {
             return Ok(None);
         };
         let Ok(value) =
-            input::normalise(field, &Value::String(email.to_owned()), self.calling_code)
+            input::normalise(field, &Value::String(email.to_owned()), self.phone_region)
         else {
             return Ok(None);
         };

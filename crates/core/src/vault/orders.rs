@@ -132,7 +132,7 @@ impl Vault {
                 ));
             }
             writable(category, name)?;
-            let value = super::input::normalise(field, value, self.calling_code)
+            let value = super::input::normalise(field, value, self.phone_region)
                 .map_err(|e| reject(e.code, format!("field `{name}` {e}"), name))?;
             values.push((category, field, value));
         }
@@ -292,7 +292,7 @@ impl Vault {
                             &at,
                         ));
                     };
-                    let value = super::input::normalise(field, value, self.calling_code)
+                    let value = super::input::normalise(field, value, self.phone_region)
                         .map_err(|e| reject(e.code, format!("field `{at}` {e}"), &at))?;
                     checked.insert(field.name.clone(), Value::String(value.expose().to_owned()));
                 }

@@ -126,16 +126,17 @@ pub fn digest(body: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(body)))
 }
 
-/// A value in the form audience-match services expect: a lower-cased, trimmed email, or a
-/// phone number's E.164 digits (no `+`), SHA-256, in hex.
-fn hashed(ty: FieldType, value: &str, calling_code: &str) -> String {
+/// A value in the form audience-match services expect: an email address in its normal form
+/// (trimmed, lower-case, its domain in ASCII), or a phone number's E.164 digits (no `+`),
+/// SHA-256, in hex. `value` was normalised by the field's schema already.
+fn hashed(ty: FieldType, value: &str, phone_region: custodian_crypto::PhoneRegion) -> String {
     let normal = match ty {
         FieldType::Email => {
-            custodian_crypto::normalise_email(value).unwrap_or_else(|| value.trim().to_lowercase())
+            custodian_crypto::normalise_email(value).unwrap_or_else(|_| value.trim().to_lowercase())
         }
-        FieldType::Phone => custodian_crypto::normalise_phone(value, calling_code)
+        FieldType::Phone => custodian_crypto::normalise_phone(value, phone_region)
             .map(|p| p.trim_start_matches('+').to_owned())
-            .unwrap_or_else(|| value.chars().filter(char::is_ascii_digit).collect()),
+            .unwrap_or_else(|_| value.chars().filter(char::is_ascii_digit).collect()),
         _ => value.trim().to_lowercase(),
     };
     hex::encode(Sha256::digest(normal.as_bytes()))
@@ -277,11 +278,11 @@ impl Vault {
             // A value, or a list of them (an order's items): each checked against the field's
             // schema, then put in the partner's form.
             let one = |v: &Value| -> Result<Value, VaultError> {
-                let normal = super::input::normalise(field, v, self.calling_code)
+                let normal = super::input::normalise(field, v, self.phone_region)
                     .map_err(|e| reject(e.code, format!("field `{name}` {}", e.message), name))?;
                 Ok(match partner.data_form {
                     DataForm::Hashed => {
-                        Value::String(hashed(field.ty, normal.expose(), self.calling_code))
+                        Value::String(hashed(field.ty, normal.expose(), self.phone_region))
                     }
                     _ if field.ty == FieldType::Integer => v.clone(),
                     _ => Value::String(normal.expose().to_owned()),
@@ -558,11 +559,12 @@ mod tests {
 
     #[test]
     fn hashed_identifiers_are_normalised_first() {
-        let a = hashed(FieldType::Email, "  Nguyen.An@Example.COM ", "84");
-        let b = hashed(FieldType::Email, "nguyen.an@example.com", "84");
+        let vn = custodian_crypto::PhoneRegion::VIETNAM;
+        let a = hashed(FieldType::Email, "  Nguyen.An@Example.COM ", vn);
+        let b = hashed(FieldType::Email, "nguyen.an@example.com", vn);
         assert_eq!(a, b);
         assert_eq!(a.len(), 64);
-        let p = hashed(FieldType::Phone, "+84 901 234 567", "84");
+        let p = hashed(FieldType::Phone, "+84 901 234 567", vn);
         assert_eq!(p, hex::encode(Sha256::digest(b"84901234567")));
     }
 }

@@ -278,6 +278,110 @@ async fn values_are_stored_composed_and_found_however_they_were_typed() {
 }
 
 #[tokio::test]
+async fn lookups_find_one_customer_by_a_unicode_or_punycode_domain_and_any_phone_spelling() {
+    let app = spawn_app().await;
+    let id = app
+        .create(json!({
+            "account_name.full_name": "Phạm Thu Hà",
+            "account_email.email": "Thu.Ha@Bücher.de",
+            "account_phone.phone": "0912 345 678",
+        }))
+        .await;
+    let view = read(&app, &id, "account").await;
+    // Stored as DNS and every mail server read it: the domain in A-labels, lower-case.
+    assert_eq!(
+        view["fields"]["account_email.email"]["value"],
+        "thu.ha@xn--bcher-kva.de"
+    );
+    assert_eq!(
+        view["fields"]["account_phone.phone"]["value"],
+        "+84912345678"
+    );
+    for email in [
+        "thu.ha@bücher.de",
+        "thu.ha@xn--bcher-kva.de",
+        "THU.HA@XN--BCHER-KVA.DE",
+        "thu.ha@bu\u{308}cher.de",
+    ] {
+        assert_eq!(
+            lookup(&app, json!({ "email": email })).await,
+            [json!(id)],
+            "{email:?}"
+        );
+    }
+    for phone in [
+        "+84912345678",
+        "+84 0912 345 678",
+        "+84 (0)912 345 678",
+        "0084 912 345 678",
+        "84912345678",
+        "tel:+84-912-345-678",
+        "tel:0912345678;phone-context=+84",
+        "０９１２　３４５　６７８",
+        "0912\u{a0}345\u{a0}678",
+    ] {
+        assert_eq!(
+            lookup(&app, json!({ "phone": phone })).await,
+            [json!(id)],
+            "{phone:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn phones_and_emails_libphonenumber_and_the_rfcs_refuse_are_refused_with_the_accepted_forms()
+{
+    let app = spawn_app().await;
+    for (field, value, hint) in [
+        // The 11-digit mobiles were renumbered in 2018; 0212 is no area code.
+        (
+            "account_phone.phone",
+            "0168 912 3456",
+            "national (0912 345 678), international (+84 912 345 678) or a tel: URI",
+        ),
+        ("account_phone.phone", "0212 345 678", "or a tel: URI"),
+        ("account_phone.phone", "+999 1234 5678", "or a tel: URI"),
+        (
+            "account_phone.phone",
+            "0912 345 678 ext. 12",
+            "or a tel: URI",
+        ),
+        (
+            "account_email.email",
+            "an..nguyen@example.com",
+            "name@domain",
+        ),
+        (
+            "account_email.email",
+            "\"an nguyen\"@example.com",
+            "name@domain",
+        ),
+        ("account_email.email", "an@[192.0.2.1]", "name@domain"),
+        ("account_email.email", "an.nguyen@shop.test", "name@domain"),
+        (
+            "account_email.email",
+            "an\u{200b}nguyen@example.com",
+            "name@domain",
+        ),
+    ] {
+        let response = app
+            .call(
+                "POST",
+                "/v1/customers?purpose=account",
+                Some(json!({ "fields": {
+                    "account_name.full_name": "Phạm Thu Hà",
+                    field: value,
+                } })),
+            )
+            .await;
+        let error = assert_refused(response, 400, "invalid_field", Some(field), value).await;
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(hint), "{message}");
+    }
+    app.assert_nothing_written().await;
+}
+
+#[tokio::test]
 async fn bidirectional_controls_are_refused_in_single_line_values() {
     let app = spawn_app().await;
     for control in [
