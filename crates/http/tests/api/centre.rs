@@ -96,6 +96,15 @@ async fn sign_in(app: &TestApp) -> String {
     format!("__Host-custodian_centre={}", cookie_value(&session))
 }
 
+/// A customer signed in on their requests page: the session cookie and the page's form token.
+async fn on_requests_page(app: &TestApp) -> (String, String) {
+    customer(app).await;
+    let cookie = sign_in(app).await;
+    let page = body_text(get(app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
+    let token = csrf(&page);
+    (cookie, token)
+}
+
 async fn customer(app: &TestApp) -> String {
     app.create(json!({ "account_name.full_name": NAME, "account_email.email": EMAIL }))
         .await
@@ -379,10 +388,7 @@ async fn a_consent_toggle_appears_in_the_history() {
 #[tokio::test]
 async fn a_request_appears_with_its_due_date() {
     let app = spawn_app().await;
-    customer(&app).await;
-    let cookie = sign_in(&app).await;
-    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
-    let token = csrf(&page);
+    let (cookie, token) = on_requests_page(&app).await;
     // Deletion needs the warning acknowledged.
     let response = post(
         &app,
@@ -855,10 +861,7 @@ fn days_left_cell<'p>(page: &'p str, kind: &str) -> &'p str {
 #[tokio::test]
 async fn a_completed_or_rejected_request_shows_no_days_left() {
     let app = spawn_app().await;
-    customer(&app).await;
-    let cookie = sign_in(&app).await;
-    let page = body_text(get(&app, "/privacy-centre/requests?lang=en", Some(&cookie)).await).await;
-    let token = csrf(&page);
+    let (cookie, token) = on_requests_page(&app).await;
     // A restriction, confirmed with its code: carried out at once, completed.
     let response = post(
         &app,
