@@ -136,6 +136,7 @@ async fn a_customer_grants_one_purpose_and_gets_a_receipt_citing_the_notice_show
     assert_eq!(response.status(), 200);
     assert!(header(&response, "content-disposition").starts_with("attachment;"));
     let receipt = body_json(response).await;
+    crate::kantara::assert_kantara_receipt(&receipt);
     assert_eq!(receipt["version"], "KI-CR-v1.1.0");
     assert_eq!(receipt["jurisdiction"], "VN");
     assert_eq!(receipt["collectionMethod"], "web_form");
@@ -421,6 +422,7 @@ async fn the_storefront_relays_a_browser_choice_with_its_evidence() {
     let response = app.call("GET", &receipt_uri, None).await;
     assert_eq!(response.status(), 200);
     let receipt = body_json(response).await;
+    crate::kantara::assert_kantara_receipt(&receipt);
     assert_eq!(receipt["consentReceiptID"], entry["id"]);
     assert_eq!(receipt["piiPrincipalId"], id.as_str());
     assert_eq!(

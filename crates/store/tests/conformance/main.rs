@@ -13,6 +13,9 @@
 
 #[macro_use]
 mod suite;
+// Every consent receipt checked against the Kantara v1.1 schema: the one helper, in the core.
+#[path = "../../../core/tests/kantara/mod.rs"]
+mod kantara;
 mod care;
 mod consent;
 mod erasure;
