@@ -138,8 +138,10 @@ impl Serialize for ErrorCode {
     }
 }
 
-/// An error as the API reports it. The message is lowercase without a final period, quotes
-/// user input in backticks, and never contains personal data.
+/// An error as the API reports it. The message is lowercase without a final period, names the
+/// parameter at fault and the values it accepts, and never repeats what the client sent (which
+/// could be personal data, or a payload to reflect): not whole, not cut short, not even when
+/// it looks like an identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
@@ -148,6 +150,17 @@ pub struct ApiError {
     /// The parameter or field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// The values a parameter accepts, for a message: `` `a`, `b` or `c` `` (policy ids and fixed
+/// vocabularies only, never what the client sent).
+pub fn one_of<'a>(accepted: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = accepted.into_iter().map(|a| format!("`{a}`")).collect();
+    match quoted.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 impl ApiError {

@@ -26,6 +26,7 @@ mod helpers;
 mod kantara;
 mod legal;
 mod matrix;
+mod no_echo;
 mod orders;
 mod outbox;
 mod policy;
