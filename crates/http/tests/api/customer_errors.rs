@@ -18,7 +18,7 @@ async fn an_undeclared_field_is_refused() {
         response,
         400,
         "undeclared_field",
-        Some("account_name.nickname"),
+        Some("fields"),
         SECRET,
     )
     .await;
@@ -132,7 +132,7 @@ async fn a_refused_correction_changes_nothing() {
         (
             json!({ "account_email.email": SECRET, "account_name.alias": SECRET }),
             "undeclared_field",
-            "account_name.alias",
+            "fields",
         ),
         (
             json!({ "account_email.email": "marker-7f3a-not-email" }),

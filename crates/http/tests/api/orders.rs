@@ -238,7 +238,7 @@ async fn an_order_needs_its_required_categories() {
         response,
         400,
         "undeclared_field",
-        Some("items[0].colour"),
+        Some("items[0]"),
         ADDRESS,
     )
     .await;
