@@ -20,7 +20,7 @@ use custodian_policy::{DEFAULT_POLICY, Lang, parse};
 use kantara::{assert_kantara_receipt, kantara_errors};
 
 fn entry(purpose: &str, state: ConsentState) -> StoredConsent {
-    let now = jiff::Timestamp::now();
+    let now: jiff::Timestamp = "2026-12-01T09:30:00Z".parse().unwrap();
     StoredConsent {
         id: ConsentId::generate(now).unwrap(),
         customer: CustomerId::generate(now).unwrap(),
@@ -80,14 +80,23 @@ fn the_schema_refuses_a_controller_without_address_or_phone() {
             "a controller without `{key}` passed"
         );
     }
-    for key in ["version", "consentTimestamp", "services", "spiCat", "sensitive"] {
+    for key in [
+        "version",
+        "consentTimestamp",
+        "services",
+        "spiCat",
+        "sensitive",
+    ] {
         let mut broken = valid.clone();
         broken.as_object_mut().unwrap().remove(key);
         assert!(!kantara_errors(&broken).is_empty(), "no `{key}` passed");
     }
     let mut wrong = valid.clone();
     wrong["consentTimestamp"] = serde_json::json!("2026-01-01T00:00:00Z");
-    assert!(!kantara_errors(&wrong).is_empty(), "a string timestamp passed");
+    assert!(
+        !kantara_errors(&wrong).is_empty(),
+        "a string timestamp passed"
+    );
     let mut wrong = valid;
     wrong["services"][0]["purposes"][0]["thirdPartyDisclosure"] = serde_json::json!(true);
     wrong["services"][0]["purposes"][0]

@@ -160,7 +160,10 @@ mod tests {
         assert!(gpc_signal(&lines(&["1"])));
         assert!(gpc_signal(&lines(&["0", "1"])), "a 0 first does not win");
         assert!(gpc_signal(&lines(&["1", "0"])));
-        assert!(gpc_signal(&lines(&["0, 1"])), "the same two values on one line");
+        assert!(
+            gpc_signal(&lines(&["0, 1"])),
+            "the same two values on one line"
+        );
         assert!(!gpc_signal(&lines(&[])));
         assert!(!gpc_signal(&lines(&["0"])));
         assert!(!gpc_signal(&lines(&["0", "0"])));

@@ -630,8 +630,16 @@ fn controller_without_a_telephone() {
 
 #[test]
 fn controller_contact_in_one_language_only_or_on_two_lines() {
-    let src = mutate(controller_line("phone"), "phone = { vi = \"+84 28 3000 0000\" }");
-    assert_single(&src, Code::MissingTranslation, "phone = ", "controller phone");
+    let src = mutate(
+        controller_line("phone"),
+        "phone = { vi = \"+84 28 3000 0000\" }",
+    );
+    assert_single(
+        &src,
+        Code::MissingTranslation,
+        "phone = ",
+        "controller phone",
+    );
     let src = mutate(
         controller_line("address"),
         "address = { vi = \"a\\nb\", en = \"a\" }",

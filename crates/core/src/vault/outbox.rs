@@ -264,7 +264,8 @@ impl Vault {
         for (name, value) in data {
             let declared = partner.fields.iter().any(|f| f.to_string() == *name);
             let Some((category, field)) = self.policy.field_named(name).filter(|_| declared) else {
-                let receives: Vec<String> = partner.fields.iter().map(ToString::to_string).collect();
+                let receives: Vec<String> =
+                    partner.fields.iter().map(ToString::to_string).collect();
                 return Err(reject(
                     ErrorCode::FieldNotAllowed,
                     format!(
@@ -278,11 +279,10 @@ impl Vault {
             // A value, or a list of them (an order's items): each checked against the field's
             // schema, then put in the partner's form.
             let one = |v: &Value| -> Result<Value, VaultError> {
-                let normal = super::input::normalise(field, v, self.calling_code)
-                    .map_err(|e| {
-                        let at = format!("{}.{}", category.id, field.name);
-                        reject(e.code, format!("field `{at}` {}", e.message), &at)
-                    })?;
+                let normal = super::input::normalise(field, v, self.calling_code).map_err(|e| {
+                    let at = format!("{}.{}", category.id, field.name);
+                    reject(e.code, format!("field `{at}` {}", e.message), &at)
+                })?;
                 Ok(match partner.data_form {
                     DataForm::Hashed => {
                         Value::String(hashed(field.ty, normal.expose(), self.calling_code))

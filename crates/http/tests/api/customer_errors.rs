@@ -14,14 +14,7 @@ async fn an_undeclared_field_is_refused() {
         "account_name.nickname": SECRET,
     });
     let response = create(&app, "?purpose=account", fields).await;
-    assert_refused(
-        response,
-        400,
-        "undeclared_field",
-        Some("fields"),
-        SECRET,
-    )
-    .await;
+    assert_refused(response, 400, "undeclared_field", Some("fields"), SECRET).await;
     app.assert_nothing_written().await;
 }
 

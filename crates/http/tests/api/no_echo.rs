@@ -114,9 +114,7 @@ fn bodies(c: &str, version: &str) -> Vec<Value> {
         // The long canary: once in each name is enough (the short one finds the rest).
         return out;
     }
-    let choice = |choice: Value| {
-        json!({ "notice_version": version, "channel": "web_form", "choices": [choice] })
-    };
+    let choice = |choice: Value| json!({ "notice_version": version, "channel": "web_form", "choices": [choice] });
     out.extend([
         choice(json!({ "purpose": c, "state": "granted" })),
         choice(json!({ "purpose": "marketing", "state": c })),
@@ -167,7 +165,10 @@ async fn echo(response: axum::response::Response) -> Option<String> {
     let head = headers.iter().find(|h| shown(&h.to_lowercase()));
     if shown(&text) || head.is_some() {
         let cut: String = text.chars().take(300).collect();
-        Some(format!("{status} {cut} {}", head.cloned().unwrap_or_default()))
+        Some(format!(
+            "{status} {cut} {}",
+            head.cloned().unwrap_or_default()
+        ))
     } else {
         None
     }
@@ -241,7 +242,9 @@ async fn probe(
         if with_body {
             for body in bodies(&c, version) {
                 let uri = format!("{plain}?purpose=account");
-                let r = app.send(build(caller, method, &uri, &[], Some(&body))).await;
+                let r = app
+                    .send(build(caller, method, &uri, &[], Some(&body)))
+                    .await;
                 let shape: String = body.to_string().chars().take(80).collect();
                 report(format!("body {shape}"), echo(r).await);
             }
@@ -330,4 +333,3 @@ async fn no_error_on_any_route_repeats_a_canary_sent_in_query_body_path_or_heade
         echoes.join("\n")
     );
 }
-

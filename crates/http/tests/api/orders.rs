@@ -234,14 +234,7 @@ async fn an_order_needs_its_required_categories() {
     let mut body = order(None);
     body["items"][0]["colour"] = json!("đỏ");
     let response = place(&app, body).await;
-    assert_refused(
-        response,
-        400,
-        "undeclared_field",
-        Some("items[0]"),
-        ADDRESS,
-    )
-    .await;
+    assert_refused(response, 400, "undeclared_field", Some("items[0]"), ADDRESS).await;
     // The amount is computed from the items, never taken from the caller.
     let mut body = order(None);
     body["fields"]["order_payment.amount"] = json!(1);
