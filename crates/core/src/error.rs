@@ -47,7 +47,7 @@ error_codes! {
     InvalidParameter => "invalid_parameter", 400, "A query or path parameter has a value the endpoint does not accept; `field` names it.";
     InvalidBody => "invalid_body", 400, "The request body is not the JSON the endpoint expects.";
     UnknownPurpose => "unknown_purpose", 400, "The purpose named is missing or not declared in the policy; `field` is `purpose`.";
-    UndeclaredField => "undeclared_field", 400, "A field the policy does not declare was sent; nothing was written.";
+    UndeclaredField => "undeclared_field", 400, "A field the policy does not declare was sent; nothing was written; `field` is the body member that holds it (`fields`, `items[2]`), never the name sent.";
     FieldNotAllowed => "field_not_allowed", 400, "A declared field that this endpoint or the named purpose does not collect was sent; nothing was written.";
     InvalidField => "invalid_field", 400, "A field's value does not fit its schema (type, format, length); nothing was written.";
     TextDirectionControl => "text_direction_control", 400, "A single-line value (a name, an address, an email, …) holds a bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069), which would make what is shown differ from what is stored; nothing was written.";
@@ -74,11 +74,11 @@ error_codes! {
     PurposeNotAllowed => "purpose_not_allowed", 403, "The named purpose does not allow this use of the data.";
     ConsentRequired => "consent_required", 403, "The named purpose rests on consent the customer has not given.";
     ConsentNotApplicable => "consent_not_applicable", 400, "A consent was given or refused for a purpose that does not rest on consent (a contract, say); `field` is `purpose`.";
-    InvalidConsentOption => "invalid_consent_option", 400, "A consent's option is not one the purpose offers, or has a value the policy does not list; nothing was recorded; `field` names it.";
+    InvalidConsentOption => "invalid_consent_option", 400, "A consent's option is not one the purpose offers, or has a value the policy does not list; nothing was recorded; `field` is `choices[i].options`.";
     UnknownNoticeVersion => "unknown_notice_version", 400, "The notice version said to have been shown was never published by this service; `field` is `notice_version`.";
     RepresentativeRequired => "representative_required", 403, "The customer is a minor (by their date of birth): a consent must be given by a parent or legal guardian, named in `representative_name`; nothing was recorded.";
     ConsentNotFound => "consent_not_found", 404, "No entry of this customer's consent history has this id.";
-    CardDataRefused => "card_data_refused", 400, "The request holds a full card number (13–19 digits passing the Luhn check, however written: digits of any script, any separators, invisible characters) or a card security code, in its body, query string, headers or path: it is refused whole, and nothing of it is stored or logged (PCI DSS 3.3.1). Send the payment processor's token, brand, last 4 digits and expiry instead; `field` is where it was found.";
+    CardDataRefused => "card_data_refused", 400, "The request holds a full card number (13–19 digits passing the Luhn check, however written: digits of any script, any separators, invisible characters) or a card security code, in its body, query string, headers or path: it is refused whole, and nothing of it is stored or logged (PCI DSS 3.3.1). Send the payment processor's token, brand, last 4 digits and expiry instead; `field` is where it was found, keys shown as `<key>` (`$.<key>.<key>`, `$query.<key>`, `$header.<key>`).";
     OrderTransitionNotAllowed => "order_transition_not_allowed", 409, "The order's current state does not allow the move asked for (or another move got there first); the message lists the states it may move to.";
     OrderNotFound => "order_not_found", 404, "No order has this id (or it is not the caller's).";
     UnknownAuthority => "unknown_authority", 400, "A legal request names an authority the policy does not declare; `field` is `authority`.";
@@ -142,8 +142,10 @@ impl Serialize for ErrorCode {
     }
 }
 
-/// An error as the API reports it. The message is lowercase without a final period, quotes
-/// user input in backticks, and never contains personal data.
+/// An error as the API reports it. The message is lowercase without a final period, names the
+/// parameter at fault and the values it accepts, and never repeats what the client sent (which
+/// could be personal data, or a payload to reflect): not whole, not cut short, not even when
+/// it looks like an identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
@@ -152,6 +154,17 @@ pub struct ApiError {
     /// The parameter or field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// The values a parameter accepts, for a message: `` `a`, `b` or `c` `` (policy ids and fixed
+/// vocabularies only, never what the client sent).
+pub fn one_of<'a>(accepted: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = accepted.into_iter().map(|a| format!("`{a}`")).collect();
+    match quoted.split_last() {
+        None => "nothing".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }
 
 impl ApiError {

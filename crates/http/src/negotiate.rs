@@ -13,14 +13,7 @@ pub fn request_lang(query: Option<&str>, headers: &HeaderMap) -> Result<Lang, Ht
     match query {
         Some("vi") => Ok(Lang::Vi),
         Some("en") => Ok(Lang::En),
-        Some(other) => {
-            let shown: String = other.chars().take(16).collect();
-            Err(ApiError::invalid_parameter(
-                "lang",
-                format!("unknown language `{shown}` (expected `vi` or `en`)"),
-            )
-            .into())
-        }
+        Some(_) => Err(ApiError::invalid_parameter("lang", "`lang` must be `vi` or `en`").into()),
         None => Ok(headers
             .get(ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())

@@ -128,3 +128,45 @@ where
         })
     }
 }
+
+/// Whether the request carries the Global Privacy Control signal: a `Sec-GPC` value of
+/// exactly `1` (the GPC specification). Every line of the header is read, each as an HTTP list
+/// (lines joined by commas are the same field): a `1` anywhere is the signal, so two lines
+/// `0` and `1` count as `1` whichever comes first. Anything else (`true`, `yes`) is no signal.
+pub(crate) fn gpc_signal(headers: &axum::http::HeaderMap) -> bool {
+    headers.get_all("sec-gpc").iter().any(|line| {
+        line.as_bytes()
+            .split(|b| *b == b',')
+            .any(|item| item.trim_ascii() == b"1")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::gpc_signal;
+
+    fn lines(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append("sec-gpc", HeaderValue::from_static(v));
+        }
+        headers
+    }
+
+    #[test]
+    fn gpc_is_a_one_on_any_line_of_the_header() {
+        assert!(gpc_signal(&lines(&["1"])));
+        assert!(gpc_signal(&lines(&["0", "1"])), "a 0 first does not win");
+        assert!(gpc_signal(&lines(&["1", "0"])));
+        assert!(
+            gpc_signal(&lines(&["0, 1"])),
+            "the same two values on one line"
+        );
+        assert!(!gpc_signal(&lines(&[])));
+        assert!(!gpc_signal(&lines(&["0"])));
+        assert!(!gpc_signal(&lines(&["0", "0"])));
+        assert!(!gpc_signal(&lines(&["true", "yes", "11", "1.0"])));
+    }
+}

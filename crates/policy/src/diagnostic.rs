@@ -57,6 +57,9 @@ pub enum Code {
     InvalidEmail,
     InvalidUrl,
     EmptyText,
+    /// The controller's postal address or telephone is not given: the notice must show the
+    /// controller's contact details (Law 91) and a consent receipt needs both (Kantara v1.1).
+    MissingControllerContact,
     /// More categories or purposes than the access engine holds (128 each).
     LimitExceeded,
 }
@@ -97,6 +100,7 @@ impl Code {
             Code::InvalidEmail => "invalid_email",
             Code::InvalidUrl => "invalid_url",
             Code::EmptyText => "empty_text",
+            Code::MissingControllerContact => "missing_controller_contact",
             Code::LimitExceeded => "limit_exceeded",
         }
     }

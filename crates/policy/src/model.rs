@@ -169,6 +169,12 @@ pub struct Controller {
     pub name: String,
     pub site: String,
     pub email: String,
+    /// Where the controller can be written to (its postal address), in each language: the
+    /// notice shows it (Law 91 asks for the controller's contact details) and every consent
+    /// receipt carries it (Kantara CR v1.1 `piiControllers[].address`).
+    pub address: Text,
+    /// How the controller can be called, in each language (Kantara `piiControllers[].phone`).
+    pub phone: Text,
     /// ISO 3166-1 alpha-2 country whose law applies, `VN` by default.
     pub jurisdiction: Country,
     /// Below this age a customer is a minor: every consent must come from a parent or legal

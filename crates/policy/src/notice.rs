@@ -657,6 +657,14 @@ fn contact(w: &mut Writer<'_>) {
             },
         ],
         vec![
+            Inline::Strong(w.w("Địa chỉ", "Address")),
+            Inline::Text(format!(" — {}", w.t(&c.address))),
+        ],
+        vec![
+            Inline::Strong(w.w("Điện thoại", "Telephone")),
+            Inline::Text(format!(" — {}", w.t(&c.phone))),
+        ],
+        vec![
             Inline::Strong(w.t(&c.dpo.title).to_owned()),
             Inline::Text(" — ".to_owned()),
             Inline::Link {

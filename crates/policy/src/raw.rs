@@ -86,6 +86,10 @@ pub(crate) struct RawController {
     pub name: Spanned<String>,
     pub site: Spanned<String>,
     pub email: Spanned<String>,
+    /// The controller's postal address and telephone: optional here so that their absence is
+    /// reported with its own code (`missing_controller_contact`), not as a TOML error.
+    pub address: Option<RawText>,
+    pub phone: Option<RawText>,
     pub jurisdiction: Spanned<String>,
     pub age_of_consent: Spanned<u32>,
     pub dpo: RawDpo,

@@ -409,12 +409,53 @@ impl Validator {
             name: raw.name.get_ref().clone(),
             site: self.url(&raw.site, "controller site"),
             email: self.email(&raw.email, "controller email"),
+            address: self.contact(raw, raw.address.as_ref(), "address", "postal address"),
+            phone: self.contact(raw, raw.phone.as_ref(), "phone", "telephone number"),
             jurisdiction: self.country(&raw.jurisdiction, "controller jurisdiction"),
             age_of_consent: self.age_of_consent(&raw.age_of_consent),
             dpo: Dpo {
                 title: self.text(&raw.dpo.title, "data-protection officer title"),
                 email: self.email(&raw.dpo.email, "data-protection officer email"),
             },
+        }
+    }
+
+    /// A contact detail of the controller that the notice and every consent receipt must give:
+    /// its absence has a code of its own, pointing at the controller's `name`.
+    fn contact(
+        &mut self,
+        controller: &RawController,
+        raw: Option<&RawText>,
+        key: &str,
+        what: &str,
+    ) -> Text {
+        match raw {
+            Some(raw) => {
+                let text = self.text(raw, &format!("controller {key}"));
+                for (lang, value) in [(Lang::Vi, &text.vi), (Lang::En, &text.en)] {
+                    if value.contains(['\n', '\r']) {
+                        self.error(
+                            Code::InvalidValue,
+                            raw.span(),
+                            format!("controller {key} (`{lang}`) must be one line"),
+                        );
+                    }
+                }
+                text
+            }
+            None => {
+                self.error(
+                    Code::MissingControllerContact,
+                    controller.name.span(),
+                    format!(
+                        "`[controller]` has no `{key}`: give the controller's {what} in Vietnamese and English (the notice and every consent receipt show it)"
+                    ),
+                );
+                Text {
+                    vi: String::new(),
+                    en: String::new(),
+                }
+            }
         }
     }
 

@@ -597,3 +597,52 @@ fn age_of_consent_outside_what_any_law_sets() {
     let src = mutate("age_of_consent = 16", "age_of_consent = 3");
     assert_single(&src, Code::InvalidValue, "age_of_consent", "age_of_consent");
 }
+
+/// The line of `[controller]` holding `key = {…}`, for removing or changing it.
+fn controller_line(key: &str) -> &'static str {
+    DEFAULT_POLICY
+        .lines()
+        .find(|l| l.starts_with(&format!("{key} = {{ vi = \"Chưa công bố")))
+        .unwrap_or_else(|| panic!("no controller `{key}` line"))
+}
+
+#[test]
+fn controller_without_a_postal_address() {
+    let src = mutate(controller_line("address"), "");
+    assert_single(
+        &src,
+        Code::MissingControllerContact,
+        "name = \"Htpmart.vn\"",
+        "`address`",
+    );
+}
+
+#[test]
+fn controller_without_a_telephone() {
+    let src = mutate(controller_line("phone"), "");
+    assert_single(
+        &src,
+        Code::MissingControllerContact,
+        "name = \"Htpmart.vn\"",
+        "`phone`",
+    );
+}
+
+#[test]
+fn controller_contact_in_one_language_only_or_on_two_lines() {
+    let src = mutate(
+        controller_line("phone"),
+        "phone = { vi = \"+84 28 3000 0000\" }",
+    );
+    assert_single(
+        &src,
+        Code::MissingTranslation,
+        "phone = ",
+        "controller phone",
+    );
+    let src = mutate(
+        controller_line("address"),
+        "address = { vi = \"a\\nb\", en = \"a\" }",
+    );
+    assert_single(&src, Code::InvalidValue, "address = ", "one line");
+}

@@ -40,8 +40,19 @@ pub struct PiiController {
     pub pii_controller: String,
     pub on_behalf: bool,
     pub contact: String,
+    pub address: PostalAddress,
     pub email: String,
+    pub phone: String,
     pub pii_controller_url: String,
+}
+
+/// Kantara v1.1's `address` is an object (its example and implementations use schema.org's
+/// `PostalAddress` names): the policy's address as written, and the controller's country.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostalAddress {
+    pub street_address: String,
+    pub address_country: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +130,12 @@ pub fn receipt(policy: &Policy, entry: &StoredConsent, lang: Lang) -> Option<Con
             pii_controller: controller.name.clone(),
             on_behalf: false,
             contact: controller.dpo.title.get(lang).to_owned(),
+            address: PostalAddress {
+                street_address: controller.address.get(lang).to_owned(),
+                address_country: controller.jurisdiction.as_str().to_owned(),
+            },
             email: controller.dpo.email.clone(),
+            phone: controller.phone.get(lang).to_owned(),
             pii_controller_url: controller.site.clone(),
         }],
         policy_url: format!(

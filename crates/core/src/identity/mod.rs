@@ -26,7 +26,7 @@ use custodian_policy::{Operation, Policy};
 use crate::StoreError;
 use crate::access::{Principal, Scope};
 use crate::clock::Clock;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, one_of};
 use crate::ids::{TokenId, UserId};
 
 pub use limit::{ATTEMPTS_PER_MINUTE, MAX_TRACKED_KEYS, RateLimiter};
@@ -293,7 +293,10 @@ impl Identity {
             Some(_) => Ok(()),
             None => Err(reject(
                 ErrorCode::RoleUnknown,
-                format!("role `{role}` is not declared in the policy"),
+                format!(
+                    "`role` must be a role the policy declares: {}",
+                    one_of(self.policy.roles.iter().map(|r| r.id.as_str()))
+                ),
                 "role",
             )),
         }
@@ -762,12 +765,18 @@ impl Identity {
             .iter()
             .map(|op| match Operation::parse(op) {
                 None => Err(invalid_scope(
-                    format!("operation `{op}` does not exist"),
+                    format!(
+                        "`operations` names an operation that does not exist; an integration may hold {}",
+                        integration_operations()
+                    ),
                     "operations",
                 )),
                 // Integrations act on customers' data; only staff administer who may act.
                 Some(o) if o.is_administration() => Err(invalid_scope(
-                    format!("operation `{op}` is for staff, not integrations"),
+                    format!(
+                        "`operations` names an operation for staff only; an integration may hold {}",
+                        integration_operations()
+                    ),
                     "operations",
                 )),
                 Some(o) => Ok(o),
@@ -783,7 +792,13 @@ impl Identity {
                             .purpose_named(p)
                             .map(|p| p.id.clone())
                             .ok_or_else(|| {
-                                invalid_scope(format!("purpose `{p}` is not declared"), "purposes")
+                                invalid_scope(
+                                    format!(
+                                        "`purposes` names a purpose the policy does not declare (declared: {})",
+                                        one_of(self.policy.purposes.iter().map(|p| p.id.as_str()))
+                                    ),
+                                    "purposes",
+                                )
                             })
                     })
                     .collect::<Result<Vec<_>, _>>()?,
@@ -796,7 +811,11 @@ impl Identity {
                     .category_named(c)
                     .map(|c| c.id.clone())
                     .ok_or_else(|| {
-                        invalid_scope(format!("category `{c}` is not declared"), "restricted")
+                        invalid_scope(
+                            "`restricted` names a category the policy does not declare (see /v1/policy)"
+                                .to_owned(),
+                            "restricted",
+                        )
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -860,24 +879,24 @@ impl Identity {
                 "operations",
             ));
         }
-        if let Some(p) = scope
+        if scope
             .purposes
             .iter()
             .flatten()
-            .find(|p| self.policy.purpose(p).is_none())
+            .any(|p| self.policy.purpose(p).is_none())
         {
             return Err(invalid_scope(
-                format!("purpose `{p}` is not declared"),
+                "`purposes` names a purpose the policy does not declare".to_owned(),
                 "purposes",
             ));
         }
-        if let Some(c) = scope
+        if scope
             .restricted
             .iter()
-            .find(|c| self.policy.category(c).is_none())
+            .any(|c| self.policy.category(c).is_none())
         {
             return Err(invalid_scope(
-                format!("category `{c}` is not declared"),
+                "`restricted` names a category the policy does not declare".to_owned(),
                 "restricted",
             ));
         }
@@ -1030,6 +1049,16 @@ fn check_strength(password: &str, login: &str) -> Result<(), IdentityError> {
             "password",
         )
     })
+}
+
+/// The operations an integration's token may hold, for a message.
+fn integration_operations() -> String {
+    one_of(
+        Operation::ALL
+            .iter()
+            .filter(|o| !o.is_administration())
+            .map(|o| o.as_str()),
+    )
 }
 
 fn invalid_scope(message: String, field: &str) -> IdentityError {

@@ -17,7 +17,7 @@ use custodian_policy::{
 
 use super::{
     RequestContext, StoredConsent, StoredCustomer, Vault, VaultError, Write, not_found, reject,
-    shown, system_context,
+    system_context,
 };
 use crate::access::{Principal, Purposes, SystemTask, Withheld};
 use crate::consent::receipt::{ConsentReceipt, receipt};
@@ -74,7 +74,7 @@ impl ShownNotice {
         let unknown = || {
             reject(
                 ErrorCode::UnknownNoticeVersion,
-                format!("notice version `{}` was never published", shown(given)),
+                "`notice_version` is not a published notice version (see /v1/policy/versions)",
                 "notice_version",
             )
         };
@@ -612,7 +612,7 @@ impl Vault {
         let purpose = self.policy.purpose_named(name).ok_or_else(|| {
             reject(
                 ErrorCode::UnknownPurpose,
-                format!("purpose `{}` is not declared in the policy", shown(name)),
+                super::declared_purposes(&self.policy, &field),
                 &field,
             )
         })?;
@@ -636,7 +636,7 @@ impl Vault {
     ) -> Result<Value, VaultError> {
         let mut checked = serde_json::Map::new();
         for (name, value) in &change.options {
-            let field_name = format!("choices[{i}].options.{}", shown(name));
+            let field_name = format!("choices[{i}].options");
             let bad =
                 |message: String| reject(ErrorCode::InvalidConsentOption, message, &field_name);
             if change.state == ConsentState::Denied {
@@ -649,9 +649,8 @@ impl Vault {
             });
             let Some((_, field)) = offered else {
                 return Err(bad(format!(
-                    "purpose `{}` offers no option `{}`",
-                    purpose.id,
-                    shown(name)
+                    "`{field_name}` names an option purpose `{}` does not offer (see /v1/choices)",
+                    purpose.id
                 )));
             };
             let listed = |v: &Value| {

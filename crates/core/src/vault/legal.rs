@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use custodian_policy::{Operation, Section};
 
-use super::{RequestContext, Vault, VaultError, note, reject, shown};
+use super::{RequestContext, Vault, VaultError, note, reject};
 use crate::access::Principal;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::{CustomerId, LegalRequestId};
@@ -106,8 +106,8 @@ impl Vault {
             return Err(reject(
                 ErrorCode::UnknownAuthority,
                 format!(
-                    "authority `{}` is not declared in the policy",
-                    shown(&input.authority)
+                    "`authority` must be an authority the policy declares: {}",
+                    crate::error::one_of(self.policy.authorities.iter().map(|a| a.id.as_str()))
                 ),
                 "authority",
             ));
@@ -138,10 +138,7 @@ impl Vault {
             if self.policy.category_named(category).is_none() {
                 return Err(reject(
                     ErrorCode::UndeclaredField,
-                    format!(
-                        "category `{}` is not declared in the policy",
-                        shown(category)
-                    ),
+                    "`categories` names a category the policy does not declare (see /v1/policy)",
                     "categories",
                 ));
             }

@@ -276,10 +276,7 @@ impl Vault {
         self.policy.purpose_named(&ctx.purpose).ok_or_else(|| {
             reject(
                 ErrorCode::UnknownPurpose,
-                format!(
-                    "purpose `{}` is not declared in the policy",
-                    shown(&ctx.purpose)
-                ),
+                declared_purposes(&self.policy, "purpose"),
                 "purpose",
             )
         })
@@ -517,15 +514,18 @@ impl Vault {
             let Some((category, field)) = self.policy.field_named(name) else {
                 return Err(reject(
                     ErrorCode::UndeclaredField,
-                    format!("field `{}` is not declared in the policy", shown(name)),
-                    shown(name),
+                    "`fields` names a field the policy does not declare (see /v1/policy)",
+                    "fields",
                 ));
             };
             if category.section != Section::Account {
                 return Err(reject(
                     ErrorCode::FieldNotAllowed,
-                    format!("field `{name}` is not part of a customer profile"),
-                    name,
+                    format!(
+                        "`{}.{}` is not part of a customer profile",
+                        category.id, field.name
+                    ),
+                    &format!("{}.{}", category.id, field.name),
                 ));
             }
             match self.engine.outcome(&decision, category) {
@@ -1347,12 +1347,11 @@ fn conflict(c: Conflict) -> VaultError {
     }
 }
 
-/// Shows a name from a request in a message only if it looks like an identifier: a client
-/// could put anything in a field name, personal data included.
-fn shown(name: &str) -> &str {
-    let id_like = name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
-    if id_like { name } else { "<not an identifier>" }
+/// The message for a purpose the policy does not declare: the parameter and the purposes
+/// declared, never the name sent (a client could put anything there, personal data included).
+fn declared_purposes(policy: &Policy, parameter: &str) -> String {
+    format!(
+        "`{parameter}` must name a purpose the policy declares: {}",
+        crate::error::one_of(policy.purposes.iter().map(|p| p.id.as_str()))
+    )
 }

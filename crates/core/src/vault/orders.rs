@@ -13,7 +13,7 @@ use custodian_policy::{Category, Field, Operation, Purpose, Section};
 
 use super::{
     OpenKey, OrderSummary, RequestContext, StoredKey, StoredOrder, Vault, VaultError, Write,
-    conflict, key_context, not_found, note, record, reject, shown, summary,
+    conflict, key_context, not_found, note, record, reject, summary,
 };
 use crate::access::{AccessContext, Disclosure, FieldOutcome, Principal, Withheld};
 use crate::error::ErrorCode;
@@ -120,8 +120,8 @@ impl Vault {
             let Some((category, field)) = self.policy.field_named(name) else {
                 return Err(reject(
                     ErrorCode::UndeclaredField,
-                    format!("field `{}` is not declared in the policy", shown(name)),
-                    shown(name),
+                    "`fields` names a field the policy does not declare (see /v1/policy)",
+                    "fields",
                 ));
             };
             if category.section != Section::Order || category.id.as_str() == ITEMS {
@@ -274,11 +274,14 @@ impl Vault {
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                if let Some(unknown) = item.keys().find(|k| category.field(k).is_none()) {
-                    let at = format!("items[{i}].{}", shown(unknown));
+                if item.keys().any(|k| category.field(k).is_none()) {
+                    let at = format!("items[{i}]");
                     return Err(reject(
                         ErrorCode::UndeclaredField,
-                        format!("an item has no field `{}`", shown(unknown)),
+                        format!(
+                            "`{at}` has a field an item does not have; an item has {}",
+                            crate::error::one_of(category.fields.iter().map(|f| f.name.as_str()))
+                        ),
                         &at,
                     ));
                 }

@@ -264,22 +264,26 @@ impl Vault {
         let mut body_data = Map::new();
         for (name, value) in data {
             let declared = partner.fields.iter().any(|f| f.to_string() == *name);
-            let Some((_, field)) = self.policy.field_named(name).filter(|_| declared) else {
+            let Some((category, field)) = self.policy.field_named(name).filter(|_| declared) else {
+                let receives: Vec<String> =
+                    partner.fields.iter().map(ToString::to_string).collect();
                 return Err(reject(
                     ErrorCode::FieldNotAllowed,
                     format!(
-                        "partner `{}` does not receive field `{}`",
+                        "partner `{}` receives only {}",
                         partner.id,
-                        super::shown(name)
+                        crate::error::one_of(receives.iter().map(String::as_str))
                     ),
-                    super::shown(name),
+                    "data",
                 ));
             };
             // A value, or a list of them (an order's items): each checked against the field's
             // schema, then put in the partner's form.
             let one = |v: &Value| -> Result<Value, VaultError> {
-                let normal = super::input::normalise(field, v, self.phone_region)
-                    .map_err(|e| reject(e.code, format!("field `{name}` {}", e.message), name))?;
+                let normal = super::input::normalise(field, v, self.phone_region).map_err(|e| {
+                    let at = format!("{}.{}", category.id, field.name);
+                    reject(e.code, format!("field `{at}` {}", e.message), &at)
+                })?;
                 Ok(match partner.data_form {
                     DataForm::Hashed => {
                         Value::String(hashed(field.ty, normal.expose(), self.phone_region))

@@ -721,10 +721,7 @@ impl Vault {
         let mut purposes: Vec<String> = Vec::new();
         for name in asked {
             let Some(purpose) = self.policy.purpose_named(name) else {
-                return refuse(format!(
-                    "purpose `{}` is not declared in the policy",
-                    super::shown(name)
-                ));
+                return refuse(super::declared_purposes(&self.policy, "purposes"));
             };
             if !allowed.contains(&purpose.legal_basis) {
                 return refuse(if kind == RequestKind::Objection {

@@ -199,7 +199,7 @@ pub async fn change(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             ip,
-            gpc: headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1"),
+            gpc: crate::request::gpc_signal(&headers),
         },
     };
     let change = ConsentChange {

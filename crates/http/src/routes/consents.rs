@@ -139,9 +139,8 @@ pub(crate) fn context(principal: Principal, headers: &HeaderMap) -> RequestConte
     }
 }
 
-/// `Sec-GPC: 1`, exactly (the Global Privacy Control specification).
 fn gpc_header(headers: &HeaderMap) -> bool {
-    headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
+    crate::request::gpc_signal(headers)
 }
 
 fn invalid(field: &str, message: String) -> HttpError {

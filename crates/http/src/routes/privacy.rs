@@ -28,15 +28,10 @@ pub async fn notice(
     let format = match query.format.as_deref() {
         None | Some("html") => Format::Html,
         Some("md") => Format::Markdown,
-        Some(other) => {
-            return Err(ApiError::invalid_parameter(
-                "format",
-                format!(
-                    "unknown format `{}` (expected `html` or `md`)",
-                    truncate(other)
-                ),
-            )
-            .into());
+        Some(_) => {
+            return Err(
+                ApiError::invalid_parameter("format", "`format` must be `html` or `md`").into(),
+            );
         }
     };
     let body = match query.version.as_deref() {
@@ -80,19 +75,9 @@ async fn archived(
         Some(notice) => Ok(notice.rendered),
         None => Err(ApiError::new(
             ErrorCode::NoticeVersionNotFound,
-            format!("no published notice has the content hash `{hash}`"),
+            "`version` is not the content hash of a published notice (see /v1/policy/versions)",
         )
         .with_field("version")
         .into()),
-    }
-}
-
-/// Echoed input is cut short so an error message cannot be used to reflect long payloads.
-fn truncate(input: &str) -> String {
-    const MAX_CHARS: usize = 32;
-    if input.chars().count() <= MAX_CHARS {
-        input.to_owned()
-    } else {
-        format!("{}…", input.chars().take(MAX_CHARS).collect::<String>())
     }
 }

@@ -136,6 +136,7 @@ async fn a_customer_grants_one_purpose_and_gets_a_receipt_citing_the_notice_show
     assert_eq!(response.status(), 200);
     assert!(header(&response, "content-disposition").starts_with("attachment;"));
     let receipt = body_json(response).await;
+    crate::kantara::assert_kantara_receipt(&receipt);
     assert_eq!(receipt["version"], "KI-CR-v1.1.0");
     assert_eq!(receipt["jurisdiction"], "VN");
     assert_eq!(receipt["collectionMethod"], "web_form");
@@ -387,6 +388,44 @@ async fn gpc_withdraws_third_party_sharing_granted_without_it_and_tells_the_part
 }
 
 #[tokio::test]
+async fn gpc_on_two_header_lines_zero_then_one_is_the_signal() {
+    let app = spawn_app().await;
+    let _id = customer(&app).await;
+    let token = app.customer_session(EMAIL).await;
+    let version = app.version.version.clone();
+    let grant = choices(
+        &version,
+        json!([{ "purpose": "personalised_ads", "state": "granted" }]),
+    );
+    let response = as_customer(
+        &app,
+        &token,
+        "POST",
+        "/v1/account/consents",
+        Some(grant),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    // Two `Sec-GPC` lines, `0` first: the `1` is the signal (a first `0` does not win).
+    let response = as_customer(
+        &app,
+        &token,
+        "POST",
+        "/v1/account/consents",
+        Some(choices(&version, json!([]))),
+        &[("sec-gpc", "0"), ("sec-gpc", "1")],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let recorded = body_json(response).await;
+    assert_eq!(recorded["changes"][0]["purpose"], "personalised_ads");
+    let now =
+        body_json(as_customer(&app, &token, "GET", "/v1/account/consents", None, &[]).await).await;
+    assert_eq!(state_of(&now, "personalised_ads"), "denied");
+}
+
+#[tokio::test]
 async fn the_storefront_relays_a_browser_choice_with_its_evidence() {
     let app = spawn_app().await;
     let id = customer(&app).await;
@@ -421,6 +460,7 @@ async fn the_storefront_relays_a_browser_choice_with_its_evidence() {
     let response = app.call("GET", &receipt_uri, None).await;
     assert_eq!(response.status(), 200);
     let receipt = body_json(response).await;
+    crate::kantara::assert_kantara_receipt(&receipt);
     assert_eq!(receipt["consentReceiptID"], entry["id"]);
     assert_eq!(receipt["piiPrincipalId"], id.as_str());
     assert_eq!(

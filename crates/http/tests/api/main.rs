@@ -21,8 +21,12 @@ mod errors;
 mod exports;
 mod health;
 mod helpers;
+// Every consent receipt checked against the Kantara v1.1 schema: the one helper, in the core.
+#[path = "../../../core/tests/kantara/mod.rs"]
+mod kantara;
 mod legal;
 mod matrix;
+mod no_echo;
 mod orders;
 mod outbox;
 mod policy;

@@ -158,7 +158,7 @@ async fn card_data_anywhere_is_refused_whole_and_never_stored() {
         response,
         400,
         "card_data_refused",
-        Some("$.fields.order_shipping_address.address_line"),
+        Some("$.<key>.<key>"),
         "4111",
     )
     .await;
@@ -170,7 +170,7 @@ async fn card_data_anywhere_is_refused_whole_and_never_stored() {
         response,
         400,
         "card_data_refused",
-        Some("$.items[0].product_name"),
+        Some("$.<key>[0].<key>"),
         "4111",
     )
     .await;
@@ -182,7 +182,7 @@ async fn card_data_anywhere_is_refused_whole_and_never_stored() {
         response,
         400,
         "card_data_refused",
-        Some("$.fields.cvv"),
+        Some("$.<key>.<key>"),
         "737",
     )
     .await;
@@ -194,7 +194,7 @@ async fn card_data_anywhere_is_refused_whole_and_never_stored() {
         response,
         400,
         "card_data_refused",
-        Some("$.payment.number"),
+        Some("$.<key>.<key>"),
         "4111",
     )
     .await;
@@ -234,14 +234,7 @@ async fn an_order_needs_its_required_categories() {
     let mut body = order(None);
     body["items"][0]["colour"] = json!("đỏ");
     let response = place(&app, body).await;
-    assert_refused(
-        response,
-        400,
-        "undeclared_field",
-        Some("items[0].colour"),
-        ADDRESS,
-    )
-    .await;
+    assert_refused(response, 400, "undeclared_field", Some("items[0]"), ADDRESS).await;
     // The amount is computed from the items, never taken from the caller.
     let mut body = order(None);
     body["fields"]["order_payment.amount"] = json!(1);

@@ -821,6 +821,7 @@ pub async fn consent_receipts_cite_the_notice_shown(b: Backend) {
         .await
         .unwrap();
     let r = serde_json::to_value(&receipt).unwrap();
+    crate::kantara::assert_kantara_receipt(&r);
     assert_eq!(r["version"], "KI-CR-v1.1.0");
     assert_eq!(r["consentReceiptID"], old[0].id.as_str());
     assert_eq!(r["piiPrincipalId"], id.as_str());
@@ -856,6 +857,7 @@ pub async fn consent_receipts_cite_the_notice_shown(b: Backend) {
         .await
         .unwrap();
     let a = serde_json::to_value(&ads).unwrap();
+    crate::kantara::assert_kantara_receipt(&a);
     assert_eq!(a["x-custodian"]["noticeVersion"], CURRENT);
     assert_eq!(a["x-custodian"]["noticeHash"], f.version.content_hash);
     assert_eq!(a["collectionMethod"], "web_form");

@@ -13,11 +13,14 @@
 
 #[macro_use]
 mod suite;
+// Every consent receipt checked against the Kantara v1.1 schema: the one helper, in the core.
 mod care;
 mod consent;
 mod erasure;
 mod exports;
 mod indexes;
+#[path = "../../../core/tests/kantara/mod.rs"]
+mod kantara;
 mod legal;
 mod matrix;
 mod orders;
