@@ -33,6 +33,9 @@ pub struct ControllerRecord {
     pub email: String,
     pub jurisdiction: Country,
     pub dpo_email: String,
+    /// The controller's postal address and telephone (GDPR art. 30(1)(a): contact details).
+    pub address: Text,
+    pub phone: Text,
 }
 
 /// One processing activity: a purpose with everything art. 30 asks about it.
@@ -113,6 +116,8 @@ pub fn records(policy: &Policy) -> Records {
             email: c.email.clone(),
             jurisdiction: c.jurisdiction.clone(),
             dpo_email: c.dpo.email.clone(),
+            address: c.address.clone(),
+            phone: c.phone.clone(),
         },
         activities: policy
             .purposes
@@ -242,6 +247,14 @@ pub fn to_markdown(policy: &Policy, lang: Lang) -> String {
             w("cán bộ bảo vệ dữ liệu", "data-protection officer"),
             r.controller.dpo_email
         )),
+    ]);
+    doc.line(vec![
+        Inline::Strong(w("Địa chỉ: ", "Address: ")),
+        Inline::Text(r.controller.address.get(lang).to_owned()),
+    ]);
+    doc.line(vec![
+        Inline::Strong(w("Điện thoại: ", "Telephone: ")),
+        Inline::Text(r.controller.phone.get(lang).to_owned()),
     ]);
     doc.line(vec![
         Inline::Strong(w("Phiên bản chính sách: ", "Policy version: ")),
