@@ -101,7 +101,9 @@ error_codes! {
     NoticeVersionNotFound => "notice_version_not_found", 404, "No published notice has the requested content hash.";
     MethodNotAllowed => "method_not_allowed", 405, "The path exists but does not accept this HTTP method.";
     PayloadTooLarge => "payload_too_large", 413, "The request body is larger than `http.max_body_bytes`.";
-    UriTooLong => "uri_too_long", 414, "The request's target (path and query string) is longer than `http.max_uri_bytes`; nothing was read. (Over 65,534 bytes the HTTP parser refuses it first: see below.)";
+    UriTooLong => "uri_too_long", 414, "The request's target (path and query string) is longer than `http.max_uri_bytes` (over 65,534 bytes the HTTP parser refuses it first, with the same code); nothing was read.";
+    MalformedRequest => "malformed_request", 400, "The request is not well-formed HTTP/1.1, as the HTTP parser reads it: its request line or a header does not parse (a control character other than tab in a header, an invalid or conflicting `Content-Length`, a `Transfer-Encoding` whose last coding is not `chunked`, or one in HTTP/1.0); nothing was read and the connection is closed.";
+    HeadersTooLarge => "headers_too_large", 431, "The request has more than 100 header lines, or a head larger than the HTTP parser's buffer (about 400 KB); nothing was read and the connection is closed.";
     UnsupportedMediaType => "unsupported_media_type", 415, "The request body is not in a media type the endpoint accepts.";
     Timeout => "timeout", 503, "The request took longer than `http.request_timeout_secs`; it may be retried.";
     UnsupportedTransferEncoding => "unsupported_transfer_encoding", 501, "The request's `Transfer-Encoding` is not `chunked` alone (another coding before it, or `chunked` named twice): the service decodes no other coding; nothing was read.";
@@ -256,19 +258,19 @@ GET /v1/customers/cus_0197c3d2a1b04e5f8a6b7c8d9e0f1a2b?purpose=marketing
 /// the request: hyper writes the bare status itself and offers no hook to give it a body.
 const BEFORE_THE_SERVICE: &str = "\n## Refused before the service reads the request\n\n\
     A few malformed requests never reach the service: the HTTP/1.1 parser (hyper) refuses \
-    them itself, answering a bare status with an empty body and no `Content-Type`, then \
-    closes the connection. Hyper has no hook to give these answers a body; the service's \
-    own checks answer everything that gets past the parser with the JSON above (e.g. \
-    `uri_too_long`, `unsupported_transfer_encoding`).\n\n\
-    | status | when |\n|---|---|\n\
-    | 400 | the request line or a header line does not parse: a control character (other than \
-    tab) in a header name or value, a method or target with invalid characters, an HTTP \
-    version other than 1.0 or 1.1; a `Transfer-Encoding` whose last coding is not `chunked`, \
-    or any `Transfer-Encoding` in HTTP/1.0; an invalid or conflicting `Content-Length` |\n\
-    | 414 | the request target is longer than 65,534 bytes (the parser's fixed limit) |\n\
-    | 431 | more than 100 header lines, or a request head larger than the parser's buffer \
-    (about 400 KB) |\n\
-    | none | the request head is not complete within `http.header_read_timeout_secs` (also \
+    them itself and closes the connection. Its own answer is a bare status with no body; the \
+    service replaces it, as it leaves, with the JSON error above, so these are JSON too:\n\n\
+    | status | code | when |\n|---|---|---|\n\
+    | 400 | `malformed_request` | the request line or a header line does not parse: a control \
+    character (other than tab) in a header name or value, a method or target with invalid \
+    characters, an HTTP version other than 1.0 or 1.1; a `Transfer-Encoding` whose last coding \
+    is not `chunked`, or any `Transfer-Encoding` in HTTP/1.0; an invalid or conflicting \
+    `Content-Length` |\n\
+    | 414 | `uri_too_long` | the request target is longer than 65,534 bytes (the parser's fixed \
+    limit) |\n\
+    | 431 | `headers_too_large` | more than 100 header lines, or a request head larger than the \
+    parser's buffer (about 400 KB) |\n\
+    | none | — | the request head is not complete within `http.header_read_timeout_secs` (also \
     the longest a kept-alive connection may stay idle): the connection is closed without \
     an answer |\n";
 

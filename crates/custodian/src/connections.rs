@@ -107,7 +107,9 @@ async fn serve_connection(
         request.extensions_mut().insert(ConnectInfo(peer));
         request.map(Body::new)
     });
-    let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    // What hyper's parser refuses leaves as the documented JSON error, not hyper's bare status.
+    let io = TokioIo::new(crate::parse_errors::JsonParseErrors::new(stream));
+    let connection = http.serve_connection(io, TowerToHyperService::new(service));
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -8,6 +8,7 @@ mod connections;
 mod export_cmd;
 mod keys;
 mod output;
+mod parse_errors;
 mod policy_cmd;
 mod policy_source;
 mod serve;

@@ -72,8 +72,14 @@ fn markdown_in_both_languages_names_every_purpose_and_embeds_the_diagram() {
         }
         assert!(md.contains("```mermaid\nflowchart LR"));
         // Art. 30(1)(a): the controller's contact details.
-        assert!(md.contains(p.controller.address.get(lang)), "{lang}: address");
-        assert!(md.contains(p.controller.phone.get(lang)), "{lang}: telephone");
+        assert!(
+            md.contains(p.controller.address.get(lang)),
+            "{lang}: address"
+        );
+        assert!(
+            md.contains(p.controller.phone.get(lang)),
+            "{lang}: telephone"
+        );
     }
 }
 
