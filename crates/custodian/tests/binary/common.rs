@@ -1,8 +1,6 @@
 //! A running `custodian serve` for end-to-end tests, and a raw HTTP/1.1 client: no client
 //! library, so the tests stay cheap to build.
 
-#![allow(dead_code, reason = "each test binary uses part of this module")]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

@@ -3,15 +3,7 @@
 //! the error shape of `docs/ERRORS.md`, or, for what hyper's parser refuses on its own, as
 //! that document says.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -295,7 +287,7 @@ fn the_client_address_still_reaches_the_sign_in_limits() {
 
 #[test]
 fn malformed_requests_are_answered_as_errors_md_says() {
-    let errors_md = include_str!("../../../docs/ERRORS.md");
+    let errors_md = include_str!("../../../../docs/ERRORS.md");
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), &[]);
 

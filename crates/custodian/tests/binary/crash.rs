@@ -3,15 +3,7 @@
 //! the audit chain verifies; after every restart, every customer it acknowledged is there
 //! with the last name it acknowledged, and every erasure it acknowledged reads as erased.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

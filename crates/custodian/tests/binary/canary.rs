@@ -4,15 +4,7 @@
 //! or its write-ahead log, or in the key store. Nor may markers smuggled in where no value
 //! belongs: field names, the purpose, the request id, malformed bodies.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 

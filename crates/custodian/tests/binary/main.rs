@@ -1,4 +1,9 @@
-//! The `custodian` binary: exit codes, outputs, configuration and an end-to-end `serve`.
+//! The `custodian` binary, driven from outside as an operator and a client would: exit codes,
+//! outputs and configuration (`config`, `export`, `policy`, `serve`, `vault`), and the real
+//! service end to end on loopback — the canary search of logs and files (`canary`), crashes
+//! (`crash`), erasure with partners (`erasure`), fulfilment (`fulfilment`), hostile clients
+//! (`hostile`), email through a relay (`notify`), PostgreSQL (`postgres`). One test binary,
+//! so the crate links once.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,9 +12,17 @@
     reason = "tests fail loudly"
 )]
 
+mod canary;
+mod common;
 mod config;
+mod crash;
+mod erasure;
 mod export;
+mod fulfilment;
+mod hostile;
+mod notify;
 mod policy;
+mod postgres;
 mod serve;
 mod vault;
 

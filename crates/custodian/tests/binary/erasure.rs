@@ -1,17 +1,10 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 //! End to end (P1): `custodian serve` with two partners on loopback. A customer's order goes
 //! to both; the customer is erased; each partner receives one `erasure.requested` notice
 //! naming exactly the message it got, confirms with a request signed with its secret, and
 //! the completion report shows both confirmed; the accounting hold keeps what the law
 //! requires, for `legal_obligation`; nothing of the customer is on disk in the clear.
 
-mod common;
+use crate::common;
 
 use common::{SECRET_CARRIER, SECRET_PROCESSOR, call, everything_under, holds};
 use custodian_partners::fake_partner::FakePartner;

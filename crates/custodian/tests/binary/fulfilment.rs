@@ -1,10 +1,3 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "tests fail loudly"
-)]
 //! End to end (P4, P6, P15): `custodian serve` with two partners on loopback. A customer
 //! orders (after attempts with a card number in several spellings and places, refused);
 //! the order is paid and enters fulfilment; the carrier and the payment processor each
@@ -12,7 +5,7 @@
 //! with the digests of what was sent; and nothing on disk or in the logs holds the card
 //! number or the security code.
 
-mod common;
+use crate::common;
 
 use common::{call, everything_under, holds};
 
