@@ -1,12 +1,4 @@
 //! P12: what each purpose may ask, which fields it requires, and what declining costs.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use std::collections::BTreeSet;
 
 use custodian_policy::choices::purposes_for;

@@ -1,14 +1,6 @@
 //! Which policy changes void a consent given under the earlier policy: a new meaning, a new
 //! recipient, a longer retention — and nothing else.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_policy::consent::{consent_mode_signals, refused_by_gpc};
 use custodian_policy::{ConsentTerms, DEFAULT_POLICY, Policy, RenewalReason, parse};
 

@@ -1,13 +1,5 @@
 //! The notice says everything the policy declares, in both languages, in the seed's order.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_policy::notice::{Format, render};
 use custodian_policy::{DEFAULT_POLICY, Lang, NoticeVersion, Policy, parse};
 

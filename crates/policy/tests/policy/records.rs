@@ -1,13 +1,5 @@
 //! The record of processing and the data-flow diagram cover the whole policy.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_policy::records::{dot, mermaid, records, to_markdown};
 use custodian_policy::{DEFAULT_POLICY, Lang, parse};
 

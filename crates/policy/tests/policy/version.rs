@@ -1,13 +1,5 @@
 //! The notice version changes exactly when what the notice says changes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_policy::{DEFAULT_POLICY, NoticeVersion, parse};
 
 fn version_of(source: &str) -> NoticeVersion {

@@ -1,14 +1,6 @@
 //! One defect per policy: each broken copy of the default policy must be refused with the
 //! right code, at the right line, naming the offending id.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_policy::{Code, DEFAULT_POLICY, parse};
 
 /// Replaces exactly one occurrence of `from` in the default policy.
