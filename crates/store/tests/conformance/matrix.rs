@@ -1,7 +1,7 @@
 //! The authorization matrix at the vault: every operation × every kind of principal (each
 //! policy role, the customer themselves and another customer, integrations with a full and a
 //! narrow scope, the system) × every purpose. The engine is proven against the policy by the
-//! property test in `crates/core/tests/access.rs`; this proves each use case applies its
+//! property test in `crates/core/tests/core/access.rs`; this proves each use case applies its
 //! decisions exactly — refused where the engine refuses, and releasing precisely the fields
 //! (clear or masked) it allows. Decisions do not depend on the backend: SQLite suffices.
 

@@ -2,15 +2,7 @@
 //! of every purpose of the default policy, granted and withdrawn, in both languages, is valid;
 //! and the schema is strict enough to refuse a controller without its address or telephone.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod kantara;
+use crate::kantara;
 
 use custodian_core::consent::receipt::receipt;
 use custodian_core::consent::{CollectionChannel, ConsentState, GivenBy};

@@ -1,14 +1,6 @@
 //! The access engine against the default policy: named scenarios, then a property test that
 //! compares every decision with a plain reading of the policy, rule by rule.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
 use custodian_core::access::{
     AccessContext, AccessEngine, FieldOutcome, Principal, Purposes, Scope, SystemTask, Withheld,
 };
