@@ -541,6 +541,11 @@ mod tests {
             "8930636083776",     // a Vietnamese product's barcode (EAN-13)
             "978-604-1-12341-0", // a book's ISBN-13
             "Tổng: 1.202.000 + 25.000 = 1.227.000", // arithmetic
+            // Browsers' and in-app browsers' User-Agent headers, which the guard reads too.
+            "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36",
+            "Instagram 312.0.0.32.112 Android (33/13; 420dpi; 1080x2220; samsung; SM-A525F; a52q; qcom; en_US; 548323757)",
+            "[FBAN/FBIOS;FBAV/441.0.0.23.105;FBBV/598123420;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.1.2]",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Zalo iOS/496 ZaloTheme/light ZaloLanguage/vn",
             "x4111111111111111", // glued to letters: an identifier
             "4111111111111111x",
             "",
