@@ -52,16 +52,14 @@ fn in_uri(uri: &Uri) -> Option<CardData> {
         .flat_map(|(name, value)| [name, value])
         .collect::<Vec<_>>()
         .join(" ");
-    card::find_in_text("$path", &path).or_else(|| {
-        let query = uri.query()?;
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        card::find_in_pairs(
-            "$query",
-            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        )
-    })
+    card::find_in_text("$path", &path).or_else(|| in_form("$query", uri.query()?.as_bytes()))
+}
+
+/// Card data in `application/x-www-form-urlencoded` text (a query string, a form body), by
+/// each field's name and value, percent-decoded.
+fn in_form(place: &str, encoded: &[u8]) -> Option<CardData> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(encoded).into_owned().collect();
+    card::find_in_pairs(place, pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
 /// Card data in a body, read every way a handler may read it: JSON by its structure (so
@@ -77,10 +75,7 @@ fn in_body(headers: &HeaderMap, bytes: &Bytes) -> Option<CardData> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    let as_form = || {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).into_owned().collect();
-        card::find_in_pairs("$form", pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    };
+    let as_form = || in_form("$form", bytes);
     let as_text = || card::find_in_text("$body", &String::from_utf8_lossy(bytes));
     let json = match essence.as_deref() {
         Some("application/x-www-form-urlencoded") => None,

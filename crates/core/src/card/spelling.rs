@@ -99,12 +99,11 @@ pub fn luhn_number(rng: &mut Rng) -> String {
     }
     digits.push(luhn_check_digit(&digits));
     // A 13-digit number that is also a valid barcode (GTIN-13) is read as one: make another.
-    let gtin: u32 = digits
+    let bytes: Vec<u8> = digits
         .iter()
-        .enumerate()
-        .map(|(i, &d)| if i % 2 == 0 { d } else { 3 * d })
-        .sum();
-    if len == 13 && gtin.is_multiple_of(10) {
+        .filter_map(|d| u8::try_from(*d).ok())
+        .collect();
+    if super::is_gtin13(&bytes) {
         return luhn_number(rng);
     }
     digits
