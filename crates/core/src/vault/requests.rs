@@ -436,7 +436,20 @@ impl Vault {
         request: &StoredRequest,
         notice: RequestNotice<'_>,
     ) {
-        let told = match self.notice_contact(ctx, request).await {
+        let contact = self.notice_contact(ctx, request).await;
+        self.tell_at(ctx, request, contact, notice).await;
+    }
+
+    /// Tells the customer at a contact read before (so that a completed deletion can still be
+    /// told); a failure to read it, send or record is logged by kind and changes nothing.
+    async fn tell_at(
+        &self,
+        ctx: &RequestContext,
+        request: &StoredRequest,
+        contact: Result<Option<crate::notify::Contact>, VaultError>,
+        notice: RequestNotice<'_>,
+    ) {
+        let told = match contact {
             Ok(contact) => {
                 self.send_request_notice(ctx, request, contact, notice)
                     .await
@@ -471,8 +484,7 @@ impl Vault {
         .await
     }
 
-    /// Sends the notice to `contact` (read before, so that a completed deletion can still be
-    /// told), and audits it, or audits why it could not go out.
+    /// Sends the notice to `contact`, and audits it, or audits why it could not go out.
     async fn send_request_notice(
         &self,
         ctx: &RequestContext,
@@ -900,16 +912,8 @@ impl Vault {
                 Some(note),
             )
             .await?;
-        let told = match contact {
-            Ok(contact) => {
-                self.send_request_notice(ctx, &done, contact, RequestNotice::Completed)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = told {
-            tracing::warn!(error = %e, "a request's notice could not be sent or recorded");
-        }
+        self.tell_at(ctx, &done, contact, RequestNotice::Completed)
+            .await;
         Ok(Fulfilment {
             request: self.view(rules, done, None),
             limits: fulfilment_limits,
